@@ -1,1 +1,41 @@
+//! Guichet's persistence: one store, SQLite by default and PostgreSQL for several server
+//! processes, chosen by the database URL's scheme.
+//!
+//! The SQL is portable (TEXT and 64-bit integers, instants as Unix seconds, days as
+//! `YYYY-MM-DD`, amounts in minor units) and runs through sqlx's `Any` driver; the schema is
+//! kept once per dialect under `migrations/`. Nothing here knows about HTTP: functions take the
+//! current time as a parameter so that callers (and tests) control the clock.
 
+mod accounts;
+mod consents;
+mod db;
+mod limits;
+pub mod sandbox;
+mod tokens;
+#[cfg(feature = "test-support")]
+pub mod testing;
+
+pub use accounts::{
+    AccountRecord, BalanceRecord, BeneficiaryRecord, PsuRecord, TransactionQuery,
+    TransactionRecord,
+};
+pub use consents::{ConsentRecord, Operation};
+pub use db::{Backend, DatabaseUrl, Store};
+pub use limits::CallKey;
+pub use tokens::{NewToken, TokenKind, TokenRecord, TokenSecret, new_family_id};
+
+/// What can go wrong in the store. Database errors keep their cause for the operator's log;
+/// the HTTP layer answers them with a generic 500 message.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration error: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("unsupported database URL: {0}")]
+    BadUrl(String),
+    #[error("inconsistent data: {0}")]
+    Corrupt(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

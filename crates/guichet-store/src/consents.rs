@@ -1,0 +1,172 @@
+//! The mixed consent (STET CR164): per PSU × TPP × bank × account × operation.
+
+use std::collections::BTreeSet;
+
+use crate::{Result, Store};
+
+/// The two per-account operations a consent grants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    Balances,
+    Transactions,
+}
+
+impl Operation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Balances => "balances",
+            Operation::Transactions => "transactions",
+        }
+    }
+}
+
+/// The consent a PSU gave a TPP at a bank, as last forwarded by PUT /consents.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConsentRecord {
+    /// Account resource ids granted for balances.
+    pub balances: BTreeSet<String>,
+    /// Account resource ids granted for transactions.
+    pub transactions: BTreeSet<String>,
+    pub psu_identity: bool,
+    pub trusted_beneficiaries: bool,
+    pub updated_at: i64,
+}
+
+impl ConsentRecord {
+    pub fn allows(&self, account_id: &str, operation: Operation) -> bool {
+        match operation {
+            Operation::Balances => self.balances.contains(account_id),
+            Operation::Transactions => self.transactions.contains(account_id),
+        }
+    }
+
+    /// Whether the account is named for any operation.
+    pub fn covers(&self, account_id: &str) -> bool {
+        self.balances.contains(account_id) || self.transactions.contains(account_id)
+    }
+
+    /// Portal: "if all granted accounts have been revoked" the list is shown as before any
+    /// consent.
+    pub fn grants_any_account(&self) -> bool {
+        !self.balances.is_empty() || !self.transactions.is_empty()
+    }
+}
+
+impl Store {
+    pub async fn consent(
+        &self,
+        bank_code: &str,
+        psu_id: &str,
+        client_id: &str,
+    ) -> Result<Option<ConsentRecord>> {
+        let flags: Option<(i64, i64, i64)> = sqlx::query_as(
+            "SELECT psu_identity, trusted_beneficiaries, updated_at FROM consents \
+             WHERE bank_code = $1 AND psu_id = $2 AND client_id = $3",
+        )
+        .bind(bank_code)
+        .bind(psu_id)
+        .bind(client_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some((psu_identity, trusted_beneficiaries, updated_at)) = flags else {
+            return Ok(None);
+        };
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT account_id, operation FROM consent_accounts \
+             WHERE bank_code = $1 AND psu_id = $2 AND client_id = $3",
+        )
+        .bind(bank_code)
+        .bind(psu_id)
+        .bind(client_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut consent = ConsentRecord {
+            psu_identity: psu_identity != 0,
+            trusted_beneficiaries: trusted_beneficiaries != 0,
+            updated_at,
+            ..ConsentRecord::default()
+        };
+        for (account_id, operation) in rows {
+            match operation.as_str() {
+                "balances" => consent.balances.insert(account_id),
+                "transactions" => consent.transactions.insert(account_id),
+                _ => false,
+            };
+        }
+        Ok(Some(consent))
+    }
+
+    /// Replaces the whole consent in one transaction: either the new consent is stored in full
+    /// or the old one stays (STET: "This consent replaces any prior consent").
+    pub async fn replace_consent(
+        &self,
+        bank_code: &str,
+        psu_id: &str,
+        client_id: &str,
+        consent: &ConsentRecord,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO consents (bank_code, psu_id, client_id, psu_identity, trusted_beneficiaries, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (bank_code, psu_id, client_id) DO UPDATE SET \
+               psu_identity = excluded.psu_identity, \
+               trusted_beneficiaries = excluded.trusted_beneficiaries, \
+               updated_at = excluded.updated_at",
+        )
+        .bind(bank_code)
+        .bind(psu_id)
+        .bind(client_id)
+        .bind(i64::from(consent.psu_identity))
+        .bind(i64::from(consent.trusted_beneficiaries))
+        .bind(consent.updated_at)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "DELETE FROM consent_accounts WHERE bank_code = $1 AND psu_id = $2 AND client_id = $3",
+        )
+        .bind(bank_code)
+        .bind(psu_id)
+        .bind(client_id)
+        .execute(&mut *tx)
+        .await?;
+        let grants = consent
+            .balances
+            .iter()
+            .map(|id| (id, Operation::Balances))
+            .chain(consent.transactions.iter().map(|id| (id, Operation::Transactions)));
+        for (account_id, operation) in grants {
+            sqlx::query(
+                "INSERT INTO consent_accounts (bank_code, psu_id, client_id, account_id, operation) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(bank_code)
+            .bind(psu_id)
+            .bind(client_id)
+            .bind(account_id.as_str())
+            .bind(operation.as_str())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Removes a TPP's consent altogether (the PSU revoking the TPP's access).
+    pub async fn delete_consent(&self, bank_code: &str, psu_id: &str, client_id: &str) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for table in ["consent_accounts", "consents"] {
+            let sql = format!(
+                "DELETE FROM {table} WHERE bank_code = $1 AND psu_id = $2 AND client_id = $3"
+            );
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(bank_code)
+                .bind(psu_id)
+                .bind(client_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,177 @@
+//! The connection pool, the backend choice and the migrations.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Once;
+use std::time::Duration;
+
+use sqlx::AnyPool;
+use sqlx::any::AnyPoolOptions;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{Executor, SqlSafeStr};
+
+use crate::{Result, StoreError};
+
+/// Which database the URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A database URL that never prints its password (lldap's habit).
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl {
+    url: String,
+    backend: Backend,
+}
+
+impl DatabaseUrl {
+    pub fn parse(text: &str) -> Result<DatabaseUrl> {
+        let backend = if text.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::BadUrl(format!(
+                "'{}': use sqlite://PATH or postgres://USER@HOST:PORT/DB",
+                mask(text)
+            )));
+        };
+        Ok(DatabaseUrl { url: text.to_owned(), backend })
+    }
+
+    /// An SQLite file, created when missing.
+    pub fn sqlite_file(path: &std::path::Path) -> DatabaseUrl {
+        DatabaseUrl { url: format!("sqlite://{}?mode=rwc", path.display()), backend: Backend::Sqlite }
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.url
+    }
+}
+
+fn mask(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("*****"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&mask(&self.url))
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({self})")
+    }
+}
+
+/// The store: a pool shared by every request, cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) pool: AnyPool,
+    backend: Backend,
+}
+
+static DRIVERS: Once = Once::new();
+
+impl Store {
+    /// Connects and applies the migrations. `max_connections` bounds the pool: on SQLite one
+    /// writer at a time is the rule anyway; on PostgreSQL size it to the machine.
+    pub async fn connect(url: &DatabaseUrl, max_connections: u32) -> Result<Store> {
+        DRIVERS.call_once(sqlx::any::install_default_drivers);
+        let backend = url.backend();
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL lets readers run beside the writer; a busy writer waits instead of
+                        // failing the request.
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute("PRAGMA synchronous = NORMAL").await?;
+                        conn.execute("PRAGMA busy_timeout = 5000").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(url.expose())
+            .await?;
+        let store = Store { pool, backend };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        let sql: &'static str = match self.backend {
+            Backend::Sqlite => include_str!("../migrations/sqlite/0001_init.sql"),
+            Backend::Postgres => include_str!("../migrations/postgres/0001_init.sql"),
+        };
+        let migration =
+            Migration::new(1, Cow::Borrowed("init"), MigrationType::Simple, sql.into_sql_str(), false);
+        Migrator::with_migrations(vec![migration]).run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Reads a value of the `meta` table.
+    pub async fn meta(&self, key: &str) -> Result<Option<String>> {
+        let row: Option<(String,)> = sqlx::query_as("SELECT value FROM meta WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|(value,)| value))
+    }
+
+    pub async fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO meta (key, value) VALUES ($1, $2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_print() -> Result<()> {
+        let url = DatabaseUrl::parse("postgres://guichet:s3cret@db.internal:5432/guichet")?;
+        assert!(!url.to_string().contains("s3cret"));
+        assert!(!format!("{url:?}").contains("s3cret"));
+        assert_eq!(url.backend(), Backend::Postgres);
+        Ok(())
+    }
+
+    #[test]
+    fn unknown_schemes_are_refused() {
+        assert!(DatabaseUrl::parse("mysql://root@localhost/test").is_err());
+        assert!(DatabaseUrl::parse("guichet.db").is_err());
+    }
+}

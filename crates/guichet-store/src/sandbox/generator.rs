@@ -1,0 +1,310 @@
+//! Deterministic account histories: the same operations on every machine, on calendar days
+//! relative to today.
+//!
+//! An operation is a function of (IBAN, calendar day, index), so an operation keeps its
+//! technical id, resourceId and entryReference from one day to the next; only its status moves
+//! from OTHR to BOOK once it is more than a day old (portal: entryReference is "identical
+//! value before & after transaction settlement (from status OTHR to BOOK)").
+
+use jiff::ToSpan;
+use jiff::civil::Date;
+
+use super::personas::{AccountSpec, Style};
+use crate::accounts::TransactionRecord;
+
+/// SplitMix64: a tiny, well-known mixing function, enough for reproducible sandbox data.
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+fn fnv(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+}
+
+struct Draw(u64);
+
+impl Draw {
+    fn next(&mut self) -> u64 {
+        self.0 = mix(self.0);
+        self.0
+    }
+
+    fn range(&mut self, low: u64, high: u64) -> u64 {
+        if high <= low { low } else { low + self.next() % (high - low + 1) }
+    }
+
+    fn cents(&mut self, low_euros: u64, high_euros: u64) -> i64 {
+        i64::try_from(self.range(low_euros * 100, high_euros * 100)).unwrap_or(0)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    TransferIn,
+    TransferOut,
+    DirectDebit,
+    Card,
+    Paylib,
+    Cash,
+    Fees,
+}
+
+impl Kind {
+    /// ISO 20022 bank transaction code (domain, family, sub-family).
+    fn btc(self) -> (&'static str, &'static str, &'static str, &'static str) {
+        match self {
+            Kind::TransferIn => ("PMNT", "RCDT", "ESCT", "05"),
+            Kind::TransferOut => ("PMNT", "ICDT", "ESCT", "05"),
+            Kind::DirectDebit => ("PMNT", "RDDT", "ESDD", "01"),
+            Kind::Card => ("PMNT", "CCRD", "POSD", "02"),
+            Kind::Paylib => ("PMNT", "RCDT", "ESCT", "06"),
+            Kind::Cash => ("PMNT", "CCRD", "CWDL", "03"),
+            Kind::Fees => ("ACMT", "MDOP", "CHRG", "04"),
+        }
+    }
+
+    fn is_credit(self) -> bool {
+        matches!(self, Kind::TransferIn | Kind::Paylib)
+    }
+}
+
+const SHOPS: &[&str] = &[
+    "CARREFOUR MARKET", "MONOPRIX", "FRANPRIX", "BOULANGERIE PAUL", "PHARMACIE DU MARCHE",
+    "SNCF CONNECT", "FNAC", "DECATHLON", "PICARD", "LECLERC",
+];
+const PRO_SHOPS: &[&str] = &["POINT P", "CEDEO", "LEROY MERLIN PRO", "TOTALENERGIES", "BRICOMAN", "WURTH FRANCE"];
+const CLIENTS: &[&str] = &[
+    "SCI LES TILLEULS", "SYNDIC FONCIA", "M ET MME BERNARD", "MAIRIE DE MONTREUIL",
+    "NEXITY PROMOTION", "SARL LES JARDINS DE L EST", "OPH PARIS HABITAT",
+];
+const BILLERS: &[&str] = &["EDF", "FREE MOBILE", "ORANGE", "ENGIE", "AXA FRANCE", "MAIF", "CANAL+"];
+const PRO_BILLERS: &[&str] = &["URSSAF ILE DE FRANCE", "DGFIP TVA", "EDF PRO", "ALLIANZ IARD", "ORANGE PRO", "DIAC LOCATION"];
+const SUPPLIERS: &[&str] = &["CEDEO PARIS EST", "SAINT-GOBAIN DISTRIBUTION", "LAFARGE BETONS", "KILOUTOU", "LOXAM"];
+
+fn pick<'a>(draw: &mut Draw, items: &'a [&'a str]) -> &'a str {
+    let len = u64::try_from(items.len()).unwrap_or(1);
+    items[usize::try_from(draw.next() % len).unwrap_or(0)]
+}
+
+fn pick_kind(draw: &mut Draw, style: Style) -> Kind {
+    let roll = draw.range(0, 99);
+    match style {
+        Style::Retail => match roll {
+            0..=54 => Kind::Card,
+            55..=64 => Kind::Paylib,
+            65..=79 => Kind::DirectDebit,
+            80..=89 => Kind::TransferOut,
+            90..=96 => Kind::Cash,
+            _ => Kind::TransferIn,
+        },
+        Style::Professional | Style::Corporate | Style::Quiet => match roll {
+            0..=29 => Kind::TransferIn,
+            30..=49 => Kind::Card,
+            50..=64 => Kind::DirectDebit,
+            65..=84 => Kind::TransferOut,
+            85..=91 => Kind::Paylib,
+            _ => Kind::Fees,
+        },
+    }
+}
+
+/// Days since 2000-01-01: the high part of an operation's technical id.
+fn day_number(day: Date) -> i64 {
+    i64::from((day - jiff::civil::date(2000, 1, 1)).get_days())
+}
+
+pub struct Generated {
+    pub transactions: Vec<TransactionRecord>,
+    /// Signed sum of the operations not yet booked, for the instant balance.
+    pub pending_minor: i64,
+}
+
+/// The history of one account, most recent first.
+pub fn history(
+    bank_code: &str,
+    iban: &str,
+    account_id: &str,
+    spec: &AccountSpec,
+    today: Date,
+) -> Generated {
+    let mut transactions = Vec::new();
+    let mut pending_minor = 0;
+    if spec.style == Style::Quiet {
+        return Generated { transactions, pending_minor };
+    }
+    let professional = matches!(spec.style, Style::Professional | Style::Corporate);
+    let issuer = match bank_code {
+        "30258" => "SI MYSYS - BTP Banque",
+        _ => "SI MYSYS - Caisse d'Epargne",
+    };
+    let seed = fnv(iban);
+    for back in 0..=spec.history_days {
+        let Ok(day) = today.checked_sub(back.days()) else { break };
+        let number = day_number(day);
+        let mut draw = Draw(seed ^ mix(u64::try_from(number).unwrap_or(0)));
+        let weekend = matches!(day.weekday(), jiff::civil::Weekday::Saturday | jiff::civil::Weekday::Sunday);
+        let (low, high) = spec.ops_per_day;
+        let mut count = if weekend { draw.range(0, low.min(1)) } else { draw.range(low, high) };
+        let mut monthly = Vec::new();
+        if day.day() == 28 {
+            monthly.push(Kind::TransferIn);
+        }
+        if day.day() == 5 {
+            monthly.push(Kind::DirectDebit);
+        }
+        count += u64::try_from(monthly.len()).unwrap_or(0);
+        for index in 0..count {
+            let kind = monthly.pop().unwrap_or_else(|| pick_kind(&mut draw, spec.style));
+            let scale = if spec.style == Style::Corporate { 20 } else { 1 };
+            let (label, cents) = label_and_amount(&mut draw, kind, professional, day, scale);
+            let seq = number * 100 + i64::try_from(index).unwrap_or(0);
+            // Card and Paylib operations of today and yesterday are not booked yet.
+            let pending = back <= 1 && matches!(kind, Kind::Card | Kind::Paylib);
+            let status = if pending { "OTHR" } else { "BOOK" };
+            let signed = if kind.is_credit() { cents } else { -cents };
+            if pending {
+                pending_minor += signed;
+            }
+            // Portal: entryReference applies to PRO segments; "other types of operations (e.g.
+            // Paylib) have this data only for BOOK status".
+            let entry_reference = (professional && !(pending && kind == Kind::Paylib))
+                .then(|| entry_reference(bank_code, &spec.number, kind, day, index, &mut draw));
+            let btc = professional.then(|| {
+                let (domain, family, sub_family, code) = kind.btc();
+                [
+                    Some(domain.to_owned()),
+                    Some(family.to_owned()),
+                    Some(sub_family.to_owned()),
+                    Some(code.to_owned()),
+                    Some(issuer.to_owned()),
+                ]
+            });
+            let transaction_date = if kind == Kind::Card {
+                day.checked_sub(1.day()).unwrap_or(day)
+            } else {
+                day
+            };
+            transactions.push(TransactionRecord {
+                account_id: account_id.to_owned(),
+                seq,
+                resource_id: format!("T{}{seq}", &spec.number[spec.number.len().saturating_sub(6)..]),
+                entry_reference,
+                amount_minor: cents,
+                currency: "EUR".to_owned(),
+                credit_debit: if kind.is_credit() { "CRDT" } else { "DBIT" }.to_owned(),
+                status: status.to_owned(),
+                imputation_date: day.to_string(),
+                value_date: (!pending).then(|| day.to_string()),
+                transaction_date: Some(transaction_date.to_string()),
+                remittance: label,
+                btc,
+            });
+        }
+    }
+    Generated { transactions, pending_minor }
+}
+
+fn label_and_amount(draw: &mut Draw, kind: Kind, professional: bool, day: Date, scale: u64) -> (String, i64) {
+    let dm = format!("{:02}/{:02}", day.day(), day.month());
+    match (kind, professional) {
+        (Kind::TransferIn, false) => ("VIR SEPA RECU /DE EMPLOYEUR SA /MOTIF SALAIRE".to_owned(), draw.cents(1800, 2600)),
+        (Kind::TransferIn, true) => {
+            let invoice = draw.range(100, 999);
+            (format!("VIR SEPA RECU /DE {} /MOTIF FACTURE F{}-{invoice}", pick(draw, CLIENTS), day.year()), draw.cents(300 * scale, 4500 * scale))
+        }
+        (Kind::TransferOut, false) => ("VIR SEPA EMIS /A SCI LES TILLEULS /MOTIF LOYER".to_owned(), draw.cents(450, 900)),
+        (Kind::TransferOut, true) => (format!("VIR SEPA EMIS /A {} /MOTIF REGLEMENT FOURNISSEUR", pick(draw, SUPPLIERS)), draw.cents(200 * scale, 3000 * scale)),
+        (Kind::DirectDebit, false) => (format!("PRLV SEPA {}", pick(draw, BILLERS)), draw.cents(15, 120)),
+        (Kind::DirectDebit, true) => (format!("PRLV SEPA {}", pick(draw, PRO_BILLERS)), draw.cents(80 * scale, 1500 * scale)),
+        (Kind::Card, false) => (format!("CB {} {dm}", pick(draw, SHOPS)), draw.cents(3, 140)),
+        (Kind::Card, true) => (format!("CB {} {dm}", pick(draw, PRO_SHOPS)), draw.cents(20, 600)),
+        (Kind::Paylib, _) => ("PAYLIB DE M DURAND".to_owned(), draw.cents(10, 90)),
+        (Kind::Cash, _) => (format!("RETRAIT DAB {dm} PARIS"), draw.cents(2, 10) / 1000 * 1000 + 2000),
+        (Kind::Fees, _) => ("FRAIS TENUE DE COMPTE PRO".to_owned(), draw.cents(8, 30)),
+    }
+}
+
+/// entryReference in the portal's formats: 25 characters for a transfer, 30 for a direct
+/// debit, 40 for a deferred card payment and 40 (with a timestamp) for other operations.
+fn entry_reference(bank: &str, account: &str, kind: Kind, day: Date, index: u64, draw: &mut Draw) -> String {
+    let digits: String = account.chars().filter(char::is_ascii_digit).collect();
+    let prefix = format!("{bank}{:0>9}", &digits[digits.len().saturating_sub(9)..]);
+    let yy = day.year() % 100;
+    let doy = day.day_of_year();
+    let noise = draw.next();
+    match kind {
+        Kind::TransferIn | Kind::TransferOut => format!("{prefix}{yy:02}{doy:03}{index:02}{:04}", noise % 10_000),
+        Kind::DirectDebit => format!("{prefix}{}{doy:03}G1{index:02}{:05}", day.year(), noise % 100_000),
+        Kind::Card => format!(
+            "{prefix}{}{:02}{:02}{:018}",
+            day.year(),
+            day.month(),
+            day.day(),
+            noise % 1_000_000_000_000_000_000
+        ),
+        Kind::Paylib | Kind::Cash | Kind::Fees => format!(
+            "{prefix}{}-{:02}-{:02}-{:02}.{:02}.{:02}.{:06}",
+            day.year(),
+            day.month(),
+            day.day(),
+            8 + noise % 10,
+            (noise >> 8) % 60,
+            (noise >> 16) % 60,
+            (noise >> 24) % 1_000_000
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sandbox::personas::PERSONAS;
+
+    fn georges() -> &'static AccountSpec {
+        &PERSONAS[2].accounts[0]
+    }
+
+    #[test]
+    fn the_same_day_gives_the_same_history() {
+        let today = jiff::civil::date(2026, 11, 24);
+        let a = history("17515", "FR76X", "A", georges(), today);
+        let b = history("17515", "FR76X", "A", georges(), today);
+        assert_eq!(a.transactions, b.transactions);
+        assert!(a.transactions.len() > 300);
+    }
+
+    #[test]
+    fn an_operation_keeps_its_identity_when_it_is_booked() {
+        let today = jiff::civil::date(2026, 11, 24);
+        let first = history("17515", "FR76X", "A", georges(), today);
+        let later = history("17515", "FR76X", "A", georges(), jiff::civil::date(2026, 11, 27));
+        let pending: Vec<_> = first.transactions.iter().filter(|t| t.status == "OTHR").collect();
+        assert!(!pending.is_empty(), "the sandbox must show operations not yet booked");
+        for op in pending {
+            let again = later.transactions.iter().find(|t| t.seq == op.seq);
+            let Some(again) = again else { panic!("operation {} vanished", op.seq) };
+            assert_eq!(again.status, "BOOK");
+            assert_eq!(again.resource_id, op.resource_id);
+            if op.entry_reference.is_some() {
+                assert_eq!(again.entry_reference, op.entry_reference);
+            }
+        }
+    }
+
+    #[test]
+    fn entry_references_have_the_portal_lengths() {
+        let today = jiff::civil::date(2026, 11, 24);
+        let generated = history("17515", "FR76X", "A", georges(), today);
+        let mut lengths: Vec<usize> = generated
+            .transactions
+            .iter()
+            .filter_map(|t| t.entry_reference.as_ref().map(String::len))
+            .collect();
+        lengths.sort_unstable();
+        lengths.dedup();
+        assert_eq!(lengths, vec![25, 30, 40]);
+    }
+}

@@ -1,0 +1,121 @@
+//! Throwaway databases for tests: a fresh SQLite file or a fresh PostgreSQL database, removed
+//! when the value is dropped.
+//!
+//! PostgreSQL tests never skip: when the server is unreachable they fail with a message that
+//! says how to start it. The server is `GUICHET_TEST_POSTGRES_URL`, by default
+//! `postgres://postgres@127.0.0.1:5432/postgres` (the CI machine's).
+
+use std::path::PathBuf;
+
+use sqlx::{AssertSqlSafe, Connection};
+
+use crate::{Backend, DatabaseUrl, tokens::new_family_id};
+
+pub const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// A database that exists for the life of this value.
+pub struct TestDatabase {
+    pub url: DatabaseUrl,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Directory(PathBuf),
+    PostgresDatabase { admin_url: String, name: String },
+}
+
+impl TestDatabase {
+    pub async fn new(backend: Backend) -> TestDatabase {
+        let suffix = new_family_id().unwrap_or_else(|_| format!("{}", std::process::id()));
+        match backend {
+            Backend::Sqlite => {
+                let dir = std::env::temp_dir().join(format!("guichet-test-{suffix}"));
+                if let Err(e) = std::fs::create_dir_all(&dir) {
+                    panic!("cannot create {}: {e}", dir.display());
+                }
+                TestDatabase {
+                    url: DatabaseUrl::sqlite_file(&dir.join("guichet.db")),
+                    cleanup: Cleanup::Directory(dir),
+                }
+            }
+            Backend::Postgres => {
+                let admin_url = std::env::var("GUICHET_TEST_POSTGRES_URL")
+                    .unwrap_or_else(|_| DEFAULT_POSTGRES.to_owned());
+                let name = format!("guichet_test_{}", &suffix[..16.min(suffix.len())]);
+                let mut admin = match sqlx::PgConnection::connect(&admin_url).await {
+                    Ok(conn) => conn,
+                    Err(e) => panic!(
+                        "PostgreSQL is required by this test and is not reachable at {admin_url}: {e}. \
+                         Start it (.ci/run does) or set GUICHET_TEST_POSTGRES_URL."
+                    ),
+                };
+                if let Err(e) = sqlx::query(AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&mut admin)
+                    .await
+                {
+                    panic!("cannot create the test database {name}: {e}");
+                }
+                let _ = admin.close().await;
+                let mut url = match url::Url::parse(&admin_url) {
+                    Ok(url) => url,
+                    Err(e) => panic!("GUICHET_TEST_POSTGRES_URL is not a URL: {e}"),
+                };
+                url.set_path(&name);
+                let url = match DatabaseUrl::parse(url.as_str()) {
+                    Ok(url) => url,
+                    Err(e) => panic!("{e}"),
+                };
+                TestDatabase { url, cleanup: Cleanup::PostgresDatabase { admin_url, name } }
+            }
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        match &self.cleanup {
+            Cleanup::Directory(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Cleanup::PostgresDatabase { admin_url, name } => {
+                let (admin_url, name) = (admin_url.clone(), name.clone());
+                // Drop runs inside the test's runtime; a separate thread with its own runtime
+                // can block on the DROP without stalling it.
+                let dropper = std::thread::spawn(move || {
+                    let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                        return;
+                    };
+                    runtime.block_on(async move {
+                        if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await {
+                            let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                            let _ = sqlx::query(AssertSqlSafe(sql)).execute(&mut admin).await;
+                            let _ = admin.close().await;
+                        }
+                    });
+                });
+                let _ = dropper.join();
+            }
+        }
+    }
+}
+
+/// Runs a test body once per backend. In CI both run; PostgreSQL is never skipped.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($(#[$meta:meta])* async fn $name:ident($backend:ident) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn run($backend: $crate::Backend) $body
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            $(#[$meta])*
+            async fn sqlite() { run($crate::Backend::Sqlite).await }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            $(#[$meta])*
+            async fn postgres() { run($crate::Backend::Postgres).await }
+        }
+    };
+}

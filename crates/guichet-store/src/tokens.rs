@@ -1,0 +1,207 @@
+//! OAuth2 tokens: opaque random strings, kept only as SHA-256 hashes.
+
+use std::fmt;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ring::digest::{SHA256, digest};
+use ring::rand::{SecureRandom, SystemRandom};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::{Result, Store, StoreError};
+
+/// A token as handed to the TPP. It is never stored and never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TokenSecret(String);
+
+impl TokenSecret {
+    /// 256 random bits, base64url.
+    pub fn generate() -> Result<TokenSecret> {
+        let mut bytes = [0u8; 32];
+        SystemRandom::new()
+            .fill(&mut bytes)
+            .map_err(|_| StoreError::Corrupt("the system random generator failed".into()))?;
+        Ok(TokenSecret(URL_SAFE_NO_PAD.encode(bytes)))
+    }
+
+    pub fn from_presented(text: &str) -> TokenSecret {
+        TokenSecret(text.to_owned())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The hash under which the token is stored.
+    pub fn hash(&self) -> String {
+        hex(digest(&SHA256, self.0.as_bytes()).as_ref())
+    }
+}
+
+impl fmt::Debug for TokenSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TokenSecret(*****)")
+    }
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    Access,
+    Refresh,
+}
+
+impl TokenKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            TokenKind::Access => "access",
+            TokenKind::Refresh => "refresh",
+        }
+    }
+}
+
+/// A token to store. Tokens of one grant share a `family_id`, so that revoking one revokes
+/// the others (portal, "Refresh your token").
+#[derive(Debug, Clone)]
+pub struct NewToken {
+    pub kind: TokenKind,
+    pub family_id: String,
+    pub bank_code: String,
+    pub client_id: String,
+    pub psu_id: Option<String>,
+    pub scopes: Vec<String>,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    /// When the PSU last passed strong customer authentication.
+    pub sca_at: Option<i64>,
+    /// SHA-256 of the QWAC the token was issued over (RFC 8705 binding).
+    pub cert_thumbprint: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    pub family_id: String,
+    pub bank_code: String,
+    pub client_id: String,
+    pub psu_id: Option<String>,
+    pub scopes: Vec<String>,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    pub sca_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+    pub cert_thumbprint: Option<String>,
+}
+
+impl TokenRecord {
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope)
+    }
+
+    pub fn is_live(&self, now: i64) -> bool {
+        self.revoked_at.is_none() && now < self.expires_at
+    }
+}
+
+fn record(row: &AnyRow) -> Result<TokenRecord> {
+    let scopes: String = row.try_get("scopes")?;
+    Ok(TokenRecord {
+        family_id: row.try_get("family_id")?,
+        bank_code: row.try_get("bank_code")?,
+        client_id: row.try_get("client_id")?,
+        psu_id: row.try_get("psu_id")?,
+        scopes: scopes.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+        issued_at: row.try_get("issued_at")?,
+        expires_at: row.try_get("expires_at")?,
+        sca_at: row.try_get("sca_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+        cert_thumbprint: row.try_get("cert_thumbprint")?,
+    })
+}
+
+impl Store {
+    /// Stores a new token and returns its secret.
+    pub async fn issue_token(&self, token: &NewToken) -> Result<TokenSecret> {
+        let secret = TokenSecret::generate()?;
+        sqlx::query(
+            "INSERT INTO tokens (token_hash, kind, family_id, bank_code, client_id, psu_id, scopes, \
+             issued_at, expires_at, sca_at, revoked_at, cert_thumbprint) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL, $11)",
+        )
+        .bind(secret.hash())
+        .bind(token.kind.as_str())
+        .bind(token.family_id.as_str())
+        .bind(token.bank_code.as_str())
+        .bind(token.client_id.as_str())
+        .bind(token.psu_id.clone())
+        .bind(token.scopes.join(" "))
+        .bind(token.issued_at)
+        .bind(token.expires_at)
+        .bind(token.sca_at)
+        .bind(token.cert_thumbprint.clone())
+        .execute(&self.pool)
+        .await?;
+        Ok(secret)
+    }
+
+    /// The token of this kind with this secret at this bank, live or not.
+    pub async fn find_token(
+        &self,
+        secret: &TokenSecret,
+        kind: TokenKind,
+        bank_code: &str,
+    ) -> Result<Option<TokenRecord>> {
+        let row = sqlx::query(
+            "SELECT family_id, bank_code, client_id, psu_id, scopes, issued_at, expires_at, sca_at, \
+             revoked_at, cert_thumbprint FROM tokens \
+             WHERE token_hash = $1 AND kind = $2 AND bank_code = $3",
+        )
+        .bind(secret.hash())
+        .bind(kind.as_str())
+        .bind(bank_code)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| record(&row)).transpose()
+    }
+
+    /// Revokes every token of a grant; answers how many were live.
+    pub async fn revoke_family(&self, family_id: &str, now: i64) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(family_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+}
+
+/// A new random identifier for a token family.
+pub fn new_family_id() -> Result<String> {
+    let mut bytes = [0u8; 16];
+    SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| StoreError::Corrupt("the system random generator failed".into()))?;
+    Ok(hex(&bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_random_and_never_printed() -> Result<()> {
+        let a = TokenSecret::generate()?;
+        let b = TokenSecret::generate()?;
+        assert_ne!(a, b);
+        assert_eq!(a.expose().len(), 43);
+        assert!(!format!("{a:?}").contains(a.expose()));
+        assert_eq!(a.hash().len(), 64);
+        assert_eq!(a.hash(), TokenSecret::from_presented(a.expose()).hash());
+        Ok(())
+    }
+}

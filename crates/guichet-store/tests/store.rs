@@ -1,0 +1,66 @@
+//! The store against real SQLite files and a real PostgreSQL.
+
+use guichet_store::testing::TestDatabase;
+use guichet_store::{Backend, CallKey, ConsentRecord, Store, on_both_backends};
+
+async fn store(backend: Backend) -> (Store, TestDatabase) {
+    let db = TestDatabase::new(backend).await;
+    let store = match Store::connect(&db.url, 4).await {
+        Ok(store) => store,
+        Err(e) => panic!("cannot open {}: {e}", db.url),
+    };
+    (store, db)
+}
+
+fn today() -> jiff::civil::Date {
+    jiff::civil::date(2026, 11, 24)
+}
+
+on_both_backends! {
+    async fn the_sandbox_is_seeded_once_a_day(backend) {
+        let (store, _db) = store(backend).await;
+        let first = store.seed_sandbox(&["30258", "17515"], today(), 0).await.ok();
+        let Some(first) = first else { panic!("seeding failed") };
+        assert!(first.refreshed);
+        assert!(first.transactions > 2000, "{first:?}");
+        let again = store.seed_sandbox(&["30258", "17515"], today(), 0).await.ok();
+        assert_eq!(again.map(|s| s.refreshed), Some(false));
+        let next_day = store.seed_sandbox(&["30258", "17515"], jiff::civil::date(2026, 11, 25), 0).await.ok();
+        assert_eq!(next_day.map(|s| s.refreshed), Some(true));
+        let claire = store.find_psu("17515", "claire").await.ok().flatten();
+        let Some(claire) = claire else { panic!("CLAIRE is missing") };
+        let accounts = store.psu_accounts("17515", &claire.psu_id).await.unwrap_or_default();
+        let ibans: Vec<_> = accounts.iter().map(|a| a.iban.as_str()).collect();
+        assert_eq!(ibans, ["FR7617515900000400358074026", "FR7617515900000800358074006"]);
+    }
+}
+
+on_both_backends! {
+    async fn a_consent_is_replaced_as_a_whole(backend) {
+        let (store, _db) = store(backend).await;
+        let mut consent = ConsentRecord { psu_identity: true, updated_at: 1, ..ConsentRecord::default() };
+        consent.balances.insert("CPT1".into());
+        consent.transactions.insert("CPT2".into());
+        assert!(store.replace_consent("17515", "P", "TPP", &consent).await.is_ok());
+        let replacement = ConsentRecord { updated_at: 2, ..ConsentRecord::default() };
+        assert!(store.replace_consent("17515", "P", "TPP", &replacement).await.is_ok());
+        let stored = store.consent("17515", "P", "TPP").await.ok().flatten();
+        assert_eq!(stored, Some(replacement));
+        assert_eq!(store.consent("17515", "P", "OTHER").await.ok().flatten(), None);
+    }
+}
+
+on_both_backends! {
+    async fn the_fifth_call_of_a_day_is_refused(backend) {
+        let (store, _db) = store(backend).await;
+        let key = CallKey { bank_code: "17515", client_id: "T", psu_id: "P", account_id: "A", method: "balances", day: "2026-11-24" };
+        let mut remaining = Vec::new();
+        for _ in 0..5 {
+            remaining.push(store.take_call(&key, 4).await.ok().flatten());
+        }
+        assert_eq!(remaining, [Some(3), Some(2), Some(1), Some(0), None]);
+        assert_eq!(store.calls_made(&key).await.ok(), Some(4));
+        let tomorrow = CallKey { day: "2026-11-25", ..key };
+        assert_eq!(store.take_call(&tomorrow, 4).await.ok().flatten(), Some(3));
+    }
+}
