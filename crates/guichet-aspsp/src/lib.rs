@@ -1,1 +1,91 @@
+//! Guichet's bank side: the STET PSD2 v1.4.2 Account Information API of a group of banks.
+//!
+//! Request pipeline (ARCHITECTURE.md): the accept loop attaches the connection's facts to each
+//! request → [`edge`] resolves the bank, checks `X-Request-ID`, negotiates the media type →
+//! [`auth::Grant`] checks the bearer token → handlers check scope, account, consent, then spend
+//! the batch allowance ([`limits`]) and read the store. Mutual TLS and HTTP signatures slot in
+//! at the accept loop and before the token check.
 
+pub mod ais;
+pub mod app;
+pub mod auth;
+pub mod cbpii;
+pub mod clock;
+pub mod edge;
+pub mod error;
+pub mod limits;
+pub mod links;
+pub mod profile;
+pub mod sandbox;
+pub mod state;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use guichet_store::{DatabaseUrl, Store};
+
+pub use app::Running;
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use profile::BankProfile;
+pub use state::{AppState, Bank, Mode, SharedState};
+
+/// Everything `guichet serve` needs.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub mode: Mode,
+    pub banks: Vec<BankProfile>,
+    pub database_url: DatabaseUrl,
+    pub listen: IpAddr,
+    /// The first bank's port; the others follow. 0 picks free ports.
+    pub port: u16,
+    pub host_domain: Option<String>,
+    pub pool_size: u32,
+}
+
+/// A started bank server.
+pub struct Application {
+    pub state: SharedState,
+    pub running: Running,
+}
+
+impl Application {
+    pub async fn start(config: ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Result<Application> {
+        let banks = config
+            .banks
+            .into_iter()
+            .map(|profile| Bank::new(profile).map(Arc::new).map_err(anyhow::Error::msg))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        anyhow::ensure!(!banks.is_empty(), "no bank is configured");
+        let store = Store::connect(&config.database_url, config.pool_size)
+            .await
+            .with_context(|| format!("opening the database {}", config.database_url))?;
+        store.set_meta("mode", config.mode.as_str()).await?;
+        let state = Arc::new(AppState {
+            store,
+            clock,
+            banks,
+            mode: config.mode,
+            host_domain: config.host_domain,
+        });
+        if config.mode == Mode::Sandbox {
+            sandbox::refresh(&state).await?;
+        }
+        let running = app::serve(state.clone(), config.listen, config.port)
+            .await
+            .with_context(|| format!("binding {}:{}", config.listen, config.port))?;
+        Ok(Application { state, running })
+    }
+
+    /// The API base URL of a bank, e.g. `http://127.0.0.1:8431/stet/psd2/v1.4.2`.
+    pub fn base_url(&self, bank_code: &str) -> Option<String> {
+        self.running
+            .address_of(bank_code)
+            .map(|address| format!("http://{address}{}", guichet_stet::BASE_PATH))
+    }
+
+    pub async fn stop(self) {
+        self.running.stop().await;
+        self.state.store.close().await;
+    }
+}

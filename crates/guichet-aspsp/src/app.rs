@@ -1,0 +1,110 @@
+//! The application: the router, the listeners, the accept loop.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::middleware;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tower::ServiceExt;
+
+use crate::state::{ListenerBank, SharedState};
+use crate::{ais, cbpii, edge};
+
+/// The whole API, with the edge layer around every route, including the fallbacks.
+pub fn router(state: SharedState) -> Router {
+    let api = ais::router().merge(cbpii::router());
+    Router::new()
+        .nest(guichet_stet::BASE_PATH, api)
+        .layer(middleware::from_fn_with_state(state.clone(), edge::edge))
+        .with_state(state)
+}
+
+/// Where one bank is served.
+#[derive(Debug, Clone)]
+pub struct Binding {
+    pub bank_code: Option<String>,
+    pub address: SocketAddr,
+}
+
+/// A running server: its listeners' real addresses, and the handle that stops it.
+pub struct Running {
+    pub bindings: Vec<Binding>,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Running {
+    /// The address a bank is served at.
+    pub fn address_of(&self, bank_code: &str) -> Option<SocketAddr> {
+        self.bindings.iter().find(|b| b.bank_code.as_deref() == Some(bank_code)).map(|b| b.address)
+    }
+
+    /// Stops accepting, lets open connections finish their requests (for up to 10 s).
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        for task in self.tasks {
+            let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
+        }
+    }
+}
+
+/// Binds one listener per bank (`port` 0 picks a free port, as tests do; otherwise `port + i`
+/// for the i-th bank) and starts serving.
+pub async fn serve(state: SharedState, ip: IpAddr, port: u16) -> std::io::Result<Running> {
+    let app = router(state.clone());
+    let (shutdown, watcher) = watch::channel(false);
+    let mut bindings = Vec::new();
+    let mut tasks = Vec::new();
+    for (i, bank) in state.banks.iter().enumerate() {
+        let port = if port == 0 { 0 } else { port.saturating_add(u16::try_from(i).unwrap_or(u16::MAX)) };
+        let listener = TcpListener::bind((ip, port)).await?;
+        let address = listener.local_addr()?;
+        let code = Some(bank.code().to_owned());
+        bindings.push(Binding { bank_code: code.clone(), address });
+        tasks.push(tokio::spawn(accept_loop(listener, app.clone(), ListenerBank(code), watcher.clone())));
+    }
+    Ok(Running { bindings, shutdown, tasks })
+}
+
+/// Accepts connections until shutdown. Each connection is served on its own task, so a slow
+/// client never holds up the others; the connection's facts (here the listener's bank; with
+/// mutual TLS, the client certificate) are attached to each of its requests.
+async fn accept_loop(listener: TcpListener, app: Router, bank: ListenerBank, mut shutdown: watch::Receiver<bool>) {
+    let graceful = GracefulShutdown::new();
+    let builder = Arc::new(auto::Builder::new(TokioExecutor::new()));
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = shutdown.changed() => break,
+        };
+        let (stream, _peer) = match accepted {
+            Ok(conn) => conn,
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let bank = bank.clone();
+        let service = hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+            request.extensions_mut().insert(bank.clone());
+            app.clone().oneshot(request.map(axum::body::Body::new))
+        });
+        let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection closed with an error");
+            }
+        });
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(10), graceful.shutdown()).await;
+}

@@ -1,0 +1,206 @@
+//! The edge of the API: what every request goes through before and after its handler.
+//!
+//! Before: the bank (Host or listener), `X-Request-ID` (required, at most 70 characters),
+//! content negotiation (406), the maintenance window (503). After: every refusal becomes a STET
+//! ErrorModel — the only place that writes one — and every response echoes `X-Request-ID`
+//! and carries the negotiated media type.
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use guichet_stet::{ErrorModel, XRequestId};
+
+use crate::error::{ApiError, Refusal};
+use crate::state::{CurrentBank, ListenerBank, SharedState};
+
+pub const X_REQUEST_ID: &str = "x-request-id";
+
+/// The two representations the bank produces (portal: "Output application/hal+json;
+/// charset=utf-8, application/json; charset=utf-8").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaType {
+    HalJson,
+    Json,
+}
+
+impl MediaType {
+    pub fn content_type(self) -> HeaderValue {
+        HeaderValue::from_static(match self {
+            MediaType::HalJson => "application/hal+json; charset=utf-8",
+            MediaType::Json => "application/json; charset=utf-8",
+        })
+    }
+}
+
+/// Picks the representation for an Accept header (RFC 9110 §12.5.1: the most specific
+/// matching range gives the quality; HAL wins ties, as STET's default).
+pub fn negotiate(accept: Option<&str>) -> Result<MediaType, ApiError> {
+    let Some(accept) = accept.map(str::trim).filter(|a| !a.is_empty()) else {
+        return Ok(MediaType::HalJson);
+    };
+    let mut ranges = Vec::new();
+    for item in accept.split(',') {
+        let mut parts = item.split(';');
+        let range = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let mut quality = 1.0f32;
+        for param in parts {
+            if let Some((name, value)) = param.split_once('=') {
+                if name.trim().eq_ignore_ascii_case("q") {
+                    quality = value.trim().parse().unwrap_or(0.0);
+                }
+            }
+        }
+        ranges.push((range, quality));
+    }
+    let quality_of = |exact: &str| -> f32 {
+        for candidate in [exact, "application/*", "*/*"] {
+            if let Some((_, q)) = ranges.iter().find(|(range, _)| range == candidate) {
+                return *q;
+            }
+        }
+        0.0
+    };
+    let hal = quality_of("application/hal+json");
+    let json = quality_of("application/json");
+    if hal <= 0.0 && json <= 0.0 {
+        return Err(ApiError::NotAcceptable(format!(
+            "cannot produce '{}'; this API answers application/hal+json or application/json",
+            accept.chars().take(60).collect::<String>()
+        )));
+    }
+    Ok(if hal >= json { MediaType::HalJson } else { MediaType::Json })
+}
+
+pub async fn edge(State(state): State<SharedState>, mut request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
+    let echo = request
+        .headers()
+        .get(X_REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| HeaderValue::from_str(v).ok());
+    let accept = request.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let negotiated = negotiate(accept);
+    let media = *negotiated.as_ref().unwrap_or(&MediaType::Json);
+    let response = match admit(&state, &mut request, negotiated) {
+        Ok(()) => next.run(request).await,
+        Err(refusal) => refusal.into_response(),
+    };
+    finish(&state, response, &path, media, echo)
+}
+
+fn admit(
+    state: &SharedState,
+    request: &mut Request,
+    negotiated: Result<MediaType, ApiError>,
+) -> Result<(), ApiError> {
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| request.uri().host());
+    let listener = request.extensions().get::<ListenerBank>().and_then(|l| l.0.as_deref());
+    let bank = state
+        .resolve_bank(host, listener)
+        .ok_or_else(|| ApiError::NotFound("no bank is served at this address".into()))?;
+    let request_id = match request.headers().get(X_REQUEST_ID) {
+        None => return Err(ApiError::BadRequest("the X-Request-ID header is required".into())),
+        Some(value) => {
+            let text = value
+                .to_str()
+                .map_err(|_| ApiError::BadRequest("X-Request-ID must be printable ASCII".into()))?;
+            XRequestId::parse(text)?
+        }
+    };
+    let media = negotiated?;
+    if bank.profile.enforce_maintenance {
+        let now = state.now();
+        if let Some(left) = bank.profile.maintenance.iter().find_map(|w| w.remaining(now, &bank.zone)) {
+            return Err(ApiError::Unavailable {
+                message: format!("{} is in its weekly maintenance window", bank.profile.name),
+                retry_after: Some(left),
+            });
+        }
+    }
+    let extensions = request.extensions_mut();
+    extensions.insert(CurrentBank(bank));
+    extensions.insert(request_id);
+    extensions.insert(media);
+    Ok(())
+}
+
+fn finish(
+    state: &SharedState,
+    mut response: Response,
+    path: &str,
+    media: MediaType,
+    echo: Option<HeaderValue>,
+) -> Response {
+    let status = response.status();
+    let refusal = response.extensions().get::<Refusal>().cloned();
+    if status.is_client_error() || status.is_server_error() {
+        let refusal = refusal.unwrap_or_else(|| framework_refusal(status, path, response.headers()));
+        let model = ErrorModel::new(
+            state.now().to_string(),
+            refusal.status.as_u16(),
+            refusal.error,
+            &refusal.message,
+            path,
+        );
+        let body = serde_json::to_vec(&model).unwrap_or_default();
+        let (mut parts, _) = response.into_parts();
+        parts.status = refusal.status;
+        parts.headers.remove(header::CONTENT_LENGTH);
+        parts.headers.insert(header::CONTENT_TYPE, media.content_type());
+        response = Response::from_parts(parts, Body::from(body));
+    } else if is_json(response.headers()) {
+        response.headers_mut().insert(header::CONTENT_TYPE, media.content_type());
+    }
+    if let Some(echo) = echo {
+        response.headers_mut().insert(X_REQUEST_ID, echo);
+    }
+    response
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"))
+}
+
+/// A refusal produced by the router itself (no route, wrong method, a rejected extractor).
+fn framework_refusal(status: StatusCode, path: &str, headers: &HeaderMap) -> Refusal {
+    let (status, message) = match status {
+        StatusCode::METHOD_NOT_ALLOWED => {
+            let allow = headers.get(header::ALLOW).and_then(|v| v.to_str().ok()).unwrap_or("");
+            (status, format!("method not allowed on {path}; allowed: {allow}"))
+        }
+        StatusCode::NOT_FOUND => (status, format!("no resource at {path}")),
+        StatusCode::PAYLOAD_TOO_LARGE => (StatusCode::BAD_REQUEST, "the request body is too large".to_owned()),
+        s if s.is_client_error() => (StatusCode::BAD_REQUEST, "malformed request".to_owned()),
+        s => (s, "the bank could not answer; quote the X-Request-ID to its support".to_owned()),
+    };
+    Refusal { status, error: status.canonical_reason().unwrap_or("Error"), message }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn negotiation_follows_the_accept_header() {
+        let pick = |accept: Option<&str>| negotiate(accept).ok();
+        assert_eq!(pick(None), Some(MediaType::HalJson));
+        assert_eq!(pick(Some("*/*")), Some(MediaType::HalJson));
+        assert_eq!(pick(Some("application/json")), Some(MediaType::Json));
+        assert_eq!(pick(Some("application/json; charset=utf-8")), Some(MediaType::Json));
+        assert_eq!(pick(Some("application/hal+json")), Some(MediaType::HalJson));
+        assert_eq!(pick(Some("application/hal+json;q=0.5, application/json")), Some(MediaType::Json));
+        assert_eq!(pick(Some("text/html, */*;q=0.1")), Some(MediaType::HalJson));
+        assert_eq!(pick(Some("text/html")), None);
+        assert_eq!(pick(Some("application/xml")), None);
+        assert_eq!(pick(Some("application/json;q=0")), None);
+    }
+}

@@ -1,0 +1,117 @@
+//! What every request shares: the store, the clock, the banks. Built once at start-up.
+
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use guichet_store::Store;
+use jiff::tz::TimeZone;
+
+use crate::clock::Clock;
+use crate::error::ApiError;
+use crate::profile::BankProfile;
+
+/// Sandbox or production. Sandbox-only conveniences (minting tokens from the command line,
+/// the daily data refresh) check it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Sandbox,
+    Production,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Sandbox => "sandbox",
+            Mode::Production => "production",
+        }
+    }
+}
+
+impl std::str::FromStr for Mode {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Mode, String> {
+        match text {
+            "sandbox" => Ok(Mode::Sandbox),
+            "production" => Ok(Mode::Production),
+            other => Err(format!("unknown mode '{other}': sandbox or production")),
+        }
+    }
+}
+
+/// A bank with its settings checked and its time zone loaded.
+#[derive(Debug)]
+pub struct Bank {
+    pub profile: BankProfile,
+    pub zone: TimeZone,
+}
+
+impl Bank {
+    pub fn new(profile: BankProfile) -> Result<Bank, String> {
+        let zone = profile.validate()?;
+        Ok(Bank { profile, zone })
+    }
+
+    pub fn code(&self) -> &str {
+        &self.profile.code
+    }
+
+    /// Today's calendar day at this bank.
+    pub fn today(&self, now: jiff::Timestamp) -> jiff::civil::Date {
+        self.zone.to_datetime(now).date()
+    }
+}
+
+pub struct AppState {
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    pub banks: Vec<Arc<Bank>>,
+    pub mode: Mode,
+    /// In production, banks are told apart by `Host: www.<bankcode>.<domain>`.
+    pub host_domain: Option<String>,
+}
+
+pub type SharedState = Arc<AppState>;
+
+impl AppState {
+    pub fn bank(&self, code: &str) -> Option<&Arc<Bank>> {
+        self.banks.iter().find(|bank| bank.code() == code)
+    }
+
+    pub fn now(&self) -> jiff::Timestamp {
+        self.clock.now()
+    }
+
+    /// The bank a request is for: the `Host` header when it names one of ours, else the bank
+    /// of the listener the request came in on.
+    pub fn resolve_bank(&self, host: Option<&str>, listener_bank: Option<&str>) -> Option<Arc<Bank>> {
+        let by_host = host.zip(self.host_domain.as_deref()).and_then(|(host, domain)| {
+            let name = host.rsplit_once(':').map_or(host, |(name, _port)| name);
+            let code = name.strip_prefix("www.")?.strip_suffix(domain)?.strip_suffix('.')?;
+            self.bank(code)
+        });
+        by_host.or_else(|| listener_bank.and_then(|code| self.bank(code))).cloned()
+    }
+}
+
+/// The bank of the current request, put in place by the edge layer.
+#[derive(Debug, Clone)]
+pub struct CurrentBank(pub Arc<Bank>);
+
+impl<S: Send + Sync> FromRequestParts<S> for CurrentBank {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<CurrentBank>()
+            .cloned()
+            .ok_or_else(|| ApiError::Internal("no bank resolved for the request".into()))
+    }
+}
+
+/// The bank a listener serves, attached to each connection's requests by the accept loop.
+#[derive(Debug, Clone)]
+pub struct ListenerBank(pub Option<String>);

@@ -1,0 +1,67 @@
+//! `guichet sandbox …`.
+
+use std::path::PathBuf;
+
+use clap::Subcommand;
+use guichet_aspsp::sandbox::{DEMO_TPP_CLIENT_ID, mint_token};
+use guichet_store::Store;
+
+use crate::config::{database_url, default_data_dir};
+
+#[derive(Subcommand, Debug)]
+pub enum SandboxCommand {
+    /// Mint an access token for a persona, as if it had just passed SCA (sandbox mode only;
+    /// the OAuth2 endpoints replace this for real TPP journeys).
+    Token {
+        /// Bank code, e.g. 17515.
+        #[arg(long)]
+        bank: String,
+        /// Persona (LEA) or PSU identifier (D0999992I0).
+        #[arg(long)]
+        psu: String,
+        /// Scope; repeat for several (aisp, cbpii, extended_transaction_history, pisp).
+        #[arg(long = "scope", default_value = "aisp")]
+        scopes: Vec<String>,
+        /// The TPP (client_id) the token is for.
+        #[arg(long, default_value = DEMO_TPP_CLIENT_ID)]
+        tpp: String,
+        /// Lifetime in minutes.
+        #[arg(long, default_value_t = 15)]
+        minutes: i64,
+        /// Print the token as JSON with its details.
+        #[arg(long)]
+        json: bool,
+        #[arg(long, env = "GUICHET_DATA_DIR", default_value_os_t = default_data_dir())]
+        data_dir: PathBuf,
+        #[arg(long, env = "GUICHET_DATABASE_URL")]
+        database_url: Option<String>,
+    },
+}
+
+pub async fn run(command: SandboxCommand) -> anyhow::Result<()> {
+    match command {
+        SandboxCommand::Token { bank, psu, scopes, tpp, minutes, json, data_dir, database_url: url } => {
+            anyhow::ensure!((1..=1440).contains(&minutes), "--minutes must be 1 to 1440");
+            let url = database_url(url.as_deref(), &data_dir)?;
+            let store = Store::connect(&url, 1).await?;
+            let now = jiff::Timestamp::now().as_second();
+            let (secret, record) = mint_token(&store, &bank, &psu, &tpp, &scopes, now, minutes * 60).await?;
+            store.close().await;
+            if json {
+                let out = serde_json::json!({
+                    "access_token": secret.expose(),
+                    "token_type": "Bearer",
+                    "expires_in": minutes * 60,
+                    "scope": scopes.join(" "),
+                    "bank": bank,
+                    "psuId": record.psu_id,
+                    "clientId": tpp,
+                });
+                println!("{out}");
+            } else {
+                println!("{}", secret.expose());
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! `guichet serve`.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Args;
+use guichet_aspsp::{Application, BankProfile, Mode, ServerConfig, SystemClock, sandbox};
+
+use crate::config::{FileConfig, database_url, default_data_dir};
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Folder for the SQLite database and sandbox.json (created when missing).
+    #[arg(long, env = "GUICHET_DATA_DIR", default_value_os_t = default_data_dir())]
+    pub data_dir: PathBuf,
+    /// PostgreSQL (`postgres://…`) or SQLite (`sqlite://…`) database; default: the data folder's SQLite file.
+    #[arg(long, env = "GUICHET_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// A TOML file with the mode, the listener and the bank profiles.
+    #[arg(long, env = "GUICHET_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// `sandbox` (default: personas, data refreshed daily) or `production`.
+    #[arg(long, env = "GUICHET_MODE")]
+    pub mode: Option<Mode>,
+    /// Address to listen on.
+    #[arg(long, env = "GUICHET_LISTEN")]
+    pub listen: Option<IpAddr>,
+    /// Port of the first bank; the next banks take the following ports.
+    #[arg(long, env = "GUICHET_PORT")]
+    pub port: Option<u16>,
+    /// Serve banks by `Host: www.<bankcode>.<domain>` too.
+    #[arg(long, env = "GUICHET_HOST_DOMAIN")]
+    pub host_domain: Option<String>,
+}
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let file = FileConfig::load(args.config.as_deref())?;
+    let mode = args.mode.or(file.mode).unwrap_or(Mode::Sandbox);
+    let banks = match (file.banks.is_empty(), mode) {
+        (false, _) => file.banks,
+        (true, Mode::Sandbox) => BankProfile::sandbox_banks(),
+        (true, Mode::Production) => anyhow::bail!("production mode needs bank profiles in --config"),
+    };
+    let url = database_url(args.database_url.as_deref().or(file.database_url.as_deref()), &args.data_dir)?;
+    let config = ServerConfig {
+        mode,
+        banks,
+        database_url: url.clone(),
+        listen: args.listen.or(file.listen).unwrap_or(IpAddr::from([127, 0, 0, 1])),
+        port: args.port.or(file.port).unwrap_or(8430),
+        host_domain: args.host_domain.or(file.host_domain),
+        pool_size: file.pool_size.unwrap_or(8),
+    };
+    let app = Application::start(config, Arc::new(SystemClock)).await?;
+    let urls: Vec<(String, String)> = app
+        .state
+        .banks
+        .iter()
+        .filter_map(|bank| app.base_url(bank.code()).map(|url| (bank.code().to_owned(), url)))
+        .collect();
+    println!("Guichet {} ({}), database {url}", env!("CARGO_PKG_VERSION"), mode.as_str());
+    for (code, base) in &urls {
+        let name = app.state.bank(code).map(|b| b.profile.name.clone()).unwrap_or_default();
+        println!("  {code} {name:<34} {base}");
+    }
+    if mode == Mode::Sandbox {
+        let manifest = sandbox::manifest(&app.state, &urls).await?;
+        std::fs::create_dir_all(&args.data_dir)?;
+        let path = args.data_dir.join("sandbox.json");
+        std::fs::write(&path, serde_json::to_vec_pretty(&manifest)?).with_context(|| format!("writing {}", path.display()))?;
+        println!("Sandbox personas and URLs: {}", path.display());
+        println!("A token: guichet sandbox token --bank 17515 --psu LEA --scope aisp");
+        sandbox::spawn_daily_refresh(app.state.clone());
+    }
+    shutdown_signal().await;
+    println!("stopping");
+    app.stop().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(_) => {
+                let _ = interrupt.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = interrupt => {},
+            _ = terminate.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}
