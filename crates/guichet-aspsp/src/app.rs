@@ -16,13 +16,17 @@ use tower::ServiceExt;
 use crate::state::{ListenerBank, SharedState};
 use crate::{ais, cbpii, edge};
 
-/// The whole API, with the edge layer around every route, including the fallbacks.
+/// The whole API, with the edge layer around it. The routes sit in an inner router so that the
+/// edge sees each response complete, including the `Allow` header of a 405 and the 404 of an
+/// unknown path (`Router::layer` would run inside the routing).
 pub fn router(state: SharedState) -> Router {
     let api = ais::router().merge(cbpii::router());
-    Router::new()
+    let routes = Router::new()
         .nest(guichet_stet::BASE_PATH, api)
-        .layer(middleware::from_fn_with_state(state.clone(), edge::edge))
-        .with_state(state)
+        .with_state(state.clone());
+    Router::new()
+        .fallback_service(routes)
+        .layer(middleware::from_fn_with_state(state, edge::edge))
 }
 
 /// Where one bank is served.
@@ -42,7 +46,10 @@ pub struct Running {
 impl Running {
     /// The address a bank is served at.
     pub fn address_of(&self, bank_code: &str) -> Option<SocketAddr> {
-        self.bindings.iter().find(|b| b.bank_code.as_deref() == Some(bank_code)).map(|b| b.address)
+        self.bindings
+            .iter()
+            .find(|b| b.bank_code.as_deref() == Some(bank_code))
+            .map(|b| b.address)
     }
 
     /// Stops accepting, lets open connections finish their requests (for up to 10 s).
@@ -62,20 +69,41 @@ pub async fn serve(state: SharedState, ip: IpAddr, port: u16) -> std::io::Result
     let mut bindings = Vec::new();
     let mut tasks = Vec::new();
     for (i, bank) in state.banks.iter().enumerate() {
-        let port = if port == 0 { 0 } else { port.saturating_add(u16::try_from(i).unwrap_or(u16::MAX)) };
+        let port = if port == 0 {
+            0
+        } else {
+            port.saturating_add(u16::try_from(i).unwrap_or(u16::MAX))
+        };
         let listener = TcpListener::bind((ip, port)).await?;
         let address = listener.local_addr()?;
         let code = Some(bank.code().to_owned());
-        bindings.push(Binding { bank_code: code.clone(), address });
-        tasks.push(tokio::spawn(accept_loop(listener, app.clone(), ListenerBank(code), watcher.clone())));
+        bindings.push(Binding {
+            bank_code: code.clone(),
+            address,
+        });
+        tasks.push(tokio::spawn(accept_loop(
+            listener,
+            app.clone(),
+            ListenerBank(code),
+            watcher.clone(),
+        )));
     }
-    Ok(Running { bindings, shutdown, tasks })
+    Ok(Running {
+        bindings,
+        shutdown,
+        tasks,
+    })
 }
 
 /// Accepts connections until shutdown. Each connection is served on its own task, so a slow
 /// client never holds up the others; the connection's facts (here the listener's bank; with
 /// mutual TLS, the client certificate) are attached to each of its requests.
-async fn accept_loop(listener: TcpListener, app: Router, bank: ListenerBank, mut shutdown: watch::Receiver<bool>) {
+async fn accept_loop(
+    listener: TcpListener,
+    app: Router,
+    bank: ListenerBank,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let graceful = GracefulShutdown::new();
     let builder = Arc::new(auto::Builder::new(TokioExecutor::new()));
     loop {
@@ -94,11 +122,15 @@ async fn accept_loop(listener: TcpListener, app: Router, bank: ListenerBank, mut
         let _ = stream.set_nodelay(true);
         let app = app.clone();
         let bank = bank.clone();
-        let service = hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
-            request.extensions_mut().insert(bank.clone());
-            app.clone().oneshot(request.map(axum::body::Body::new))
-        });
-        let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
+        let service = hyper::service::service_fn(
+            move |mut request: hyper::Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(bank.clone());
+                app.clone().oneshot(request.map(axum::body::Body::new))
+            },
+        );
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            .into_owned();
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             if let Err(e) = connection.await {

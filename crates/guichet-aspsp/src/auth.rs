@@ -62,7 +62,9 @@ impl FromRequestParts<SharedState> for Grant {
             .ok_or_else(|| ApiError::InvalidToken("unknown access token".into()))?;
         let now = state.now().as_second();
         if token.revoked_at.is_some() {
-            return Err(ApiError::InvalidToken("the access token was revoked".into()));
+            return Err(ApiError::InvalidToken(
+                "the access token was revoked".into(),
+            ));
         }
         if now >= token.expires_at {
             return Err(ApiError::InvalidToken(
@@ -83,7 +85,9 @@ fn bearer(headers: &HeaderMap) -> ApiResult<TokenSecret> {
     let (scheme, token) = text.trim().split_once(' ').unwrap_or((text, ""));
     let token = token.trim();
     if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() || token.len() > 512 {
-        return Err(ApiError::InvalidToken("the Authorization header must be 'Bearer <token>'".into()));
+        return Err(ApiError::InvalidToken(
+            "the Authorization header must be 'Bearer <token>'".into(),
+        ));
     }
     Ok(TokenSecret::from_presented(token))
 }
@@ -101,7 +105,10 @@ pub fn psu_present(headers: &HeaderMap) -> ApiResult<bool> {
     if text.is_empty() {
         return Ok(false);
     }
-    text.parse::<IpAddr>()
-        .map(|_| true)
-        .map_err(|_| ApiError::BadRequest(format!("PSU-IP-Address '{}' is not an IP address", guichet_stet::error::truncate(text))))
+    text.parse::<IpAddr>().map(|_| true).map_err(|_| {
+        ApiError::BadRequest(format!(
+            "PSU-IP-Address '{}' is not an IP address",
+            guichet_stet::error::truncate(text)
+        ))
+    })
 }

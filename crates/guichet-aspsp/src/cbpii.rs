@@ -7,7 +7,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::post;
 use guichet_stet::amount::check_currency;
-use guichet_stet::model::{HalPaymentCoverageReport, PaymentCoverageReportLinks, PaymentCoverageRequestResource};
+use guichet_stet::model::{
+    HalPaymentCoverageReport, PaymentCoverageReportLinks, PaymentCoverageRequestResource,
+};
 use guichet_stet::{Amount, Iban};
 
 use crate::ais::{json, read_json_body};
@@ -32,33 +34,52 @@ pub async fn confirm(
 ) -> ApiResult<Response> {
     grant.require_scope(CBPII)?;
     let bytes = read_json_body(&headers, body).await?;
-    let request: PaymentCoverageRequestResource = serde_json::from_slice(&bytes)
-        .map_err(|e| ApiError::BadRequest(format!("the payment coverage request is invalid: {e}")))?;
+    let request: PaymentCoverageRequestResource = serde_json::from_slice(&bytes).map_err(|e| {
+        ApiError::BadRequest(format!("the payment coverage request is invalid: {e}"))
+    })?;
     let iban = validate(&request)?;
     let account = state
         .store
         .account_by_iban(bank.code(), iban.as_str())
         .await?
-        .filter(|a| a.eligible && grant.token.psu_id.as_deref().is_none_or(|psu| a.psu_id == psu))
-        .ok_or_else(|| ApiError::BadRequest(format!("IBAN {iban} is not an account this token may check")))?;
+        .filter(|a| {
+            a.eligible
+                && grant
+                    .token
+                    .psu_id
+                    .as_deref()
+                    .is_none_or(|psu| a.psu_id == psu)
+        })
+        .ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "IBAN {iban} is not an account this token may check"
+            ))
+        })?;
     if request.instructed_amount.currency != account.currency {
         return Err(ApiError::BadRequest(format!(
             "the account is held in {}; instructedAmount is in {}",
             account.currency, request.instructed_amount.currency
         )));
     }
-    let balances = state.store.balances(bank.code(), &account.resource_id).await?;
+    let balances = state
+        .store
+        .balances(bank.code(), &account.resource_id)
+        .await?;
     let available = balances
         .iter()
         .find(|b| b.balance_type == "XPCD")
         .or_else(|| balances.iter().find(|b| b.balance_type == "CLBD"))
         .map(|b| Amount::from_minor(b.amount_minor))
-        .ok_or_else(|| ApiError::Internal(format!("account {} has no balance", account.resource_id)))?;
+        .ok_or_else(|| {
+            ApiError::Internal(format!("account {} has no balance", account.resource_id))
+        })?;
     let result = request.instructed_amount.amount.decimal() <= available.decimal();
     let body = HalPaymentCoverageReport {
         request,
         result,
-        links: PaymentCoverageReportLinks { self_: links::funds_confirmations() },
+        links: PaymentCoverageReportLinks {
+            self_: links::funds_confirmations(),
+        },
     };
     json(StatusCode::OK, &body, None)
 }
@@ -68,18 +89,30 @@ pub async fn confirm(
 fn validate(request: &PaymentCoverageRequestResource) -> ApiResult<Iban> {
     let id = &request.payment_coverage_request_id;
     if id.is_empty() || id.chars().count() > 35 {
-        return Err(ApiError::BadRequest("paymentCoverageRequestId must be 1 to 35 characters".into()));
+        return Err(ApiError::BadRequest(
+            "paymentCoverageRequestId must be 1 to 35 characters".into(),
+        ));
     }
-    if request.payee.as_ref().is_some_and(|p| p.chars().count() > 70) {
-        return Err(ApiError::BadRequest("payee must be at most 70 characters".into()));
+    if request
+        .payee
+        .as_ref()
+        .is_some_and(|p| p.chars().count() > 70)
+    {
+        return Err(ApiError::BadRequest(
+            "payee must be at most 70 characters".into(),
+        ));
     }
     check_currency(&request.instructed_amount.currency)?;
     if request.instructed_amount.amount.decimal() <= rust_decimal::Decimal::ZERO {
-        return Err(ApiError::BadRequest("instructedAmount must be positive".into()));
+        return Err(ApiError::BadRequest(
+            "instructedAmount must be positive".into(),
+        ));
     }
     match (&request.account_id.iban, &request.account_id.other) {
         (Some(iban), _) => Ok(Iban::parse(iban)?),
-        (None, Some(_)) => Err(ApiError::BadRequest("accounts are identified by IBAN; card numbers are not supported".into())),
+        (None, Some(_)) => Err(ApiError::BadRequest(
+            "accounts are identified by IBAN; card numbers are not supported".into(),
+        )),
         (None, None) => Err(ApiError::BadRequest("accountId.iban is required".into())),
     }
 }

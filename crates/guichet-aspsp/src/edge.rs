@@ -46,10 +46,10 @@ pub fn negotiate(accept: Option<&str>) -> Result<MediaType, ApiError> {
         let range = parts.next().unwrap_or("").trim().to_ascii_lowercase();
         let mut quality = 1.0f32;
         for param in parts {
-            if let Some((name, value)) = param.split_once('=') {
-                if name.trim().eq_ignore_ascii_case("q") {
-                    quality = value.trim().parse().unwrap_or(0.0);
-                }
+            if let Some((name, value)) = param.split_once('=')
+                && name.trim().eq_ignore_ascii_case("q")
+            {
+                quality = value.trim().parse().unwrap_or(0.0);
             }
         }
         ranges.push((range, quality));
@@ -70,7 +70,11 @@ pub fn negotiate(accept: Option<&str>) -> Result<MediaType, ApiError> {
             accept.chars().take(60).collect::<String>()
         )));
     }
-    Ok(if hal >= json { MediaType::HalJson } else { MediaType::Json })
+    Ok(if hal >= json {
+        MediaType::HalJson
+    } else {
+        MediaType::Json
+    })
 }
 
 pub async fn edge(State(state): State<SharedState>, mut request: Request, next: Next) -> Response {
@@ -80,7 +84,10 @@ pub async fn edge(State(state): State<SharedState>, mut request: Request, next: 
         .get(X_REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| HeaderValue::from_str(v).ok());
-    let accept = request.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let accept = request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok());
     let negotiated = negotiate(accept);
     let media = *negotiated.as_ref().unwrap_or(&MediaType::Json);
     let response = match admit(&state, &mut request, negotiated) {
@@ -100,12 +107,19 @@ fn admit(
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
         .or_else(|| request.uri().host());
-    let listener = request.extensions().get::<ListenerBank>().and_then(|l| l.0.as_deref());
+    let listener = request
+        .extensions()
+        .get::<ListenerBank>()
+        .and_then(|l| l.0.as_deref());
     let bank = state
         .resolve_bank(host, listener)
         .ok_or_else(|| ApiError::NotFound("no bank is served at this address".into()))?;
     let request_id = match request.headers().get(X_REQUEST_ID) {
-        None => return Err(ApiError::BadRequest("the X-Request-ID header is required".into())),
+        None => {
+            return Err(ApiError::BadRequest(
+                "the X-Request-ID header is required".into(),
+            ));
+        }
         Some(value) => {
             let text = value
                 .to_str()
@@ -116,7 +130,12 @@ fn admit(
     let media = negotiated?;
     if bank.profile.enforce_maintenance {
         let now = state.now();
-        if let Some(left) = bank.profile.maintenance.iter().find_map(|w| w.remaining(now, &bank.zone)) {
+        if let Some(left) = bank
+            .profile
+            .maintenance
+            .iter()
+            .find_map(|w| w.remaining(now, &bank.zone))
+        {
             return Err(ApiError::Unavailable {
                 message: format!("{} is in its weekly maintenance window", bank.profile.name),
                 retry_after: Some(left),
@@ -140,7 +159,8 @@ fn finish(
     let status = response.status();
     let refusal = response.extensions().get::<Refusal>().cloned();
     if status.is_client_error() || status.is_server_error() {
-        let refusal = refusal.unwrap_or_else(|| framework_refusal(status, path, response.headers()));
+        let refusal =
+            refusal.unwrap_or_else(|| framework_refusal(status, path, response.headers()));
         let model = ErrorModel::new(
             state.now().to_string(),
             refusal.status.as_u16(),
@@ -152,10 +172,14 @@ fn finish(
         let (mut parts, _) = response.into_parts();
         parts.status = refusal.status;
         parts.headers.remove(header::CONTENT_LENGTH);
-        parts.headers.insert(header::CONTENT_TYPE, media.content_type());
+        parts
+            .headers
+            .insert(header::CONTENT_TYPE, media.content_type());
         response = Response::from_parts(parts, Body::from(body));
     } else if is_json(response.headers()) {
-        response.headers_mut().insert(header::CONTENT_TYPE, media.content_type());
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, media.content_type());
     }
     if let Some(echo) = echo {
         response.headers_mut().insert(X_REQUEST_ID, echo);
@@ -174,15 +198,31 @@ fn is_json(headers: &HeaderMap) -> bool {
 fn framework_refusal(status: StatusCode, path: &str, headers: &HeaderMap) -> Refusal {
     let (status, message) = match status {
         StatusCode::METHOD_NOT_ALLOWED => {
-            let allow = headers.get(header::ALLOW).and_then(|v| v.to_str().ok()).unwrap_or("");
-            (status, format!("method not allowed on {path}; allowed: {allow}"))
+            let allow = headers
+                .get(header::ALLOW)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            (
+                status,
+                format!("method not allowed on {path}; allowed: {allow}"),
+            )
         }
         StatusCode::NOT_FOUND => (status, format!("no resource at {path}")),
-        StatusCode::PAYLOAD_TOO_LARGE => (StatusCode::BAD_REQUEST, "the request body is too large".to_owned()),
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            StatusCode::BAD_REQUEST,
+            "the request body is too large".to_owned(),
+        ),
         s if s.is_client_error() => (StatusCode::BAD_REQUEST, "malformed request".to_owned()),
-        s => (s, "the bank could not answer; quote the X-Request-ID to its support".to_owned()),
+        s => (
+            s,
+            "the bank could not answer; quote the X-Request-ID to its support".to_owned(),
+        ),
     };
-    Refusal { status, error: status.canonical_reason().unwrap_or("Error"), message }
+    Refusal {
+        status,
+        error: status.canonical_reason().unwrap_or("Error"),
+        message,
+    }
 }
 
 #[cfg(test)]
@@ -195,9 +235,15 @@ mod tests {
         assert_eq!(pick(None), Some(MediaType::HalJson));
         assert_eq!(pick(Some("*/*")), Some(MediaType::HalJson));
         assert_eq!(pick(Some("application/json")), Some(MediaType::Json));
-        assert_eq!(pick(Some("application/json; charset=utf-8")), Some(MediaType::Json));
+        assert_eq!(
+            pick(Some("application/json; charset=utf-8")),
+            Some(MediaType::Json)
+        );
         assert_eq!(pick(Some("application/hal+json")), Some(MediaType::HalJson));
-        assert_eq!(pick(Some("application/hal+json;q=0.5, application/json")), Some(MediaType::Json));
+        assert_eq!(
+            pick(Some("application/hal+json;q=0.5, application/json")),
+            Some(MediaType::Json)
+        );
         assert_eq!(pick(Some("text/html, */*;q=0.1")), Some(MediaType::HalJson));
         assert_eq!(pick(Some("text/html")), None);
         assert_eq!(pick(Some("application/xml")), None);

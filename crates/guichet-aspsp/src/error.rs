@@ -34,7 +34,10 @@ pub enum ApiError {
     NotImplemented(String),
     /// 503: the bank is in a maintenance window or a dependency is down.
     #[error("{message}")]
-    Unavailable { message: String, retry_after: Option<i64> },
+    Unavailable {
+        message: String,
+        retry_after: Option<i64>,
+    },
     /// 500: a fault on the bank's side. The cause goes to the log, never to the client.
     #[error("internal error: {0}")]
     Internal(String),
@@ -67,7 +70,9 @@ impl ApiError {
 
     fn client_message(&self) -> String {
         match self {
-            ApiError::Internal(_) => "internal error; quote the X-Request-ID to the bank's support".into(),
+            ApiError::Internal(_) => {
+                "internal error; quote the X-Request-ID to the bank's support".into()
+            }
             other => other.to_string(),
         }
     }
@@ -113,7 +118,10 @@ impl IntoResponse for ApiError {
                 }
             }
             ApiError::TooManyRequests { retry_after, .. }
-            | ApiError::Unavailable { retry_after: Some(retry_after), .. } => {
+            | ApiError::Unavailable {
+                retry_after: Some(retry_after),
+                ..
+            } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
             }
             _ => {}

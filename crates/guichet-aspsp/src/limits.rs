@@ -72,10 +72,11 @@ pub async fn spend(
     let now = state.now();
     let local = bank.zone.to_datetime(now);
     let day = local.date();
-    let next_midnight = day
-        .checked_add(1.day())
-        .ok()
-        .and_then(|d| bank.zone.to_timestamp(d.to_datetime(jiff::civil::Time::midnight())).ok());
+    let next_midnight = day.checked_add(1.day()).ok().and_then(|d| {
+        bank.zone
+            .to_timestamp(d.to_datetime(jiff::civil::Time::midnight()))
+            .ok()
+    });
     let reset_in = next_midnight.map_or(86_400, |t| t.as_second() - now.as_second());
     let day = day.to_string();
     let key = CallKey {
@@ -88,7 +89,11 @@ pub async fn spend(
     };
     let limit = bank.profile.batch_calls_per_day;
     match state.store.take_call(&key, limit).await? {
-        Some(remaining) => Ok(Some(Allowance { limit, remaining, reset_in })),
+        Some(remaining) => Ok(Some(Allowance {
+            limit,
+            remaining,
+            reset_in,
+        })),
         None => Err(ApiError::TooManyRequests {
             message: format!(
                 "batch limit reached: {limit} calls per day without PSU-IP-Address for this account and method; resets at midnight, {}",

@@ -31,7 +31,12 @@ impl HistoryDepths {
 
 impl Default for HistoryDepths {
     fn default() -> Self {
-        HistoryDepths { retail: 62, small_pro: 62, large_pro: 90, corporate: 90 }
+        HistoryDepths {
+            retail: 62,
+            small_pro: 62,
+            large_pro: 90,
+            corporate: 90,
+        }
     }
 }
 
@@ -66,7 +71,8 @@ impl MaintenanceWindow {
     pub fn remaining(&self, now: Timestamp, zone: &TimeZone) -> Option<i64> {
         let local = zone.to_datetime(now);
         let (start, end) = self.bounds()?;
-        if local.date().weekday() != self.weekday()? || local.time() < start || local.time() >= end {
+        if local.date().weekday() != self.weekday()? || local.time() < start || local.time() >= end
+        {
             return None;
         }
         let close = local.date().to_datetime(end);
@@ -150,18 +156,29 @@ impl BankProfile {
     pub fn validate(&self) -> Result<TimeZone, String> {
         guichet_stet::BankCode::parse(&self.code).map_err(|e| e.0)?;
         if !(1..=500).contains(&self.max_operations) {
-            return Err(format!("bank {}: max_operations must be 1 to 500", self.code));
+            return Err(format!(
+                "bank {}: max_operations must be 1 to 500",
+                self.code
+            ));
         }
-        if let Some(size) = self.page_size {
-            if !(1..=self.max_operations).contains(&size) {
-                return Err(format!("bank {}: page_size must be 1 to max_operations", self.code));
-            }
+        if let Some(size) = self.page_size
+            && !(1..=self.max_operations).contains(&size)
+        {
+            return Err(format!(
+                "bank {}: page_size must be 1 to max_operations",
+                self.code
+            ));
         }
         if !["OTHR", "PDNG"].contains(&self.pending_status.as_str()) {
-            return Err(format!("bank {}: pending_status is OTHR or PDNG", self.code));
+            return Err(format!(
+                "bank {}: pending_status is OTHR or PDNG",
+                self.code
+            ));
         }
         for window in &self.maintenance {
-            window.check().map_err(|e| format!("bank {}: {e}", self.code))?;
+            window
+                .check()
+                .map_err(|e| format!("bank {}: {e}", self.code))?;
         }
         TimeZone::get(&self.time_zone)
             .map_err(|e| format!("bank {}: time zone {}: {e}", self.code, self.time_zone))

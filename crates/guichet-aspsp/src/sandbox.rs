@@ -15,9 +15,19 @@ pub const DEMO_TPP_CLIENT_ID: &str = "PSDFR-ACPR-12345";
 /// Writes today's data set for the sandbox banks served here, if not done yet today.
 pub async fn refresh(state: &AppState) -> anyhow::Result<()> {
     let now = state.now();
-    let codes: Vec<&str> = state.banks.iter().map(|b| b.code()).filter(|c| SANDBOX_BANKS.contains(c)).collect();
-    let Some(first) = state.banks.first() else { return Ok(()) };
-    let summary = state.store.seed_sandbox(&codes, first.today(now), now.as_second()).await?;
+    let codes: Vec<&str> = state
+        .banks
+        .iter()
+        .map(|b| b.code())
+        .filter(|c| SANDBOX_BANKS.contains(c))
+        .collect();
+    let Some(first) = state.banks.first() else {
+        return Ok(());
+    };
+    let summary = state
+        .store
+        .seed_sandbox(&codes, first.today(now), now.as_second())
+        .await?;
     if summary.refreshed {
         tracing::info!(?summary, "sandbox data set written");
     }
@@ -62,7 +72,11 @@ pub async fn mint_token(
 ) -> Result<(TokenSecret, PsuRecord), MintError> {
     let mode = store.meta("mode").await?.unwrap_or_default();
     if mode != Mode::Sandbox.as_str() {
-        return Err(MintError::NotSandbox(if mode.is_empty() { "unknown".into() } else { mode }));
+        return Err(MintError::NotSandbox(if mode.is_empty() {
+            "unknown".into()
+        } else {
+            mode
+        }));
     }
     for scope in scopes {
         if !["aisp", "cbpii", "pisp", "extended_transaction_history"].contains(&scope.as_str()) {
@@ -72,7 +86,10 @@ pub async fn mint_token(
     let psu = store
         .find_psu(bank_code, login)
         .await?
-        .ok_or_else(|| MintError::UnknownPsu { bank: bank_code.into(), login: login.into() })?;
+        .ok_or_else(|| MintError::UnknownPsu {
+            bank: bank_code.into(),
+            login: login.into(),
+        })?;
     let secret = store
         .issue_token(&NewToken {
             kind: TokenKind::Access,
@@ -112,7 +129,10 @@ pub async fn manifest(state: &AppState, base_urls: &[(String, String)]) -> anyho
                 })).collect::<Vec<_>>(),
             }));
         }
-        let base_url = base_urls.iter().find(|(code, _)| code == bank.code()).map(|(_, url)| url.clone());
+        let base_url = base_urls
+            .iter()
+            .find(|(code, _)| code == bank.code())
+            .map(|(_, url)| url.clone());
         banks.push(json!({
             "code": profile.code,
             "name": profile.name,

@@ -86,13 +86,24 @@ impl AppState {
 
     /// The bank a request is for: the `Host` header when it names one of ours, else the bank
     /// of the listener the request came in on.
-    pub fn resolve_bank(&self, host: Option<&str>, listener_bank: Option<&str>) -> Option<Arc<Bank>> {
-        let by_host = host.zip(self.host_domain.as_deref()).and_then(|(host, domain)| {
-            let name = host.rsplit_once(':').map_or(host, |(name, _port)| name);
-            let code = name.strip_prefix("www.")?.strip_suffix(domain)?.strip_suffix('.')?;
-            self.bank(code)
-        });
-        by_host.or_else(|| listener_bank.and_then(|code| self.bank(code))).cloned()
+    pub fn resolve_bank(
+        &self,
+        host: Option<&str>,
+        listener_bank: Option<&str>,
+    ) -> Option<Arc<Bank>> {
+        let by_host = host
+            .zip(self.host_domain.as_deref())
+            .and_then(|(host, domain)| {
+                let name = host.rsplit_once(':').map_or(host, |(name, _port)| name);
+                let code = name
+                    .strip_prefix("www.")?
+                    .strip_suffix(domain)?
+                    .strip_suffix('.')?;
+                self.bank(code)
+            });
+        by_host
+            .or_else(|| listener_bank.and_then(|code| self.bank(code)))
+            .cloned()
     }
 }
 

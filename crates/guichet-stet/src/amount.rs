@@ -70,7 +70,11 @@ impl<'de> Deserialize<'de> for Amount {
         let text = match &value {
             serde_json::Value::String(s) => s.clone(),
             serde_json::Value::Number(n) => n.to_string(),
-            _ => return Err(serde::de::Error::custom("amount must be a string such as \"12.25\"")),
+            _ => {
+                return Err(serde::de::Error::custom(
+                    "amount must be a string such as \"12.25\"",
+                ));
+            }
         };
         Amount::parse(&text).map_err(serde::de::Error::custom)
     }
@@ -112,7 +116,17 @@ mod tests {
         for ok in ["0", "12.25", "-1.5", "12.", "1234567890123.12345"] {
             assert!(Amount::parse(ok).is_ok(), "{ok} should parse");
         }
-        for bad in ["", "-", ".5", "1e3", "12,5", "12345678901234", "1.123456", "+1", " 1"] {
+        for bad in [
+            "",
+            "-",
+            ".5",
+            "1e3",
+            "12,5",
+            "12345678901234",
+            "1.123456",
+            "+1",
+            " 1",
+        ] {
             assert!(Amount::parse(bad).is_err(), "{bad} should be refused");
         }
     }

@@ -39,14 +39,21 @@ impl ConsentRequest {
 /// At most this many accounts per list: far above any real PSU, low enough to bound the work.
 pub const MAX_ACCOUNTS: usize = 200;
 
-const FIELDS: [&str; 4] = ["balances", "transactions", "trustedBeneficiaries", "psuIdentity"];
+const FIELDS: [&str; 4] = [
+    "balances",
+    "transactions",
+    "trustedBeneficiaries",
+    "psuIdentity",
+];
 
 /// Parses and validates the raw body of PUT /consents.
 pub fn parse_access(body: &[u8]) -> Result<ConsentRequest, Invalid> {
     let value: Value = serde_json::from_slice(body)
         .map_err(|e| Invalid::new(format!("the consent body is not valid JSON: {e}")))?;
     let Value::Object(object) = value else {
-        return Err(Invalid::new("the consent body must be a JSON object (STET Access)"));
+        return Err(Invalid::new(
+            "the consent body must be a JSON object (STET Access)",
+        ));
     };
     if let Some(unknown) = object.keys().find(|k| !FIELDS.contains(&k.as_str())) {
         return Err(Invalid::new(format!(
@@ -64,7 +71,9 @@ pub fn parse_access(body: &[u8]) -> Result<ConsentRequest, Invalid> {
 
 fn required<'a>(object: &'a Map<String, Value>, field: &str) -> Result<&'a Value, Invalid> {
     object.get(field).ok_or_else(|| {
-        Invalid::new(format!("'{field}' is required in the consent (STET 1.4.2 Access)"))
+        Invalid::new(format!(
+            "'{field}' is required in the consent (STET 1.4.2 Access)"
+        ))
     })
 }
 
@@ -76,10 +85,14 @@ fn flag(object: &Map<String, Value>, field: &str) -> Result<bool, Invalid> {
 
 fn accounts(object: &Map<String, Value>, field: &str) -> Result<BTreeSet<AccountRef>, Invalid> {
     let Value::Array(items) = required(object, field)? else {
-        return Err(Invalid::new(format!("'{field}' must be a list of account identifications")));
+        return Err(Invalid::new(format!(
+            "'{field}' must be a list of account identifications"
+        )));
     };
     if items.len() > MAX_ACCOUNTS {
-        return Err(Invalid::new(format!("'{field}' lists more than {MAX_ACCOUNTS} accounts")));
+        return Err(Invalid::new(format!(
+            "'{field}' lists more than {MAX_ACCOUNTS} accounts"
+        )));
     }
     items.iter().map(|item| account(field, item)).collect()
 }
@@ -90,7 +103,10 @@ fn account(field: &str, item: &Value) -> Result<AccountRef, Invalid> {
             "each entry of '{field}' must be an object such as {{\"iban\": \"FR76...\"}}"
         )));
     };
-    if let Some(unknown) = id.keys().find(|k| !["iban", "other", "currency"].contains(&k.as_str())) {
+    if let Some(unknown) = id
+        .keys()
+        .find(|k| !["iban", "other", "currency"].contains(&k.as_str()))
+    {
         return Err(Invalid::new(format!(
             "unknown field '{}' in an account identification of '{field}'",
             truncate(unknown)
@@ -98,7 +114,11 @@ fn account(field: &str, item: &Value) -> Result<AccountRef, Invalid> {
     }
     let iban = match (id.get("iban"), id.get("other")) {
         (Some(Value::String(iban)), _) => Iban::parse(iban)?,
-        (Some(_), _) => return Err(Invalid::new(format!("'iban' in '{field}' must be a string"))),
+        (Some(_), _) => {
+            return Err(Invalid::new(format!(
+                "'iban' in '{field}' must be a string"
+            )));
+        }
         (None, Some(_)) => {
             return Err(Invalid::new(
                 "accounts are identified by IBAN only; 'other' identifications are not supported",
@@ -165,7 +185,12 @@ mod tests {
         for (body, expected) in cases {
             match parse_access(body) {
                 Ok(_) => panic!("accepted {}", String::from_utf8_lossy(body)),
-                Err(e) => assert!(e.0.contains(expected), "{} -> {}", String::from_utf8_lossy(body), e.0),
+                Err(e) => assert!(
+                    e.0.contains(expected),
+                    "{} -> {}",
+                    String::from_utf8_lossy(body),
+                    e.0
+                ),
             }
         }
     }

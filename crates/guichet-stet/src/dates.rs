@@ -43,12 +43,15 @@ impl DateBound {
             return Err(refuse());
         }
         let number = |range: std::ops::Range<usize>| -> i32 {
-            head[range].bytes().fold(0, |acc, d| acc * 10 + i32::from(d - b'0'))
+            head[range]
+                .bytes()
+                .fold(0, |acc, d| acc * 10 + i32::from(d - b'0'))
         };
         let offset = match suffix.as_bytes() {
             [] => None,
             [b'Z'] => Some(Offset::UTC),
-            [sign @ (b'+' | b'-'), h1, h2, m1, m2] | [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2]
+            [sign @ (b'+' | b'-'), h1, h2, m1, m2]
+            | [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2]
                 if [h1, h2, m1, m2].iter().all(|d| d.is_ascii_digit()) =>
             {
                 let hours = i32::from((h1 - b'0') * 10 + (h2 - b'0'));
@@ -71,7 +74,10 @@ impl DateBound {
             number(20..23) * 1_000_000,
         )
         .map_err(|_| {
-            Invalid::new(format!("'{}' is not a valid calendar date and time", truncate(text)))
+            Invalid::new(format!(
+                "'{}' is not a valid calendar date and time",
+                truncate(text)
+            ))
         })?;
         Ok(DateBound { local, offset })
     }
@@ -136,7 +142,10 @@ mod tests {
     #[test]
     fn the_day_is_taken_in_the_bank_time_zone() -> Result<(), Invalid> {
         let utc_evening = DateBound::parse("2026-10-31T23:30:00.000Z")?;
-        assert_eq!(utc_evening.day_in(&paris())?, jiff::civil::date(2026, 11, 1));
+        assert_eq!(
+            utc_evening.day_in(&paris())?,
+            jiff::civil::date(2026, 11, 1)
+        );
         let local = DateBound::parse("2026-10-31T23:30:00.000")?;
         assert_eq!(local.day_in(&paris())?, jiff::civil::date(2026, 10, 31));
         let offset = DateBound::parse("2026-11-01T00:30:00.000+02:00")?;

@@ -22,7 +22,10 @@ fn is_false(value: &bool) -> bool {
 
 impl GenericLink {
     pub fn to(href: impl Into<String>) -> GenericLink {
-        GenericLink { href: href.into(), templated: false }
+        GenericLink {
+            href: href.into(),
+            templated: false,
+        }
     }
 }
 
@@ -56,7 +59,11 @@ pub struct AccountLinks {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountResource {
-    #[serde(rename = "resourceId", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "resourceId",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub resource_id: Option<String>,
     #[serde(rename = "bicFi", default, skip_serializing_if = "Option::is_none")]
     pub bic_fi: Option<String>,
@@ -65,7 +72,11 @@ pub struct AccountResource {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<String>,
-    #[serde(rename = "linkedAccount", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "linkedAccount",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub linked_account: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<String>,
@@ -88,7 +99,11 @@ pub struct AccountResource {
 pub struct PsuContextLinks {
     #[serde(rename = "self")]
     pub self_: GenericLink,
-    #[serde(rename = "endUserIdentity", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "endUserIdentity",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub end_user_identity: Option<GenericLink>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub beneficiaries: Option<GenericLink>,
@@ -117,11 +132,23 @@ pub struct BalanceResource {
     pub balance_amount: AmountType,
     #[serde(rename = "balanceType")]
     pub balance_type: String,
-    #[serde(rename = "lastChangeDateTime", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "lastChangeDateTime",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub last_change_date_time: Option<String>,
-    #[serde(rename = "referenceDate", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "referenceDate",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub reference_date: Option<String>,
-    #[serde(rename = "lastCommittedTransaction", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "lastCommittedTransaction",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub last_committed_transaction: Option<String>,
 }
 
@@ -129,7 +156,11 @@ pub struct BalanceResource {
 pub struct BalancesLinks {
     #[serde(rename = "self")]
     pub self_: GenericLink,
-    #[serde(rename = "parent-list", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "parent-list",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub parent_list: Option<GenericLink>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transactions: Option<GenericLink>,
@@ -166,28 +197,60 @@ pub struct RemittanceInformation {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Transaction {
-    #[serde(rename = "resourceId", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "resourceId",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub resource_id: Option<String>,
-    #[serde(rename = "entryReference", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "entryReference",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub entry_reference: Option<String>,
     #[serde(rename = "transactionAmount")]
     pub transaction_amount: AmountType,
     #[serde(rename = "creditDebitIndicator")]
     pub credit_debit_indicator: String,
     pub status: String,
-    #[serde(rename = "expectedBookingDate", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "expectedBookingDate",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub expected_booking_date: Option<String>,
-    #[serde(rename = "bookingDate", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "bookingDate",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub booking_date: Option<String>,
     #[serde(rename = "valueDate", default, skip_serializing_if = "Option::is_none")]
     pub value_date: Option<String>,
-    #[serde(rename = "transactionDate", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "transactionDate",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub transaction_date: Option<String>,
-    #[serde(rename = "bankTransactionCode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "bankTransactionCode",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub bank_transaction_code: Option<BankTransactionCode>,
-    #[serde(rename = "remittanceInformation", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "remittanceInformation",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub remittance_information: Option<RemittanceInformation>,
-    #[serde(rename = "additionalTransactionInformation", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "additionalTransactionInformation",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub additional_transaction_information: Option<String>,
 }
 
@@ -195,7 +258,11 @@ pub struct Transaction {
 pub struct TransactionsLinks {
     #[serde(rename = "self")]
     pub self_: GenericLink,
-    #[serde(rename = "parent-list", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "parent-list",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub parent_list: Option<GenericLink>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub balances: Option<GenericLink>,
@@ -220,7 +287,11 @@ pub struct HalTransactions {
 pub struct EndUserIdentityLinks {
     #[serde(rename = "self")]
     pub self_: GenericLink,
-    #[serde(rename = "parent-list", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "parent-list",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub parent_list: Option<GenericLink>,
 }
 
@@ -229,11 +300,23 @@ pub struct EndUserIdentityLinks {
 pub struct HalEndUserIdentity {
     #[serde(rename = "connectedPsu")]
     pub connected_psu: String,
-    #[serde(rename = "connectedPsuNamePrefix", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "connectedPsuNamePrefix",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub connected_psu_name_prefix: Option<String>,
-    #[serde(rename = "connectedPsuFirstName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "connectedPsuFirstName",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub connected_psu_first_name: Option<String>,
-    #[serde(rename = "connectedPsuLastName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "connectedPsuLastName",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub connected_psu_last_name: Option<String>,
     #[serde(rename = "_links")]
     pub links: EndUserIdentityLinks,
@@ -249,9 +332,17 @@ pub struct PostalAddress {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartyIdentification {
     pub name: String,
-    #[serde(rename = "postalAddress", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "postalAddress",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub postal_address: Option<PostalAddress>,
-    #[serde(rename = "organisationId", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "organisationId",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub organisation_id: Option<GenericIdentification>,
     #[serde(rename = "privateId", default, skip_serializing_if = "Option::is_none")]
     pub private_id: Option<GenericIdentification>,
@@ -271,10 +362,18 @@ pub struct Beneficiary {
     pub id: Option<String>,
     #[serde(rename = "isTrusted", default, skip_serializing_if = "Option::is_none")]
     pub is_trusted: Option<bool>,
-    #[serde(rename = "creditorAgent", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "creditorAgent",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub creditor_agent: Option<FinancialInstitutionIdentification>,
     pub creditor: PartyIdentification,
-    #[serde(rename = "creditorAccount", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "creditorAccount",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub creditor_account: Option<AccountIdentification>,
 }
 
@@ -282,7 +381,11 @@ pub struct Beneficiary {
 pub struct BeneficiariesLinks {
     #[serde(rename = "self")]
     pub self_: GenericLink,
-    #[serde(rename = "parent-list", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "parent-list",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub parent_list: Option<GenericLink>,
 }
 
@@ -360,7 +463,9 @@ mod tests {
         };
         let json = serde_json::to_string(&account).unwrap_or_default();
         assert!(!json.contains("null"), "{json}");
-        assert!(json.contains(r#""accountId":{"iban":"FR7617515900000400358074026","currency":"EUR"}"#));
+        assert!(
+            json.contains(r#""accountId":{"iban":"FR7617515900000400358074026","currency":"EUR"}"#)
+        );
         assert!(json.contains(r#""_links":{}"#));
     }
 
@@ -369,7 +474,10 @@ mod tests {
         let tx = Transaction {
             resource_id: None,
             entry_reference: Some("AF5T2".into()),
-            transaction_amount: AmountType { currency: "EUR".into(), amount: Amount::from_minor(1225) },
+            transaction_amount: AmountType {
+                currency: "EUR".into(),
+                amount: Amount::from_minor(1225),
+            },
             credit_debit_indicator: "CRDT".into(),
             status: "BOOK".into(),
             expected_booking_date: None,

@@ -250,8 +250,14 @@ impl Store {
         rows.iter().map(account).collect()
     }
 
-    pub async fn account(&self, bank_code: &str, resource_id: &str) -> Result<Option<AccountRecord>> {
-        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE bank_code = $1 AND resource_id = $2");
+    pub async fn account(
+        &self,
+        bank_code: &str,
+        resource_id: &str,
+    ) -> Result<Option<AccountRecord>> {
+        let sql = format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE bank_code = $1 AND resource_id = $2"
+        );
         let row = sqlx::query(AssertSqlSafe(sql))
             .bind(bank_code)
             .bind(resource_id)
@@ -260,8 +266,13 @@ impl Store {
         row.map(|row| account(&row)).transpose()
     }
 
-    pub async fn account_by_iban(&self, bank_code: &str, iban: &str) -> Result<Option<AccountRecord>> {
-        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE bank_code = $1 AND iban = $2");
+    pub async fn account_by_iban(
+        &self,
+        bank_code: &str,
+        iban: &str,
+    ) -> Result<Option<AccountRecord>> {
+        let sql =
+            format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE bank_code = $1 AND iban = $2");
         let row = sqlx::query(AssertSqlSafe(sql))
             .bind(bank_code)
             .bind(iban)
@@ -348,7 +359,11 @@ impl Store {
         Ok(row.map(|(seq,)| seq))
     }
 
-    pub async fn beneficiaries(&self, bank_code: &str, psu_id: &str) -> Result<Vec<BeneficiaryRecord>> {
+    pub async fn beneficiaries(
+        &self,
+        bank_code: &str,
+        psu_id: &str,
+    ) -> Result<Vec<BeneficiaryRecord>> {
         let rows = sqlx::query(
             "SELECT beneficiary_id, name, iban, bic, country, address_line FROM beneficiaries \
              WHERE bank_code = $1 AND psu_id = $2 ORDER BY position",

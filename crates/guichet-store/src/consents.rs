@@ -134,7 +134,12 @@ impl Store {
             .balances
             .iter()
             .map(|id| (id, Operation::Balances))
-            .chain(consent.transactions.iter().map(|id| (id, Operation::Transactions)));
+            .chain(
+                consent
+                    .transactions
+                    .iter()
+                    .map(|id| (id, Operation::Transactions)),
+            );
         for (account_id, operation) in grants {
             sqlx::query(
                 "INSERT INTO consent_accounts (bank_code, psu_id, client_id, account_id, operation) \
@@ -153,7 +158,12 @@ impl Store {
     }
 
     /// Removes a TPP's consent altogether (the PSU revoking the TPP's access).
-    pub async fn delete_consent(&self, bank_code: &str, psu_id: &str, client_id: &str) -> Result<()> {
+    pub async fn delete_consent(
+        &self,
+        bank_code: &str,
+        psu_id: &str,
+        client_id: &str,
+    ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         for table in ["consent_accounts", "consents"] {
             let sql = format!(

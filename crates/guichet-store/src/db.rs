@@ -38,12 +38,18 @@ impl DatabaseUrl {
                 mask(text)
             )));
         };
-        Ok(DatabaseUrl { url: text.to_owned(), backend })
+        Ok(DatabaseUrl {
+            url: text.to_owned(),
+            backend,
+        })
     }
 
     /// An SQLite file, created when missing.
     pub fn sqlite_file(path: &std::path::Path) -> DatabaseUrl {
-        DatabaseUrl { url: format!("sqlite://{}?mode=rwc", path.display()), backend: Backend::Sqlite }
+        DatabaseUrl {
+            url: format!("sqlite://{}?mode=rwc", path.display()),
+            backend: Backend::Sqlite,
+        }
     }
 
     pub fn backend(&self) -> Backend {
@@ -124,9 +130,16 @@ impl Store {
             Backend::Sqlite => include_str!("../migrations/sqlite/0001_init.sql"),
             Backend::Postgres => include_str!("../migrations/postgres/0001_init.sql"),
         };
-        let migration =
-            Migration::new(1, Cow::Borrowed("init"), MigrationType::Simple, sql.into_sql_str(), false);
-        Migrator::with_migrations(vec![migration]).run(&self.pool).await?;
+        let migration = Migration::new(
+            1,
+            Cow::Borrowed("init"),
+            MigrationType::Simple,
+            sql.into_sql_str(),
+            false,
+        );
+        Migrator::with_migrations(vec![migration])
+            .run(&self.pool)
+            .await?;
         Ok(())
     }
 

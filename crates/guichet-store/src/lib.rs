@@ -11,13 +11,12 @@ mod consents;
 mod db;
 mod limits;
 pub mod sandbox;
-mod tokens;
 #[cfg(feature = "test-support")]
 pub mod testing;
+mod tokens;
 
 pub use accounts::{
-    AccountRecord, BalanceRecord, BeneficiaryRecord, PsuRecord, TransactionQuery,
-    TransactionRecord,
+    AccountRecord, BalanceRecord, BeneficiaryRecord, PsuRecord, TransactionQuery, TransactionRecord,
 };
 pub use consents::{ConsentRecord, Operation};
 pub use db::{Backend, DatabaseUrl, Store};

@@ -65,7 +65,10 @@ impl TestDatabase {
                     Ok(url) => url,
                     Err(e) => panic!("{e}"),
                 };
-                TestDatabase { url, cleanup: Cleanup::PostgresDatabase { admin_url, name } }
+                TestDatabase {
+                    url,
+                    cleanup: Cleanup::PostgresDatabase { admin_url, name },
+                }
             }
         }
     }
@@ -82,7 +85,10 @@ impl Drop for TestDatabase {
                 // Drop runs inside the test's runtime; a separate thread with its own runtime
                 // can block on the DROP without stalling it.
                 let dropper = std::thread::spawn(move || {
-                    let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                    else {
                         return;
                     };
                     runtime.block_on(async move {

@@ -113,7 +113,11 @@ fn record(row: &AnyRow) -> Result<TokenRecord> {
         bank_code: row.try_get("bank_code")?,
         client_id: row.try_get("client_id")?,
         psu_id: row.try_get("psu_id")?,
-        scopes: scopes.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+        scopes: scopes
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
         issued_at: row.try_get("issued_at")?,
         expires_at: row.try_get("expires_at")?,
         sca_at: row.try_get("sca_at")?,

@@ -1,13 +1,17 @@
 //! `guichet`: the command line. Thin: it reads configuration, wires the crates, prints.
 
 mod config;
-mod serve;
 mod sandbox_cmd;
+mod serve;
 
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "guichet", version, about = "A STET PSD2 v1.4.2 bank (ASPSP) and its sandbox")]
+#[command(
+    name = "guichet",
+    version,
+    about = "A STET PSD2 v1.4.2 bank (ASPSP) and its sandbox"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -34,7 +38,10 @@ fn main() -> std::process::ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");

@@ -40,12 +40,22 @@ pub enum SandboxCommand {
 
 pub async fn run(command: SandboxCommand) -> anyhow::Result<()> {
     match command {
-        SandboxCommand::Token { bank, psu, scopes, tpp, minutes, json, data_dir, database_url: url } => {
+        SandboxCommand::Token {
+            bank,
+            psu,
+            scopes,
+            tpp,
+            minutes,
+            json,
+            data_dir,
+            database_url: url,
+        } => {
             anyhow::ensure!((1..=1440).contains(&minutes), "--minutes must be 1 to 1440");
             let url = database_url(url.as_deref(), &data_dir)?;
             let store = Store::connect(&url, 1).await?;
             let now = jiff::Timestamp::now().as_second();
-            let (secret, record) = mint_token(&store, &bank, &psu, &tpp, &scopes, now, minutes * 60).await?;
+            let (secret, record) =
+                mint_token(&store, &bank, &psu, &tpp, &scopes, now, minutes * 60).await?;
             store.close().await;
             if json {
                 let out = serde_json::json!({

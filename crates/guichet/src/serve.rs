@@ -41,14 +41,24 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let banks = match (file.banks.is_empty(), mode) {
         (false, _) => file.banks,
         (true, Mode::Sandbox) => BankProfile::sandbox_banks(),
-        (true, Mode::Production) => anyhow::bail!("production mode needs bank profiles in --config"),
+        (true, Mode::Production) => {
+            anyhow::bail!("production mode needs bank profiles in --config")
+        }
     };
-    let url = database_url(args.database_url.as_deref().or(file.database_url.as_deref()), &args.data_dir)?;
+    let url = database_url(
+        args.database_url
+            .as_deref()
+            .or(file.database_url.as_deref()),
+        &args.data_dir,
+    )?;
     let config = ServerConfig {
         mode,
         banks,
         database_url: url.clone(),
-        listen: args.listen.or(file.listen).unwrap_or(IpAddr::from([127, 0, 0, 1])),
+        listen: args
+            .listen
+            .or(file.listen)
+            .unwrap_or(IpAddr::from([127, 0, 0, 1])),
         port: args.port.or(file.port).unwrap_or(8430),
         host_domain: args.host_domain.or(file.host_domain),
         pool_size: file.pool_size.unwrap_or(8),
@@ -58,18 +68,30 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .state
         .banks
         .iter()
-        .filter_map(|bank| app.base_url(bank.code()).map(|url| (bank.code().to_owned(), url)))
+        .filter_map(|bank| {
+            app.base_url(bank.code())
+                .map(|url| (bank.code().to_owned(), url))
+        })
         .collect();
-    println!("Guichet {} ({}), database {url}", env!("CARGO_PKG_VERSION"), mode.as_str());
+    println!(
+        "Guichet {} ({}), database {url}",
+        env!("CARGO_PKG_VERSION"),
+        mode.as_str()
+    );
     for (code, base) in &urls {
-        let name = app.state.bank(code).map(|b| b.profile.name.clone()).unwrap_or_default();
+        let name = app
+            .state
+            .bank(code)
+            .map(|b| b.profile.name.clone())
+            .unwrap_or_default();
         println!("  {code} {name:<34} {base}");
     }
     if mode == Mode::Sandbox {
         let manifest = sandbox::manifest(&app.state, &urls).await?;
         std::fs::create_dir_all(&args.data_dir)?;
         let path = args.data_dir.join("sandbox.json");
-        std::fs::write(&path, serde_json::to_vec_pretty(&manifest)?).with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(&path, serde_json::to_vec_pretty(&manifest)?)
+            .with_context(|| format!("writing {}", path.display()))?;
         println!("Sandbox personas and URLs: {}", path.display());
         println!("A token: guichet sandbox token --bank 17515 --psu LEA --scope aisp");
         sandbox::spawn_daily_refresh(app.state.clone());
@@ -84,13 +106,14 @@ async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(signal) => signal,
-            Err(_) => {
-                let _ = interrupt.await;
-                return;
-            }
-        };
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = interrupt => {},
             _ = terminate.recv() => {},

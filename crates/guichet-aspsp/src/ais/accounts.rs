@@ -54,7 +54,14 @@ pub async fn list(
     let body = HalAccounts {
         accounts: accounts
             .iter()
-            .map(|account| resource(account, &bank.profile.bic, active, clbd.get(&account.resource_id)))
+            .map(|account| {
+                resource(
+                    account,
+                    &bank.profile.bic,
+                    active,
+                    clbd.get(&account.resource_id),
+                )
+            })
             .collect(),
         links: PsuContextLinks {
             self_: links::accounts(),
@@ -96,11 +103,17 @@ fn resource(
         details: account.details.clone(),
         linked_account: None,
         usage: account.usage.clone(),
-        company: account.company_id.clone().map(|identification| GenericIdentification {
-            identification,
-            scheme_name: account.company_scheme.clone().unwrap_or_else(|| "SREN".into()),
-            issuer: None,
-        }),
+        company: account
+            .company_id
+            .clone()
+            .map(|identification| GenericIdentification {
+                identification,
+                scheme_name: account
+                    .company_scheme
+                    .clone()
+                    .unwrap_or_else(|| "SREN".into()),
+                issuer: None,
+            }),
         cash_account_type: account.cash_account_type.clone(),
         product: account.product.clone(),
         balances: clbd.filter(|_| granted(Operation::Balances)).map(|b| {

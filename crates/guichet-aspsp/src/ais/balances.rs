@@ -25,9 +25,13 @@ pub async fn get(
     let psu = ais_psu(&grant)?;
     let account = psu_account(&state, &bank, psu, &raw_id).await?;
     let id = account.resource_id.as_str();
-    let consent = consent_of(&state, &bank, &grant, psu).await?.unwrap_or_default();
+    let consent = consent_of(&state, &bank, &grant, psu)
+        .await?
+        .unwrap_or_default();
     if !consent.allows(id, Operation::Balances) {
-        return Err(ApiError::Forbidden(format!("the PSU's consent does not cover the balances of account '{id}'")));
+        return Err(ApiError::Forbidden(format!(
+            "the PSU's consent does not cover the balances of account '{id}'"
+        )));
     }
     let allowance = limits::spend(&state, &bank, &grant, &headers, id, AisMethod::Balances).await?;
     let balances: Vec<BalanceResource> = state
@@ -35,7 +39,9 @@ pub async fn get(
         .balances(bank.code(), id)
         .await?
         .into_iter()
-        .filter(|b| b.balance_type == "CLBD" || (b.balance_type == "XPCD" && bank.profile.instant_balance))
+        .filter(|b| {
+            b.balance_type == "CLBD" || (b.balance_type == "XPCD" && bank.profile.instant_balance)
+        })
         .map(|b| BalanceResource {
             name: b.name,
             balance_amount: amount(b.amount_minor, &b.currency),
@@ -49,14 +55,18 @@ pub async fn get(
         })
         .collect();
     if balances.is_empty() {
-        return Err(ApiError::Internal(format!("account {id} has no accounting balance")));
+        return Err(ApiError::Internal(format!(
+            "account {id} has no accounting balance"
+        )));
     }
     let body = HalBalances {
         balances,
         links: BalancesLinks {
             self_: links::balances(id),
             parent_list: Some(links::accounts()),
-            transactions: consent.allows(id, Operation::Transactions).then(|| links::transactions(id)),
+            transactions: consent
+                .allows(id, Operation::Transactions)
+                .then(|| links::transactions(id)),
         },
     };
     json(StatusCode::OK, &body, allowance)

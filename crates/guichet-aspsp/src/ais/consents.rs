@@ -36,12 +36,18 @@ pub async fn replace(
         updated_at: state.now().as_second(),
         ..ConsentRecord::default()
     };
-    for (list, named) in [(&mut consent.balances, &request.balances), (&mut consent.transactions, &request.transactions)] {
+    for (list, named) in [
+        (&mut consent.balances, &request.balances),
+        (&mut consent.transactions, &request.transactions),
+    ] {
         for account in named {
             list.insert(resolve(&state, bank.code(), psu, account).await?);
         }
     }
-    state.store.replace_consent(bank.code(), psu, grant.client_id(), &consent).await?;
+    state
+        .store
+        .replace_consent(bank.code(), psu, grant.client_id(), &consent)
+        .await?;
     tracing::info!(
         bank = bank.code(),
         client_id = grant.client_id(),
@@ -55,34 +61,52 @@ pub async fn replace(
 
 /// The resource id of an IBAN the PSU holds at this bank and may share; a 400 naming the IBAN
 /// otherwise (issue #2: "An IBAN that is not the PSU's is a 400 naming it").
-async fn resolve(state: &SharedState, bank: &str, psu: &str, account: &AccountRef) -> ApiResult<String> {
+async fn resolve(
+    state: &SharedState,
+    bank: &str,
+    psu: &str,
+    account: &AccountRef,
+) -> ApiResult<String> {
     let iban = account.iban.as_str();
     let record = state
         .store
         .account_by_iban(bank, iban)
         .await?
         .filter(|a| a.psu_id == psu)
-        .ok_or_else(|| ApiError::BadRequest(format!("IBAN {iban} is not an account of this PSU at this bank")))?;
+        .ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "IBAN {iban} is not an account of this PSU at this bank"
+            ))
+        })?;
     if !record.eligible {
         return Err(ApiError::BadRequest(format!(
             "IBAN {iban} is not an eligible payment account (active, in euro, reachable online)"
         )));
     }
-    if let Some(currency) = &account.currency {
-        if *currency != record.currency {
-            return Err(ApiError::BadRequest(format!(
-                "IBAN {iban} is held in {}, not {currency}",
-                record.currency
-            )));
-        }
+    if let Some(currency) = &account.currency
+        && *currency != record.currency
+    {
+        return Err(ApiError::BadRequest(format!(
+            "IBAN {iban} is held in {}, not {currency}",
+            record.currency
+        )));
     }
     Ok(record.resource_id)
 }
 
 /// Reads a JSON request body of at most [`MAX_BODY`] bytes.
-pub(crate) async fn read_json_body(headers: &HeaderMap, body: Body) -> ApiResult<axum::body::Bytes> {
+pub(crate) async fn read_json_body(
+    headers: &HeaderMap,
+    body: Body,
+) -> ApiResult<axum::body::Bytes> {
     if let Some(content_type) = headers.get(header::CONTENT_TYPE) {
-        let media = content_type.to_str().unwrap_or("").split(';').next().unwrap_or("").trim();
+        let media = content_type
+            .to_str()
+            .unwrap_or("")
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim();
         if !media.eq_ignore_ascii_case("application/json") {
             return Err(ApiError::BadRequest(format!(
                 "Content-Type must be application/json, not '{}'",
@@ -90,7 +114,10 @@ pub(crate) async fn read_json_body(headers: &HeaderMap, body: Body) -> ApiResult
             )));
         }
     }
-    axum::body::to_bytes(body, MAX_BODY)
-        .await
-        .map_err(|_| ApiError::BadRequest(format!("the request body is larger than {} KiB or was cut", MAX_BODY / 1024)))
+    axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
+        ApiError::BadRequest(format!(
+            "the request body is larger than {} KiB or was cut",
+            MAX_BODY / 1024
+        ))
+    })
 }

@@ -25,13 +25,26 @@ pub async fn get(
     if !bank.profile.end_user_identity {
         // Portal, Limits: "Access to customer account holder identity (first name and last
         // name) is NOT available". 403 is among the codes listed for this entry point.
-        return Err(ApiError::Forbidden(format!("{} does not offer the end-user identity", bank.profile.name)));
+        return Err(ApiError::Forbidden(format!(
+            "{} does not offer the end-user identity",
+            bank.profile.name
+        )));
     }
     let consent = consent_of(&state, &bank, &grant, psu).await?;
     if !consent.is_some_and(|c| c.psu_identity) {
-        return Err(ApiError::Forbidden("the PSU has not consented to share its identity (psuIdentity)".into()));
+        return Err(ApiError::Forbidden(
+            "the PSU has not consented to share its identity (psuIdentity)".into(),
+        ));
     }
-    let allowance = limits::spend(&state, &bank, &grant, &headers, "", AisMethod::EndUserIdentity).await?;
+    let allowance = limits::spend(
+        &state,
+        &bank,
+        &grant,
+        &headers,
+        "",
+        AisMethod::EndUserIdentity,
+    )
+    .await?;
     let record = state
         .store
         .psu(bank.code(), psu)
@@ -42,7 +55,10 @@ pub async fn get(
         connected_psu_name_prefix: record.name_prefix,
         connected_psu_first_name: record.first_name,
         connected_psu_last_name: record.last_name,
-        links: EndUserIdentityLinks { self_: links::end_user_identity(), parent_list: Some(links::accounts()) },
+        links: EndUserIdentityLinks {
+            self_: links::end_user_identity(),
+            parent_list: Some(links::accounts()),
+        },
     };
     json(StatusCode::OK, &body, allowance)
 }

@@ -34,12 +34,18 @@ pub fn router() -> Router<SharedState> {
 }
 
 /// A JSON answer; the edge layer gives it the negotiated media type.
-pub(crate) fn json<T: Serialize>(status: StatusCode, body: &T, allowance: Option<Allowance>) -> ApiResult<Response> {
-    let bytes = serde_json::to_vec(body).map_err(|e| ApiError::Internal(format!("serialising: {e}")))?;
+pub(crate) fn json<T: Serialize>(
+    status: StatusCode,
+    body: &T,
+    allowance: Option<Allowance>,
+) -> ApiResult<Response> {
+    let bytes =
+        serde_json::to_vec(body).map_err(|e| ApiError::Internal(format!("serialising: {e}")))?;
     let mut response = (status, bytes).into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     if let Some(allowance) = allowance {
         allowance.write(response.headers_mut());
     }
@@ -56,7 +62,10 @@ pub(crate) fn no_content(allowance: Option<Allowance>) -> Response {
 }
 
 pub(crate) fn amount(minor: i64, currency: &str) -> AmountType {
-    AmountType { currency: currency.to_owned(), amount: guichet_stet::Amount::from_minor(minor) }
+    AmountType {
+        currency: currency.to_owned(),
+        amount: guichet_stet::Amount::from_minor(minor),
+    }
 }
 
 /// An AIS call's who: a token with the `aisp` scope, granted by a PSU.
@@ -66,13 +75,26 @@ pub(crate) fn ais_psu(grant: &Grant) -> ApiResult<&str> {
 }
 
 /// The PSU's consent for this TPP, if any was forwarded.
-pub(crate) async fn consent_of(state: &AppState, bank: &Bank, grant: &Grant, psu: &str) -> ApiResult<Option<ConsentRecord>> {
-    Ok(state.store.consent(bank.code(), psu, grant.client_id()).await?)
+pub(crate) async fn consent_of(
+    state: &AppState,
+    bank: &Bank,
+    grant: &Grant,
+    psu: &str,
+) -> ApiResult<Option<ConsentRecord>> {
+    Ok(state
+        .store
+        .consent(bank.code(), psu, grant.client_id())
+        .await?)
 }
 
 /// The PSU's eligible account with this resource id. Another PSU's account and an unknown id
 /// get the same 404, so that nothing leaks about accounts that are not the PSU's.
-pub(crate) async fn psu_account(state: &AppState, bank: &Bank, psu: &str, raw_id: &str) -> ApiResult<AccountRecord> {
+pub(crate) async fn psu_account(
+    state: &AppState,
+    bank: &Bank,
+    psu: &str,
+    raw_id: &str,
+) -> ApiResult<AccountRecord> {
     let id = ResourceId::parse(raw_id)?;
     match state.store.account(bank.code(), id.as_str()).await? {
         Some(account) if account.psu_id == psu && account.eligible => Ok(account),

@@ -35,14 +35,26 @@ pub fn parse(query: Option<&str>) -> Result<TransactionFilters, Invalid> {
         let value = decode(raw_value)?;
         let twice = || Invalid::new(format!("the query parameter '{name}' is given twice"));
         match name.as_str() {
-            "dateFrom" => set(&mut filters.date_from, DateBound::parse(&value).map_err(|e| named("dateFrom", e))?).map_err(|_| twice())?,
-            "dateTo" => set(&mut filters.date_to, DateBound::parse(&value).map_err(|e| named("dateTo", e))?).map_err(|_| twice())?,
-            "entryReferenceFrom" | "afterEntryReference" => {
-                set(&mut filters.entry_reference_from, entry_reference(&name, value)?).map_err(|_| twice())?
-            }
-            "entryReferenceto" | "entryReferenceTo" => {
-                set(&mut filters.entry_reference_to, entry_reference(&name, value)?).map_err(|_| twice())?
-            }
+            "dateFrom" => set(
+                &mut filters.date_from,
+                DateBound::parse(&value).map_err(|e| named("dateFrom", e))?,
+            )
+            .map_err(|_| twice())?,
+            "dateTo" => set(
+                &mut filters.date_to,
+                DateBound::parse(&value).map_err(|e| named("dateTo", e))?,
+            )
+            .map_err(|_| twice())?,
+            "entryReferenceFrom" | "afterEntryReference" => set(
+                &mut filters.entry_reference_from,
+                entry_reference(&name, value)?,
+            )
+            .map_err(|_| twice())?,
+            "entryReferenceto" | "entryReferenceTo" => set(
+                &mut filters.entry_reference_to,
+                entry_reference(&name, value)?,
+            )
+            .map_err(|_| twice())?,
             "page" => {
                 let page = value
                     .parse::<i64>()
@@ -84,7 +96,9 @@ fn decode(raw: &str) -> Result<String, Invalid> {
 /// STET: entryReference is at most 40 characters.
 fn entry_reference(name: &str, value: String) -> Result<String, Invalid> {
     if value.is_empty() || value.chars().count() > 40 || value.chars().any(char::is_control) {
-        return Err(Invalid::new(format!("'{name}' must be an entryReference of 1 to 40 characters")));
+        return Err(Invalid::new(format!(
+            "'{name}' must be an entryReference of 1 to 40 characters"
+        )));
     }
     Ok(value)
 }
@@ -112,10 +126,16 @@ mod tests {
     #[test]
     fn mistakes_are_named() {
         for (query, expected) in [
-            ("datefrom=2026-10-01T00:00:00.000Z", "unknown query parameter 'datefrom'"),
+            (
+                "datefrom=2026-10-01T00:00:00.000Z",
+                "unknown query parameter 'datefrom'",
+            ),
             ("dateFrom=2026-10-01", "dateFrom:"),
             ("dateTo=x&dateTo=y", "dateTo:"),
-            ("dateFrom=2026-10-01T00:00:00.000Z&dateFrom=2026-10-01T00:00:00.000Z", "given twice"),
+            (
+                "dateFrom=2026-10-01T00:00:00.000Z&dateFrom=2026-10-01T00:00:00.000Z",
+                "given twice",
+            ),
             ("entryReferenceFrom=A&afterEntryReference=B", "given twice"),
             ("page=0", "page"),
             ("entryReferenceFrom=", "1 to 40"),

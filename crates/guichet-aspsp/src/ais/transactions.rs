@@ -9,7 +9,10 @@
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use guichet_stet::model::{BankTransactionCode, GenericLink, HalTransactions, RemittanceInformation, Transaction, TransactionsLinks};
+use guichet_stet::model::{
+    BankTransactionCode, GenericLink, HalTransactions, RemittanceInformation, Transaction,
+    TransactionsLinks,
+};
 use guichet_store::{Operation, TransactionQuery, TransactionRecord};
 use jiff::ToSpan;
 use jiff::civil::Date;
@@ -35,9 +38,13 @@ pub async fn get(
     let filters = query::parse(raw_query.as_deref())?;
     let account = psu_account(&state, &bank, psu, &raw_id).await?;
     let id = account.resource_id.clone();
-    let consent = consent_of(&state, &bank, &grant, psu).await?.unwrap_or_default();
+    let consent = consent_of(&state, &bank, &grant, psu)
+        .await?
+        .unwrap_or_default();
     if !consent.allows(&id, Operation::Transactions) {
-        return Err(ApiError::Forbidden(format!("the PSU's consent does not cover the transactions of account '{id}'")));
+        return Err(ApiError::Forbidden(format!(
+            "the PSU's consent does not cover the transactions of account '{id}'"
+        )));
     }
     let window = Window::of(&bank, &grant, &account.segment, &filters, state.now())?;
     let mut store_query = TransactionQuery {
@@ -57,28 +64,52 @@ pub async fn get(
         )));
     }
     if let Some(reference) = &filters.entry_reference_from {
-        store_query.after_seq = Some(seq_of(&state, &bank, &id, "entryReferenceFrom", reference).await?);
+        store_query.after_seq =
+            Some(seq_of(&state, &bank, &id, "entryReferenceFrom", reference).await?);
     }
     if let Some(reference) = &filters.entry_reference_to {
-        store_query.upto_seq = Some(seq_of(&state, &bank, &id, "entryReferenceto", reference).await?);
+        store_query.upto_seq =
+            Some(seq_of(&state, &bank, &id, "entryReferenceto", reference).await?);
     }
-    let page_size = bank.profile.page_size.unwrap_or(bank.profile.max_operations);
+    let page_size = bank
+        .profile
+        .page_size
+        .unwrap_or(bank.profile.max_operations);
     let page = filters.page.unwrap_or(1);
     if page > 1 && bank.profile.page_size.is_none() {
-        return Err(ApiError::BadRequest(format!("{} does not paginate transactions", bank.profile.name)));
+        return Err(ApiError::BadRequest(format!(
+            "{} does not paginate transactions",
+            bank.profile.name
+        )));
     }
-    let allowance = limits::spend(&state, &bank, &grant, &headers, &id, AisMethod::Transactions).await?;
+    let allowance = limits::spend(
+        &state,
+        &bank,
+        &grant,
+        &headers,
+        &id,
+        AisMethod::Transactions,
+    )
+    .await?;
     store_query.limit = page_size;
     store_query.offset = (page - 1) * page_size;
     let rows = state.store.transactions(&store_query).await?;
     if rows.is_empty() {
         return Ok(no_content(allowance));
     }
-    let href = |page: i64| GenericLink::to(format!("{}{}", links::transactions(&id).href, canonical_query(&filters, &window, page)));
+    let href = |page: i64| {
+        GenericLink::to(format!(
+            "{}{}",
+            links::transactions(&id).href,
+            canonical_query(&filters, &window, page)
+        ))
+    };
     let mut links = TransactionsLinks {
         self_: href(page),
         parent_list: Some(links::accounts()),
-        balances: consent.allows(&id, Operation::Balances).then(|| links::balances(&id)),
+        balances: consent
+            .allows(&id, Operation::Balances)
+            .then(|| links::balances(&id)),
         first: None,
         last: None,
         next: None,
@@ -94,7 +125,10 @@ pub async fn get(
     }
     let pending_status = bank.profile.pending_status.as_str();
     let body = HalTransactions {
-        transactions: rows.into_iter().map(|row| transaction(row, pending_status)).collect(),
+        transactions: rows
+            .into_iter()
+            .map(|row| transaction(row, pending_status))
+            .collect(),
         links,
     };
     json(StatusCode::OK, &body, allowance)
@@ -108,38 +142,68 @@ struct Window {
 }
 
 impl Window {
-    fn of(bank: &Bank, grant: &Grant, segment: &str, filters: &TransactionFilters, now: jiff::Timestamp) -> ApiResult<Window> {
-        let extended = bank.profile.extended_history_days.filter(|_| grant.token.has_scope(EXTENDED_HISTORY));
+    fn of(
+        bank: &Bank,
+        grant: &Grant,
+        segment: &str,
+        filters: &TransactionFilters,
+        now: jiff::Timestamp,
+    ) -> ApiResult<Window> {
+        let extended = bank
+            .profile
+            .extended_history_days
+            .filter(|_| grant.token.has_scope(EXTENDED_HISTORY));
         let depth = extended.unwrap_or_else(|| bank.profile.history_days.for_segment(segment));
         let today = bank.today(now);
-        let earliest = today.checked_sub(depth.days()).map_err(|e| ApiError::Internal(e.to_string()))?;
-        let from = filters.date_from.map(|d| d.day_in(&bank.zone)).transpose()?;
+        let earliest = today
+            .checked_sub(depth.days())
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        let from = filters
+            .date_from
+            .map(|d| d.day_in(&bank.zone))
+            .transpose()?;
         let to = filters.date_to.map(|d| d.day_in(&bank.zone)).transpose()?;
-        if let Some(from) = from {
-            if from < earliest {
-                // Portal acceptance test: "Request with dateFrom parameter older than 62 days
-                // => Check that HTTP code 400 is returned – Period out of bound expected".
-                return Err(ApiError::BadRequest(format!(
-                    "period out of bound: dateFrom {from} is older than the {depth} days of history ({earliest} onwards) {} gives for this account",
-                    bank.profile.name
-                )));
-            }
+        if let Some(from) = from
+            && from < earliest
+        {
+            // Portal acceptance test: "Request with dateFrom parameter older than 62 days
+            // => Check that HTTP code 400 is returned – Period out of bound expected".
+            return Err(ApiError::BadRequest(format!(
+                "period out of bound: dateFrom {from} is older than the {depth} days of history ({earliest} onwards) {} gives for this account",
+                bank.profile.name
+            )));
         }
-        if let (Some(from), Some(to)) = (from, to) {
-            if to < from {
-                return Err(ApiError::BadRequest(format!("dateTo ({to}) is before dateFrom ({from})")));
-            }
+        if let (Some(from), Some(to)) = (from, to)
+            && to < from
+        {
+            return Err(ApiError::BadRequest(format!(
+                "dateTo ({to}) is before dateFrom ({from})"
+            )));
         }
-        Ok(Window { from: from.unwrap_or(earliest), to, from_given: from.is_some() })
+        Ok(Window {
+            from: from.unwrap_or(earliest),
+            to,
+            from_given: from.is_some(),
+        })
     }
 }
 
-async fn seq_of(state: &SharedState, bank: &Bank, account: &str, name: &str, reference: &str) -> ApiResult<i64> {
+async fn seq_of(
+    state: &SharedState,
+    bank: &Bank,
+    account: &str,
+    name: &str,
+    reference: &str,
+) -> ApiResult<i64> {
     state
         .store
         .seq_of_entry_reference(bank.code(), account, reference)
         .await?
-        .ok_or_else(|| ApiError::BadRequest(format!("{name}: '{reference}' is not the entryReference of an operation of this account")))
+        .ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "{name}: '{reference}' is not the entryReference of an operation of this account"
+            ))
+        })
 }
 
 /// The query of a link: the request's filters in one canonical spelling (days at local
@@ -153,15 +217,25 @@ fn canonical_query(filters: &TransactionFilters, window: &Window, page: i64) -> 
         params.push(format!("dateTo={to}T00:00:00.000"));
     }
     if let Some(reference) = &filters.entry_reference_from {
-        params.push(format!("entryReferenceFrom={}", utf8_percent_encode(reference, NON_ALPHANUMERIC)));
+        params.push(format!(
+            "entryReferenceFrom={}",
+            utf8_percent_encode(reference, NON_ALPHANUMERIC)
+        ));
     }
     if let Some(reference) = &filters.entry_reference_to {
-        params.push(format!("entryReferenceto={}", utf8_percent_encode(reference, NON_ALPHANUMERIC)));
+        params.push(format!(
+            "entryReferenceto={}",
+            utf8_percent_encode(reference, NON_ALPHANUMERIC)
+        ));
     }
     if page > 1 {
         params.push(format!("page={page}"));
     }
-    if params.is_empty() { String::new() } else { format!("?{}", params.join("&")) }
+    if params.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", params.join("&"))
+    }
 }
 
 fn transaction(row: TransactionRecord, pending_status: &str) -> Transaction {
@@ -171,15 +245,30 @@ fn transaction(row: TransactionRecord, pending_status: &str) -> Transaction {
         entry_reference: row.entry_reference,
         transaction_amount: amount(row.amount_minor, &row.currency),
         credit_debit_indicator: row.credit_debit,
-        status: if booked { "BOOK".to_owned() } else { pending_status.to_owned() },
+        status: if booked {
+            "BOOK".to_owned()
+        } else {
+            pending_status.to_owned()
+        },
         expected_booking_date: (!booked).then(|| row.imputation_date.clone()),
         booking_date: booked.then_some(row.imputation_date),
         value_date: row.value_date,
         transaction_date: row.transaction_date,
-        bank_transaction_code: row.btc.and_then(|[domain, family, sub_family, code, issuer]| {
-            Some(BankTransactionCode { domain: domain?, family: family?, sub_family: sub_family?, code, issuer })
+        bank_transaction_code: row
+            .btc
+            .and_then(|[domain, family, sub_family, code, issuer]| {
+                Some(BankTransactionCode {
+                    domain: domain?,
+                    family: family?,
+                    sub_family: sub_family?,
+                    code,
+                    issuer,
+                })
+            }),
+        remittance_information: Some(RemittanceInformation {
+            unstructured: vec![row.remittance],
+            structured: vec![],
         }),
-        remittance_information: Some(RemittanceInformation { unstructured: vec![row.remittance], structured: vec![] }),
         additional_transaction_information: None,
     }
 }

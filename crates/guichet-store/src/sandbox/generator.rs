@@ -21,7 +21,9 @@ fn mix(mut z: u64) -> u64 {
 }
 
 fn fnv(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
 }
 
 struct Draw(u64);
@@ -33,7 +35,11 @@ impl Draw {
     }
 
     fn range(&mut self, low: u64, high: u64) -> u64 {
-        if high <= low { low } else { low + self.next() % (high - low + 1) }
+        if high <= low {
+            low
+        } else {
+            low + self.next() % (high - low + 1)
+        }
     }
 
     fn cents(&mut self, low_euros: u64, high_euros: u64) -> i64 {
@@ -72,17 +78,58 @@ impl Kind {
 }
 
 const SHOPS: &[&str] = &[
-    "CARREFOUR MARKET", "MONOPRIX", "FRANPRIX", "BOULANGERIE PAUL", "PHARMACIE DU MARCHE",
-    "SNCF CONNECT", "FNAC", "DECATHLON", "PICARD", "LECLERC",
+    "CARREFOUR MARKET",
+    "MONOPRIX",
+    "FRANPRIX",
+    "BOULANGERIE PAUL",
+    "PHARMACIE DU MARCHE",
+    "SNCF CONNECT",
+    "FNAC",
+    "DECATHLON",
+    "PICARD",
+    "LECLERC",
 ];
-const PRO_SHOPS: &[&str] = &["POINT P", "CEDEO", "LEROY MERLIN PRO", "TOTALENERGIES", "BRICOMAN", "WURTH FRANCE"];
+const PRO_SHOPS: &[&str] = &[
+    "POINT P",
+    "CEDEO",
+    "LEROY MERLIN PRO",
+    "TOTALENERGIES",
+    "BRICOMAN",
+    "WURTH FRANCE",
+];
 const CLIENTS: &[&str] = &[
-    "SCI LES TILLEULS", "SYNDIC FONCIA", "M ET MME BERNARD", "MAIRIE DE MONTREUIL",
-    "NEXITY PROMOTION", "SARL LES JARDINS DE L EST", "OPH PARIS HABITAT",
+    "SCI LES TILLEULS",
+    "SYNDIC FONCIA",
+    "M ET MME BERNARD",
+    "MAIRIE DE MONTREUIL",
+    "NEXITY PROMOTION",
+    "SARL LES JARDINS DE L EST",
+    "OPH PARIS HABITAT",
 ];
-const BILLERS: &[&str] = &["EDF", "FREE MOBILE", "ORANGE", "ENGIE", "AXA FRANCE", "MAIF", "CANAL+"];
-const PRO_BILLERS: &[&str] = &["URSSAF ILE DE FRANCE", "DGFIP TVA", "EDF PRO", "ALLIANZ IARD", "ORANGE PRO", "DIAC LOCATION"];
-const SUPPLIERS: &[&str] = &["CEDEO PARIS EST", "SAINT-GOBAIN DISTRIBUTION", "LAFARGE BETONS", "KILOUTOU", "LOXAM"];
+const BILLERS: &[&str] = &[
+    "EDF",
+    "FREE MOBILE",
+    "ORANGE",
+    "ENGIE",
+    "AXA FRANCE",
+    "MAIF",
+    "CANAL+",
+];
+const PRO_BILLERS: &[&str] = &[
+    "URSSAF ILE DE FRANCE",
+    "DGFIP TVA",
+    "EDF PRO",
+    "ALLIANZ IARD",
+    "ORANGE PRO",
+    "DIAC LOCATION",
+];
+const SUPPLIERS: &[&str] = &[
+    "CEDEO PARIS EST",
+    "SAINT-GOBAIN DISTRIBUTION",
+    "LAFARGE BETONS",
+    "KILOUTOU",
+    "LOXAM",
+];
 
 fn pick<'a>(draw: &mut Draw, items: &'a [&'a str]) -> &'a str {
     let len = u64::try_from(items.len()).unwrap_or(1);
@@ -133,7 +180,10 @@ pub fn history(
     let mut transactions = Vec::new();
     let mut pending_minor = 0;
     if spec.style == Style::Quiet {
-        return Generated { transactions, pending_minor };
+        return Generated {
+            transactions,
+            pending_minor,
+        };
     }
     let professional = matches!(spec.style, Style::Professional | Style::Corporate);
     let issuer = match bank_code {
@@ -142,23 +192,44 @@ pub fn history(
     };
     let seed = fnv(iban);
     for back in 0..=spec.history_days {
-        let Ok(day) = today.checked_sub(back.days()) else { break };
+        let Ok(day) = today.checked_sub(back.days()) else {
+            break;
+        };
         let number = day_number(day);
         let mut draw = Draw(seed ^ mix(u64::try_from(number).unwrap_or(0)));
-        let weekend = matches!(day.weekday(), jiff::civil::Weekday::Saturday | jiff::civil::Weekday::Sunday);
+        let weekend = matches!(
+            day.weekday(),
+            jiff::civil::Weekday::Saturday | jiff::civil::Weekday::Sunday
+        );
         let (low, high) = spec.ops_per_day;
-        let mut count = if weekend { draw.range(0, low.min(1)) } else { draw.range(low, high) };
-        let mut monthly = Vec::new();
+        let mut count = if weekend {
+            draw.range(0, low.min(1))
+        } else {
+            draw.range(low, high)
+        };
+        // Operations fixed by the calendar: the monthly salary or invoice, the monthly bill, a
+        // card payment every day, a Paylib transfer every other day for professionals (so that
+        // the last two days always hold operations not yet booked, of both kinds).
+        let mut fixed = vec![Kind::Card];
+        if professional && number % 2 == 0 {
+            fixed.push(Kind::Paylib);
+        }
         if day.day() == 28 {
-            monthly.push(Kind::TransferIn);
+            fixed.push(Kind::TransferIn);
         }
         if day.day() == 5 {
-            monthly.push(Kind::DirectDebit);
+            fixed.push(Kind::DirectDebit);
         }
-        count += u64::try_from(monthly.len()).unwrap_or(0);
+        count += u64::try_from(fixed.len()).unwrap_or(0);
         for index in 0..count {
-            let kind = monthly.pop().unwrap_or_else(|| pick_kind(&mut draw, spec.style));
-            let scale = if spec.style == Style::Corporate { 20 } else { 1 };
+            let kind = fixed
+                .pop()
+                .unwrap_or_else(|| pick_kind(&mut draw, spec.style));
+            let scale = if spec.style == Style::Corporate {
+                20
+            } else {
+                1
+            };
             let (label, cents) = label_and_amount(&mut draw, kind, professional, day, scale);
             let seq = number * 100 + i64::try_from(index).unwrap_or(0);
             // Card and Paylib operations of today and yesterday are not booked yet.
@@ -170,8 +241,11 @@ pub fn history(
             }
             // Portal: entryReference applies to PRO segments; "other types of operations (e.g.
             // Paylib) have this data only for BOOK status".
-            let entry_reference = (professional && !(pending && kind == Kind::Paylib))
-                .then(|| entry_reference(bank_code, &spec.number, kind, day, index, &mut draw));
+            // The reference is drawn in every case, so that the draws of the next operations do
+            // not depend on this one's status.
+            let reference = entry_reference(bank_code, spec.number, kind, day, index, &mut draw);
+            let entry_reference =
+                (professional && !(pending && kind == Kind::Paylib)).then_some(reference);
             let btc = professional.then(|| {
                 let (domain, family, sub_family, code) = kind.btc();
                 [
@@ -190,7 +264,10 @@ pub fn history(
             transactions.push(TransactionRecord {
                 account_id: account_id.to_owned(),
                 seq,
-                resource_id: format!("T{}{seq}", &spec.number[spec.number.len().saturating_sub(6)..]),
+                resource_id: format!(
+                    "T{}{seq}",
+                    &spec.number[spec.number.len().saturating_sub(6)..]
+                ),
                 entry_reference,
                 amount_minor: cents,
                 currency: "EUR".to_owned(),
@@ -204,40 +281,93 @@ pub fn history(
             });
         }
     }
-    Generated { transactions, pending_minor }
+    Generated {
+        transactions,
+        pending_minor,
+    }
 }
 
-fn label_and_amount(draw: &mut Draw, kind: Kind, professional: bool, day: Date, scale: u64) -> (String, i64) {
+fn label_and_amount(
+    draw: &mut Draw,
+    kind: Kind,
+    professional: bool,
+    day: Date,
+    scale: u64,
+) -> (String, i64) {
     let dm = format!("{:02}/{:02}", day.day(), day.month());
     match (kind, professional) {
-        (Kind::TransferIn, false) => ("VIR SEPA RECU /DE EMPLOYEUR SA /MOTIF SALAIRE".to_owned(), draw.cents(1800, 2600)),
+        (Kind::TransferIn, false) => (
+            "VIR SEPA RECU /DE EMPLOYEUR SA /MOTIF SALAIRE".to_owned(),
+            draw.cents(1800, 2600),
+        ),
         (Kind::TransferIn, true) => {
             let invoice = draw.range(100, 999);
-            (format!("VIR SEPA RECU /DE {} /MOTIF FACTURE F{}-{invoice}", pick(draw, CLIENTS), day.year()), draw.cents(300 * scale, 4500 * scale))
+            (
+                format!(
+                    "VIR SEPA RECU /DE {} /MOTIF FACTURE F{}-{invoice}",
+                    pick(draw, CLIENTS),
+                    day.year()
+                ),
+                draw.cents(300 * scale, 4500 * scale),
+            )
         }
-        (Kind::TransferOut, false) => ("VIR SEPA EMIS /A SCI LES TILLEULS /MOTIF LOYER".to_owned(), draw.cents(450, 900)),
-        (Kind::TransferOut, true) => (format!("VIR SEPA EMIS /A {} /MOTIF REGLEMENT FOURNISSEUR", pick(draw, SUPPLIERS)), draw.cents(200 * scale, 3000 * scale)),
-        (Kind::DirectDebit, false) => (format!("PRLV SEPA {}", pick(draw, BILLERS)), draw.cents(15, 120)),
-        (Kind::DirectDebit, true) => (format!("PRLV SEPA {}", pick(draw, PRO_BILLERS)), draw.cents(80 * scale, 1500 * scale)),
+        (Kind::TransferOut, false) => (
+            "VIR SEPA EMIS /A SCI LES TILLEULS /MOTIF LOYER".to_owned(),
+            draw.cents(450, 900),
+        ),
+        (Kind::TransferOut, true) => (
+            format!(
+                "VIR SEPA EMIS /A {} /MOTIF REGLEMENT FOURNISSEUR",
+                pick(draw, SUPPLIERS)
+            ),
+            draw.cents(200 * scale, 3000 * scale),
+        ),
+        (Kind::DirectDebit, false) => (
+            format!("PRLV SEPA {}", pick(draw, BILLERS)),
+            draw.cents(15, 120),
+        ),
+        (Kind::DirectDebit, true) => (
+            format!("PRLV SEPA {}", pick(draw, PRO_BILLERS)),
+            draw.cents(80 * scale, 1500 * scale),
+        ),
         (Kind::Card, false) => (format!("CB {} {dm}", pick(draw, SHOPS)), draw.cents(3, 140)),
-        (Kind::Card, true) => (format!("CB {} {dm}", pick(draw, PRO_SHOPS)), draw.cents(20, 600)),
+        (Kind::Card, true) => (
+            format!("CB {} {dm}", pick(draw, PRO_SHOPS)),
+            draw.cents(20, 600),
+        ),
         (Kind::Paylib, _) => ("PAYLIB DE M DURAND".to_owned(), draw.cents(10, 90)),
-        (Kind::Cash, _) => (format!("RETRAIT DAB {dm} PARIS"), draw.cents(2, 10) / 1000 * 1000 + 2000),
+        (Kind::Cash, _) => (
+            format!("RETRAIT DAB {dm} PARIS"),
+            draw.cents(2, 10) / 1000 * 1000 + 2000,
+        ),
         (Kind::Fees, _) => ("FRAIS TENUE DE COMPTE PRO".to_owned(), draw.cents(8, 30)),
     }
 }
 
 /// entryReference in the portal's formats: 25 characters for a transfer, 30 for a direct
 /// debit, 40 for a deferred card payment and 40 (with a timestamp) for other operations.
-fn entry_reference(bank: &str, account: &str, kind: Kind, day: Date, index: u64, draw: &mut Draw) -> String {
+fn entry_reference(
+    bank: &str,
+    account: &str,
+    kind: Kind,
+    day: Date,
+    index: u64,
+    draw: &mut Draw,
+) -> String {
     let digits: String = account.chars().filter(char::is_ascii_digit).collect();
     let prefix = format!("{bank}{:0>9}", &digits[digits.len().saturating_sub(9)..]);
     let yy = day.year() % 100;
     let doy = day.day_of_year();
     let noise = draw.next();
     match kind {
-        Kind::TransferIn | Kind::TransferOut => format!("{prefix}{yy:02}{doy:03}{index:02}{:04}", noise % 10_000),
-        Kind::DirectDebit => format!("{prefix}{}{doy:03}G1{index:02}{:05}", day.year(), noise % 100_000),
+        Kind::TransferIn | Kind::TransferOut => {
+            format!("{prefix}{yy:02}{doy:03}{index:02}{:04}", noise % 10_000)
+        }
+        Kind::DirectDebit => format!(
+            "{prefix}{}{doy:03}G1{index:02}{:05}",
+            day.year(),
+            noise % 100_000
+        ),
         Kind::Card => format!(
             "{prefix}{}{:02}{:02}{:018}",
             day.year(),
@@ -280,12 +410,27 @@ mod tests {
     fn an_operation_keeps_its_identity_when_it_is_booked() {
         let today = jiff::civil::date(2026, 11, 24);
         let first = history("17515", "FR76X", "A", georges(), today);
-        let later = history("17515", "FR76X", "A", georges(), jiff::civil::date(2026, 11, 27));
-        let pending: Vec<_> = first.transactions.iter().filter(|t| t.status == "OTHR").collect();
-        assert!(!pending.is_empty(), "the sandbox must show operations not yet booked");
+        let later = history(
+            "17515",
+            "FR76X",
+            "A",
+            georges(),
+            jiff::civil::date(2026, 11, 27),
+        );
+        let pending: Vec<_> = first
+            .transactions
+            .iter()
+            .filter(|t| t.status == "OTHR")
+            .collect();
+        assert!(
+            !pending.is_empty(),
+            "the sandbox must show operations not yet booked"
+        );
         for op in pending {
             let again = later.transactions.iter().find(|t| t.seq == op.seq);
-            let Some(again) = again else { panic!("operation {} vanished", op.seq) };
+            let Some(again) = again else {
+                panic!("operation {} vanished", op.seq)
+            };
             assert_eq!(again.status, "BOOK");
             assert_eq!(again.resource_id, op.resource_id);
             if op.entry_reference.is_some() {

@@ -40,7 +40,11 @@ struct Rows {
 
 impl Rows {
     fn new(table: &'static str, columns: &'static [&'static str]) -> Rows {
-        Rows { table, columns, rows: Vec::new() }
+        Rows {
+            table,
+            columns,
+            rows: Vec::new(),
+        }
     }
 
     async fn insert(self, tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<()> {
@@ -48,13 +52,23 @@ impl Rows {
         let mut rows = self.rows.into_iter().peekable();
         while rows.peek().is_some() {
             let chunk: Vec<Vec<Cell>> = rows.by_ref().take(per_statement).collect();
-            let mut sql = format!("INSERT INTO {} ({}) VALUES ", self.table, self.columns.join(", "));
+            let mut sql = format!(
+                "INSERT INTO {} ({}) VALUES ",
+                self.table,
+                self.columns.join(", ")
+            );
             let mut n = 0;
             for (i, row) in chunk.iter().enumerate() {
                 if i > 0 {
                     sql.push_str(", ");
                 }
-                let marks: Vec<String> = row.iter().map(|_| { n += 1; format!("${n}") }).collect();
+                let marks: Vec<String> = row
+                    .iter()
+                    .map(|_| {
+                        n += 1;
+                        format!("${n}")
+                    })
+                    .collect();
                 sql.push('(');
                 sql.push_str(&marks.join(", "));
                 sql.push(')');
@@ -89,7 +103,12 @@ impl Store {
     /// day's, in one transaction. Consents and tokens are kept: account and PSU identifiers do
     /// not change from one day to the next. Several processes may call this at once; the
     /// first one does the work.
-    pub async fn seed_sandbox(&self, bank_codes: &[&str], today: Date, now: i64) -> Result<SeedSummary> {
+    pub async fn seed_sandbox(
+        &self,
+        bank_codes: &[&str],
+        today: Date,
+        now: i64,
+    ) -> Result<SeedSummary> {
         let mut tx = self.pool.begin().await?;
         let stamp = format!("{today} {}", bank_codes.join(","));
         // Taking the row lock first serialises concurrent seeders on PostgreSQL; SQLite has a
@@ -109,16 +128,26 @@ impl Store {
             tx.rollback().await?;
             return Ok(SeedSummary::default());
         }
-        for table in ["transactions", "balances", "beneficiaries", "accounts", "psus"] {
+        for table in [
+            "transactions",
+            "balances",
+            "beneficiaries",
+            "accounts",
+            "psus",
+        ] {
             for bank in bank_codes {
-                sqlx::query(AssertSqlSafe(format!("DELETE FROM {table} WHERE bank_code = $1")))
-                    .bind(*bank)
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query(AssertSqlSafe(format!(
+                    "DELETE FROM {table} WHERE bank_code = $1"
+                )))
+                .bind(*bank)
+                .execute(&mut *tx)
+                .await?;
             }
         }
-        let personas: Vec<&PersonaSpec> =
-            PERSONAS.iter().filter(|p| bank_codes.contains(&p.bank_code)).collect();
+        let personas: Vec<&PersonaSpec> = PERSONAS
+            .iter()
+            .filter(|p| bank_codes.contains(&p.bank_code))
+            .collect();
         let summary = write_personas(&mut tx, &personas, today, now).await?;
         sqlx::query("UPDATE meta SET value = $1 WHERE key = $2")
             .bind(stamp)
@@ -138,44 +167,128 @@ async fn write_personas(
 ) -> Result<SeedSummary> {
     let mut psus = Rows::new(
         "psus",
-        &["bank_code", "psu_id", "persona", "kind", "name_prefix", "first_name", "last_name", "display_name", "segment"],
+        &[
+            "bank_code",
+            "psu_id",
+            "persona",
+            "kind",
+            "name_prefix",
+            "first_name",
+            "last_name",
+            "display_name",
+            "segment",
+        ],
     );
     let mut accounts = Rows::new(
         "accounts",
-        &["bank_code", "resource_id", "psu_id", "iban", "currency", "name", "details", "usage", "cash_account_type",
-          "product", "psu_status", "company_scheme", "company_id", "segment", "eligible", "position"],
+        &[
+            "bank_code",
+            "resource_id",
+            "psu_id",
+            "iban",
+            "currency",
+            "name",
+            "details",
+            "usage",
+            "cash_account_type",
+            "product",
+            "psu_status",
+            "company_scheme",
+            "company_id",
+            "segment",
+            "eligible",
+            "position",
+        ],
     );
     let mut balances = Rows::new(
         "balances",
-        &["bank_code", "account_id", "balance_type", "name", "amount_minor", "currency", "reference_date",
-          "last_change", "last_committed"],
+        &[
+            "bank_code",
+            "account_id",
+            "balance_type",
+            "name",
+            "amount_minor",
+            "currency",
+            "reference_date",
+            "last_change",
+            "last_committed",
+        ],
     );
     let mut transactions = Rows::new(
         "transactions",
-        &["bank_code", "account_id", "seq", "resource_id", "entry_reference", "amount_minor", "currency",
-          "credit_debit", "status", "imputation_date", "value_date", "transaction_date", "remittance",
-          "btc_domain", "btc_family", "btc_sub_family", "btc_code", "btc_issuer"],
+        &[
+            "bank_code",
+            "account_id",
+            "seq",
+            "resource_id",
+            "entry_reference",
+            "amount_minor",
+            "currency",
+            "credit_debit",
+            "status",
+            "imputation_date",
+            "value_date",
+            "transaction_date",
+            "remittance",
+            "btc_domain",
+            "btc_family",
+            "btc_sub_family",
+            "btc_code",
+            "btc_issuer",
+        ],
     );
     let mut beneficiaries = Rows::new(
         "beneficiaries",
-        &["bank_code", "psu_id", "beneficiary_id", "name", "iban", "bic", "country", "address_line", "position"],
+        &[
+            "bank_code",
+            "psu_id",
+            "beneficiary_id",
+            "name",
+            "iban",
+            "bic",
+            "country",
+            "address_line",
+            "position",
+        ],
     );
-    let mut summary = SeedSummary { refreshed: true, ..SeedSummary::default() };
+    let mut summary = SeedSummary {
+        refreshed: true,
+        ..SeedSummary::default()
+    };
     let day_label = format!("{:02}/{:02}/{}", today.day(), today.month(), today.year());
     for p in personas {
         summary.psus += 1;
         psus.rows.push(vec![
-            t(p.bank_code), t(p.psu_id), t(p.persona), t(p.kind), ot(p.name_prefix), ot(p.first_name),
-            ot(p.last_name), t(p.display_name), t(p.segment),
+            t(p.bank_code),
+            t(p.psu_id),
+            t(p.persona),
+            t(p.kind),
+            ot(p.name_prefix),
+            ot(p.first_name),
+            ot(p.last_name),
+            t(p.display_name),
+            t(p.segment),
         ]);
         for (position, account) in p.accounts.iter().enumerate() {
             summary.accounts += 1;
             let iban = french_iban(p.bank_code, account.branch, account.number);
             let id = account_resource_id(account.number);
             accounts.rows.push(vec![
-                t(p.bank_code), t(&id), t(p.psu_id), t(&iban), t("EUR"), t(account.name), Cell::Text(None),
-                t(account.usage), t("CACC"), t(account.product), t(account.psu_status),
-                ot(p.siren.map(|_| "SREN")), ot(p.siren), t(p.segment), Cell::Int(Some(i64::from(account.eligible))),
+                t(p.bank_code),
+                t(&id),
+                t(p.psu_id),
+                t(&iban),
+                t("EUR"),
+                t(account.name),
+                Cell::Text(None),
+                t(account.usage),
+                t("CACC"),
+                t(account.product),
+                t(account.psu_status),
+                ot(p.siren.map(|_| "SREN")),
+                ot(p.siren),
+                t(p.segment),
+                Cell::Int(Some(i64::from(account.eligible))),
                 Cell::Int(Some(i64::try_from(position).unwrap_or(0))),
             ]);
             let history = generator::history(p.bank_code, &iban, &id, account, today);
@@ -183,32 +296,71 @@ async fn write_personas(
                 .transactions
                 .iter()
                 .find(|tx| tx.status == "BOOK")
-                .map(|tx| tx.entry_reference.clone().unwrap_or_else(|| tx.resource_id.clone()));
+                .map(|tx| {
+                    tx.entry_reference
+                        .clone()
+                        .unwrap_or_else(|| tx.resource_id.clone())
+                });
             for (kind, name, amount) in [
-                ("CLBD", format!("Solde comptable au {day_label}"), account.clbd_minor),
-                ("XPCD", format!("Solde instantané au {day_label}"), account.clbd_minor + history.pending_minor),
+                (
+                    "CLBD",
+                    format!("Solde comptable au {day_label}"),
+                    account.clbd_minor,
+                ),
+                (
+                    "XPCD",
+                    format!("Solde instantané au {day_label}"),
+                    account.clbd_minor + history.pending_minor,
+                ),
             ] {
                 balances.rows.push(vec![
-                    t(p.bank_code), t(&id), t(kind), t(&name), Cell::Int(Some(amount)), t("EUR"),
-                    t(&today.to_string()), Cell::Int(Some(now)), ot(last_committed.as_deref()),
+                    t(p.bank_code),
+                    t(&id),
+                    t(kind),
+                    t(&name),
+                    Cell::Int(Some(amount)),
+                    t("EUR"),
+                    t(&today.to_string()),
+                    Cell::Int(Some(now)),
+                    ot(last_committed.as_deref()),
                 ]);
             }
             summary.transactions += history.transactions.len();
             for tx in history.transactions {
                 let [domain, family, sub_family, code, issuer] = tx.btc.unwrap_or_default();
                 transactions.rows.push(vec![
-                    t(p.bank_code), t(&id), Cell::Int(Some(tx.seq)), t(&tx.resource_id),
-                    Cell::Text(tx.entry_reference), Cell::Int(Some(tx.amount_minor)), t(&tx.currency),
-                    t(&tx.credit_debit), t(&tx.status), t(&tx.imputation_date), Cell::Text(tx.value_date),
-                    Cell::Text(tx.transaction_date), t(&tx.remittance), Cell::Text(domain), Cell::Text(family),
-                    Cell::Text(sub_family), Cell::Text(code), Cell::Text(issuer),
+                    t(p.bank_code),
+                    t(&id),
+                    Cell::Int(Some(tx.seq)),
+                    t(&tx.resource_id),
+                    Cell::Text(tx.entry_reference),
+                    Cell::Int(Some(tx.amount_minor)),
+                    t(&tx.currency),
+                    t(&tx.credit_debit),
+                    t(&tx.status),
+                    t(&tx.imputation_date),
+                    Cell::Text(tx.value_date),
+                    Cell::Text(tx.transaction_date),
+                    t(&tx.remittance),
+                    Cell::Text(domain),
+                    Cell::Text(family),
+                    Cell::Text(sub_family),
+                    Cell::Text(code),
+                    Cell::Text(issuer),
                 ]);
             }
         }
         for (position, b) in p.beneficiaries.iter().enumerate() {
             beneficiaries.rows.push(vec![
-                t(p.bank_code), t(p.psu_id), t(&format!("BEN{}{:02}", &p.psu_id[..4], position + 1)), t(b.name),
-                t(b.iban), t(b.bic), t("FR"), t(b.address), Cell::Int(Some(i64::try_from(position).unwrap_or(0))),
+                t(p.bank_code),
+                t(p.psu_id),
+                t(&format!("BEN{}{:02}", &p.psu_id[..4], position + 1)),
+                t(b.name),
+                t(b.iban),
+                t(b.bic),
+                t("FR"),
+                t(b.address),
+                Cell::Int(Some(i64::try_from(position).unwrap_or(0))),
             ]);
         }
     }

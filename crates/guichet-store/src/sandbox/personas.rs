@@ -297,7 +297,7 @@ pub const PERSONAS: &[PersonaSpec] = &[
                 clbd_minor: 128_450_377,
                 style: Style::Corporate,
                 history_days: 150,
-                ops_per_day: (6, 9),
+                ops_per_day: (8, 12),
             },
             AccountSpec {
                 branch: "00001",
@@ -341,11 +341,18 @@ pub fn rib_key(bank: &str, branch: &str, account: &str) -> u64 {
 
 /// A French IBAN from its parts, with valid RIB key and check digits.
 pub fn french_iban(bank: &str, branch: &str, account: &str) -> String {
-    let bban = format!("{bank}{branch}{account}{:02}", rib_key(bank, branch, account));
+    let bban = format!(
+        "{bank}{branch}{account}{:02}",
+        rib_key(bank, branch, account)
+    );
     let rearranged = format!("{bban}FR00");
     let remainder = rearranged.chars().fold(0u64, |acc, c| {
         let value = c.to_digit(36).map_or(0, u64::from);
-        if value >= 10 { (acc * 100 + value) % 97 } else { (acc * 10 + value) % 97 }
+        if value >= 10 {
+            (acc * 100 + value) % 97
+        } else {
+            (acc * 10 + value) % 97
+        }
     });
     format!("FR{:02}{bban}", 98 - remainder)
 }
@@ -356,8 +363,14 @@ mod tests {
 
     #[test]
     fn the_portal_ibans_are_rebuilt_exactly() {
-        assert_eq!(french_iban("17515", "90000", "04003580740"), "FR7617515900000400358074026");
-        assert_eq!(french_iban("17515", "90000", "08003580740"), "FR7617515900000800358074006");
+        assert_eq!(
+            french_iban("17515", "90000", "04003580740"),
+            "FR7617515900000400358074026"
+        );
+        assert_eq!(
+            french_iban("17515", "90000", "08003580740"),
+            "FR7617515900000800358074006"
+        );
     }
 
     #[test]
@@ -368,7 +381,11 @@ mod tests {
                 assert!(guichet_stet::Iban::parse(&iban).is_ok(), "{iban}");
             }
             for beneficiary in persona.beneficiaries {
-                assert!(guichet_stet::Iban::parse(beneficiary.iban).is_ok(), "{}", beneficiary.iban);
+                assert!(
+                    guichet_stet::Iban::parse(beneficiary.iban).is_ok(),
+                    "{}",
+                    beneficiary.iban
+                );
             }
         }
     }

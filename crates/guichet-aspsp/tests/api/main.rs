@@ -1,0 +1,14 @@
+//! Integration tests of the bank side: the real server on free ports, against a fresh SQLite
+//! file and a fresh PostgreSQL database for every test (see `guichet_store::on_both_backends`).
+//! The portal's acceptance tests are quoted above the tests that implement them.
+
+mod helpers;
+
+mod accounts;
+mod balances;
+mod consents;
+mod edge;
+mod funds;
+mod identity;
+mod limits;
+mod transactions;
