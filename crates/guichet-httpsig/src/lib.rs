@@ -1,0 +1,58 @@
+//! HTTP signatures as STET 1.4.x uses them: draft-cavage-http-signatures (the `Signature`
+//! header, `rsa-sha256` and `hs2019`) and the RFC 3230 `Digest` header.
+//!
+//! No crate does this with a usable licence and a current stack (see the crates notes), so it is
+//! hand-written here and property-tested. The crate knows nothing about certificates or HTTP
+//! frameworks: callers hand it header values, the request target and raw public keys.
+
+mod digest;
+mod header;
+mod keys;
+mod signing_string;
+
+pub use digest::{EMPTY_BODY_DIGEST, check_digest, digest_header};
+pub use header::SignatureHeader;
+pub use keys::{KeyKind, Signer, SigningKey, VerifyingKey};
+pub use signing_string::{HeaderSource, signing_string};
+
+/// Why a signature, or the request around it, is refused. Each message names the problem, for
+/// the TPP developer who reads the 400.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SigError {
+    #[error("the Signature header is missing")]
+    Missing,
+    #[error("the Signature header is malformed: {0}")]
+    Malformed(String),
+    #[error("'{0}' must be in the signed headers list")]
+    MissingSignedHeader(String),
+    #[error("'{0}' is in the signed headers list but not in the request")]
+    AbsentHeader(String),
+    #[error("the Digest header is missing (it is required, even with an empty body)")]
+    DigestMissing,
+    #[error("the Digest header is malformed; expected SHA-256=<base64>")]
+    DigestMalformed,
+    #[error("the Digest does not match the body")]
+    DigestMismatch,
+    #[error("unsupported signature algorithm '{0}'; use rsa-sha256 or hs2019")]
+    UnsupportedAlgorithm(String),
+    #[error("algorithm '{0}' does not fit the certificate's key")]
+    AlgorithmMismatch(String),
+    #[error("the signature does not verify against the signing string")]
+    BadSignature,
+    #[error("unusable key: {0}")]
+    BadKey(String),
+}
+
+/// The headers STET requires in the signed list for a request carrying these headers:
+/// `(request-target)`, `digest`, `x-request-id`, `date` when sent, and every `PSU-*` header
+/// present (STET Part I §3.5, as quoted by Airlock and Qonto; see the crates notes §2.3).
+pub fn stet_required_headers<'a>(present: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut required = vec!["(request-target)".to_owned(), "digest".to_owned(), "x-request-id".to_owned()];
+    for name in present {
+        let name = name.to_ascii_lowercase();
+        if (name == "date" || name.starts_with("psu-")) && !required.contains(&name) {
+            required.push(name);
+        }
+    }
+    required
+}
