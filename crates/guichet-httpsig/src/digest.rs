@@ -26,12 +26,18 @@ pub fn check_digest(value: &str, body: &[u8]) -> Result<(), SigError> {
             continue;
         }
         found = true;
-        let expected = STANDARD.decode(encoded.trim()).map_err(|_| SigError::DigestMalformed)?;
+        let expected = STANDARD
+            .decode(encoded.trim())
+            .map_err(|_| SigError::DigestMalformed)?;
         if expected.as_slice() != digest(&SHA256, body).as_ref() {
             return Err(SigError::DigestMismatch);
         }
     }
-    if found { Ok(()) } else { Err(SigError::DigestMalformed) }
+    if found {
+        Ok(())
+    } else {
+        Err(SigError::DigestMalformed)
+    }
 }
 
 #[cfg(test)]
@@ -43,14 +49,23 @@ mod tests {
     fn the_empty_body_has_the_well_known_digest() {
         assert_eq!(digest_header(b""), EMPTY_BODY_DIGEST);
         assert_eq!(check_digest(EMPTY_BODY_DIGEST, b""), Ok(()));
-        assert_eq!(check_digest("sha-256=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", b""), Ok(()));
+        assert_eq!(
+            check_digest("sha-256=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", b""),
+            Ok(())
+        );
     }
 
     #[test]
     fn a_changed_body_or_a_bad_value_is_refused() {
-        assert_eq!(check_digest(&digest_header(b"{}"), b"{ }"), Err(SigError::DigestMismatch));
+        assert_eq!(
+            check_digest(&digest_header(b"{}"), b"{ }"),
+            Err(SigError::DigestMismatch)
+        );
         assert_eq!(check_digest("MD5=abc", b""), Err(SigError::DigestMalformed));
-        assert_eq!(check_digest("SHA-256=***", b""), Err(SigError::DigestMalformed));
+        assert_eq!(
+            check_digest("SHA-256=***", b""),
+            Err(SigError::DigestMalformed)
+        );
         assert_eq!(check_digest("garbage", b""), Err(SigError::DigestMalformed));
     }
 

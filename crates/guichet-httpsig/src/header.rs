@@ -28,17 +28,17 @@ impl SignatureHeader {
         let mut signature = None;
         let mut rest = value.trim();
         while !rest.is_empty() {
-            let (name, after) = rest
-                .split_once('=')
-                .ok_or_else(|| SigError::Malformed(format!("expected name=\"value\" at '{}'", cut(rest))))?;
+            let (name, after) = rest.split_once('=').ok_or_else(|| {
+                SigError::Malformed(format!("expected name=\"value\" at '{}'", cut(rest)))
+            })?;
             let name = name.trim();
             let after = after.trim_start();
-            let quoted = after
-                .strip_prefix('"')
-                .ok_or_else(|| SigError::Malformed(format!("the value of '{}' must be quoted", cut(name))))?;
-            let (content, tail) = quoted
-                .split_once('"')
-                .ok_or_else(|| SigError::Malformed(format!("the value of '{}' is not closed", cut(name))))?;
+            let quoted = after.strip_prefix('"').ok_or_else(|| {
+                SigError::Malformed(format!("the value of '{}' must be quoted", cut(name)))
+            })?;
+            let (content, tail) = quoted.split_once('"').ok_or_else(|| {
+                SigError::Malformed(format!("the value of '{}' is not closed", cut(name)))
+            })?;
             let slot = match name {
                 "keyId" => &mut key_id,
                 "algorithm" => &mut algorithm,
@@ -55,21 +55,36 @@ impl SignatureHeader {
             if let Some(next) = rest.strip_prefix(',') {
                 rest = next.trim_start();
             } else if !rest.is_empty() {
-                return Err(SigError::Malformed(format!("expected ',' at '{}'", cut(rest))));
+                return Err(SigError::Malformed(format!(
+                    "expected ',' at '{}'",
+                    cut(rest)
+                )));
             }
         }
-        let key_id = key_id.filter(|k| !k.is_empty()).ok_or_else(|| SigError::Malformed("keyId is missing".into()))?;
-        let encoded = signature.ok_or_else(|| SigError::Malformed("signature is missing".into()))?;
+        let key_id = key_id
+            .filter(|k| !k.is_empty())
+            .ok_or_else(|| SigError::Malformed("keyId is missing".into()))?;
+        let encoded =
+            signature.ok_or_else(|| SigError::Malformed("signature is missing".into()))?;
         let signature = STANDARD
             .decode(&encoded)
             .or_else(|_| STANDARD_NO_PAD.decode(&encoded))
             .map_err(|_| SigError::Malformed("signature is not base64".into()))?;
         let headers = headers
-            .ok_or_else(|| SigError::Malformed("headers is missing; STET signs (request-target), digest, x-request-id".into()))?
+            .ok_or_else(|| {
+                SigError::Malformed(
+                    "headers is missing; STET signs (request-target), digest, x-request-id".into(),
+                )
+            })?
             .split_ascii_whitespace()
             .map(str::to_ascii_lowercase)
             .collect();
-        Ok(SignatureHeader { key_id, algorithm, headers, signature })
+        Ok(SignatureHeader {
+            key_id,
+            algorithm,
+            headers,
+            signature,
+        })
     }
 
     /// The header value for these parts.
@@ -96,9 +111,15 @@ mod tests {
         let header = SignatureHeader::parse(
             r#"keyId="https://path.to/myQsealCertificate_612b4c7d103074b29e4c1ece1ef40bc575c0a87e", algorithm="rsa-sha256", headers="(request-target) Digest x-request-id", signature="AAEC""#,
         )?;
-        assert_eq!(header.key_id, "https://path.to/myQsealCertificate_612b4c7d103074b29e4c1ece1ef40bc575c0a87e");
+        assert_eq!(
+            header.key_id,
+            "https://path.to/myQsealCertificate_612b4c7d103074b29e4c1ece1ef40bc575c0a87e"
+        );
         assert_eq!(header.algorithm.as_deref(), Some("rsa-sha256"));
-        assert_eq!(header.headers, ["(request-target)", "digest", "x-request-id"]);
+        assert_eq!(
+            header.headers,
+            ["(request-target)", "digest", "x-request-id"]
+        );
         assert_eq!(header.signature, [0, 1, 2]);
         Ok(())
     }
@@ -110,7 +131,10 @@ mod tests {
             (r#"keyId="a",signature="AAEC""#, "headers is missing"),
             (r#"keyId="a",headers="x""#, "signature is missing"),
             (r#"headers="x",signature="AAEC""#, "keyId"),
-            (r#"keyId="a",keyId="b",headers="x",signature="AAEC""#, "twice"),
+            (
+                r#"keyId="a",keyId="b",headers="x",signature="AAEC""#,
+                "twice",
+            ),
             (r#"keyId="a" headers="x""#, "expected ','"),
             (r#"keyId="a",headers="x",signature="!!""#, "base64"),
             (r#"keyId="a"#, "not closed"),

@@ -47,7 +47,11 @@ pub enum SigError {
 /// `(request-target)`, `digest`, `x-request-id`, `date` when sent, and every `PSU-*` header
 /// present (STET Part I §3.5, as quoted by Airlock and Qonto; see the crates notes §2.3).
 pub fn stet_required_headers<'a>(present: impl Iterator<Item = &'a str>) -> Vec<String> {
-    let mut required = vec!["(request-target)".to_owned(), "digest".to_owned(), "x-request-id".to_owned()];
+    let mut required = vec![
+        "(request-target)".to_owned(),
+        "digest".to_owned(),
+        "x-request-id".to_owned(),
+    ];
     for name in present {
         let name = name.to_ascii_lowercase();
         if (name == "date" || name.starts_with("psu-")) && !required.contains(&name) {

@@ -10,18 +10,30 @@ pub trait HeaderSource {
 
 impl HeaderSource for [(String, String)] {
     fn values(&self, name: &str) -> Vec<String> {
-        self.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone()).collect()
+        self.iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+            .collect()
     }
 }
 
 /// Builds the signing string. `target` is the path and query as sent, not decoded.
-pub fn signing_string(method: &str, target: &str, signed: &[String], source: &(impl HeaderSource + ?Sized)) -> Result<String, SigError> {
+pub fn signing_string(
+    method: &str,
+    target: &str,
+    signed: &[String],
+    source: &(impl HeaderSource + ?Sized),
+) -> Result<String, SigError> {
     let mut lines = Vec::with_capacity(signed.len());
     for name in signed {
         let line = match name.as_str() {
-            "(request-target)" => format!("(request-target): {} {target}", method.to_ascii_lowercase()),
+            "(request-target)" => {
+                format!("(request-target): {} {target}", method.to_ascii_lowercase())
+            }
             "(created)" | "(expires)" => {
-                return Err(SigError::Malformed(format!("{name} is not used with STET's rsa-sha256")));
+                return Err(SigError::Malformed(format!(
+                    "{name} is not used with STET's rsa-sha256"
+                )));
             }
             _ => {
                 let values = source.values(name);
@@ -44,7 +56,10 @@ mod tests {
     #[test]
     fn the_vector_signing_string_is_rebuilt() -> Result<(), SigError> {
         let headers: Vec<(String, String)> = [
-            ("Digest", "SHA-256=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="),
+            (
+                "Digest",
+                "SHA-256=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",
+            ),
             ("X-Request-ID", "0e9d7b4a-1c47-4c3e-9a4e-2b1f3c7d8e90"),
             ("PSU-IP-Address", "192.0.2.10"),
             ("PSU-IP-Port", "443"),
@@ -72,8 +87,14 @@ mod tests {
 
     #[test]
     fn repeated_headers_are_joined() -> Result<(), SigError> {
-        let headers = vec![("X-A".to_owned(), "1".to_owned()), ("x-a".to_owned(), "2".to_owned())];
-        assert_eq!(signing_string("GET", "/", &["x-a".to_owned()], headers.as_slice())?, "x-a: 1, 2");
+        let headers = vec![
+            ("X-A".to_owned(), "1".to_owned()),
+            ("x-a".to_owned(), "2".to_owned()),
+        ];
+        assert_eq!(
+            signing_string("GET", "/", &["x-a".to_owned()], headers.as_slice())?,
+            "x-a: 1, 2"
+        );
         Ok(())
     }
 }

@@ -36,7 +36,11 @@ async fn wait_for_manifest(path: &Path) -> serde_json::Value {
 
 async fn serve_and_call(data_dir: &Path, database_url: Option<&str>) {
     let mut serve = guichet();
-    serve.args(["serve", "--port", "0", "--data-dir"]).arg(data_dir).stdout(Stdio::null()).stderr(Stdio::null());
+    serve
+        .args(["serve", "--port", "0", "--data-dir"])
+        .arg(data_dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
     if let Some(url) = database_url {
         serve.args(["--database-url", url]);
     }
@@ -48,16 +52,40 @@ async fn serve_and_call(data_dir: &Path, database_url: Option<&str>) {
     let banks = manifest["banks"].as_array().cloned().unwrap_or_default();
     let codes: Vec<&str> = banks.iter().filter_map(|b| b["code"].as_str()).collect();
     assert_eq!(codes, ["30258", "17515"]);
-    let ce = banks.iter().find(|b| b["code"] == "17515").cloned().unwrap_or_default();
-    let personas: Vec<&str> = ce["personas"].as_array().into_iter().flatten().filter_map(|p| p["persona"].as_str()).collect();
+    let ce = banks
+        .iter()
+        .find(|b| b["code"] == "17515")
+        .cloned()
+        .unwrap_or_default();
+    let personas: Vec<&str> = ce["personas"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["persona"].as_str())
+        .collect();
     for persona in ["CLAIRE", "LEA", "GEORGES", "MARC", "TECHNCO"] {
-        assert!(personas.contains(&persona), "{persona} missing from sandbox.json");
+        assert!(
+            personas.contains(&persona),
+            "{persona} missing from sandbox.json"
+        );
     }
     let base = ce["apiBaseUrl"].as_str().unwrap_or_default().to_owned();
     assert!(base.ends_with("/stet/psd2/v1.4.2"), "{base}");
 
     let mut token = guichet();
-    token.args(["sandbox", "token", "--bank", "17515", "--psu", "CLAIRE", "--scope", "aisp", "--data-dir"]).arg(data_dir);
+    token
+        .args([
+            "sandbox",
+            "token",
+            "--bank",
+            "17515",
+            "--psu",
+            "CLAIRE",
+            "--scope",
+            "aisp",
+            "--data-dir",
+        ])
+        .arg(data_dir);
     if let Some(url) = database_url {
         token.args(["--database-url", url]);
     }
@@ -65,7 +93,11 @@ async fn serve_and_call(data_dir: &Path, database_url: Option<&str>) {
         Ok(output) => output,
         Err(e) => panic!("guichet sandbox token: {e}"),
     };
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let token = String::from_utf8_lossy(&output.stdout).trim().to_owned();
     let response = reqwest::Client::new()
         .get(format!("{base}/accounts"))
@@ -88,7 +120,10 @@ async fn serve_starts_a_sandbox_with_no_configuration_on_sqlite() {
     let dir = std::env::temp_dir().join(format!("guichet-cli-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     serve_and_call(&dir, None).await;
-    assert!(dir.join("guichet.db").exists(), "the SQLite file is in the data folder");
+    assert!(
+        dir.join("guichet.db").exists(),
+        "the SQLite file is in the data folder"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -98,17 +133,36 @@ async fn serve_runs_on_postgresql_with_a_database_url() {
     let dir = std::env::temp_dir().join(format!("guichet-cli-pg-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     serve_and_call(&dir, Some(db.url.expose())).await;
-    assert!(!dir.join("guichet.db").exists(), "no SQLite file when PostgreSQL is used");
+    assert!(
+        !dir.join("guichet.db").exists(),
+        "no SQLite file when PostgreSQL is used"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn token_minting_names_an_unknown_persona() {
     let dir = std::env::temp_dir().join(format!("guichet-cli-none-{}", std::process::id()));
-    let output = guichet().args(["sandbox", "token", "--bank", "17515", "--psu", "NOBODY", "--data-dir"]).arg(&dir).output();
+    let output = guichet()
+        .args([
+            "sandbox",
+            "token",
+            "--bank",
+            "17515",
+            "--psu",
+            "NOBODY",
+            "--data-dir",
+        ])
+        .arg(&dir)
+        .output();
     let _ = std::fs::remove_dir_all(&dir);
-    let Ok(output) = output else { panic!("cannot run guichet") };
+    let Ok(output) = output else {
+        panic!("cannot run guichet")
+    };
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("sandbox mode") || stderr.contains("NOBODY"), "{stderr}");
+    assert!(
+        stderr.contains("sandbox mode") || stderr.contains("NOBODY"),
+        "{stderr}"
+    );
 }
