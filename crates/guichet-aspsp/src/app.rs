@@ -11,18 +11,26 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
 use crate::state::{ListenerBank, SharedState};
-use crate::{ais, cbpii, edge};
+use crate::tls::Peer;
+use crate::{ais, cbpii, edge, register, signature};
 
 /// The whole API, with the edge layer around it. The routes sit in an inner router so that the
 /// edge sees each response complete, including the `Allow` header of a 405 and the 404 of an
 /// unknown path (`Router::layer` would run inside the routing).
 pub fn router(state: SharedState) -> Router {
-    let api = ais::router().merge(cbpii::router());
+    let api = ais::router()
+        .merge(cbpii::router())
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            signature::verify,
+        ));
     let routes = Router::new()
         .nest(guichet_stet::BASE_PATH, api)
+        .merge(register::router())
         .with_state(state.clone());
     Router::new()
         .fallback_service(routes)
@@ -62,7 +70,7 @@ impl Running {
 }
 
 /// Binds one listener per bank (`port` 0 picks a free port, as tests do; otherwise `port + i`
-/// for the i-th bank) and starts serving.
+/// for the i-th bank) and starts serving over mutual TLS.
 pub async fn serve(state: SharedState, ip: IpAddr, port: u16) -> std::io::Result<Running> {
     let app = router(state.clone());
     let (shutdown, watcher) = watch::channel(false);
@@ -81,9 +89,12 @@ pub async fn serve(state: SharedState, ip: IpAddr, port: u16) -> std::io::Result
             bank_code: code.clone(),
             address,
         });
+        let acceptor = TlsAcceptor::from(state.security.tls.clone());
         tasks.push(tokio::spawn(accept_loop(
             listener,
+            acceptor,
             app.clone(),
+            state.clone(),
             ListenerBank(code),
             watcher.clone(),
         )));
@@ -95,12 +106,17 @@ pub async fn serve(state: SharedState, ip: IpAddr, port: u16) -> std::io::Result
     })
 }
 
-/// Accepts connections until shutdown. Each connection is served on its own task, so a slow
-/// client never holds up the others; the connection's facts (here the listener's bank; with
-/// mutual TLS, the client certificate) are attached to each of its requests.
+/// How long a client may take to complete its TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Accepts connections until shutdown. Each connection is handshaken and served on its own
+/// task, so a slow client never holds up the others; the connection's facts (the listener's
+/// bank, the checked client certificate) are attached to each of its requests.
 async fn accept_loop(
     listener: TcpListener,
+    acceptor: TlsAcceptor,
     app: Router,
+    state: SharedState,
     bank: ListenerBank,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -120,20 +136,42 @@ async fn accept_loop(
             }
         };
         let _ = stream.set_nodelay(true);
-        let app = app.clone();
-        let bank = bank.clone();
-        let service = hyper::service::service_fn(
-            move |mut request: hyper::Request<hyper::body::Incoming>| {
-                request.extensions_mut().insert(bank.clone());
-                app.clone().oneshot(request.map(axum::body::Body::new))
-            },
+        let (app, bank, acceptor, state, builder) = (
+            app.clone(),
+            bank.clone(),
+            acceptor.clone(),
+            state.clone(),
+            builder.clone(),
         );
-        let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), service)
-            .into_owned();
-        let connection = graceful.watch(connection);
+        let watcher = graceful.watcher();
         tokio::spawn(async move {
-            if let Err(e) = connection.await {
+            let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                Ok(Ok(tls)) => tls,
+                Ok(Err(e)) => {
+                    tracing::debug!(error = %e, "TLS handshake failed");
+                    return;
+                }
+                Err(_) => {
+                    tracing::debug!("TLS handshake timed out");
+                    return;
+                }
+            };
+            let peer = Peer::check(
+                tls.get_ref().1.peer_certificates(),
+                &state.security.trust(),
+                state.now().as_second(),
+            );
+            let service = hyper::service::service_fn(
+                move |mut request: hyper::Request<hyper::body::Incoming>| {
+                    request.extensions_mut().insert(bank.clone());
+                    request.extensions_mut().insert(peer.clone());
+                    app.clone().oneshot(request.map(axum::body::Body::new))
+                },
+            );
+            let connection = builder
+                .serve_connection_with_upgrades(TokioIo::new(tls), service)
+                .into_owned();
+            if let Err(e) = watcher.watch(connection).await {
                 tracing::debug!(error = %e, "connection closed with an error");
             }
         });

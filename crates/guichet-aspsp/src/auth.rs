@@ -2,37 +2,59 @@
 //! never an anonymous request.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use guichet_eidas::{Psd2Certificate, Role};
 use guichet_store::{TokenKind, TokenRecord, TokenSecret};
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::{CurrentBank, SharedState};
+use crate::tls::Peer;
 
 /// The OAuth2 scopes of STET 1.4.2.
 pub const AISP: &str = "aisp";
 pub const CBPII: &str = "cbpii";
 pub const EXTENDED_HISTORY: &str = "extended_transaction_history";
 
-/// A live access token of the request's bank.
+/// A live access token of the request's bank, presented over the QWAC it was issued to.
 #[derive(Debug, Clone)]
 pub struct Grant {
     pub token: TokenRecord,
+    /// The QWAC of the connection.
+    pub qwac: Arc<Psd2Certificate>,
+}
+
+/// The PSD2 role a scope needs (eIDAS notes §1.5: aisp needs PSP_AI, cbpii PSP_IC, pisp PSP_PI).
+pub fn role_for_scope(scope: &str) -> Option<Role> {
+    match scope {
+        AISP | EXTENDED_HISTORY => Some(Role::AccountInformation),
+        CBPII => Some(Role::CardIssuing),
+        "pisp" => Some(Role::PaymentInitiation),
+        _ => None,
+    }
 }
 
 impl Grant {
-    /// Refuses with 403 `insufficient_scope` unless the token carries `scope`.
+    /// Refuses with 403 `insufficient_scope` unless the token carries `scope`, and with 403
+    /// unless the QWAC holds the PSD2 role the scope needs.
     pub fn require_scope(&self, scope: &str) -> ApiResult<()> {
-        if self.token.has_scope(scope) {
-            Ok(())
-        } else {
-            Err(ApiError::InsufficientScope(format!(
+        if !self.token.has_scope(scope) {
+            return Err(ApiError::InsufficientScope(format!(
                 "this API needs the '{scope}' scope; the token has '{}'",
                 self.token.scopes.join(" ")
-            )))
+            )));
+        }
+        match role_for_scope(scope) {
+            Some(role) if !self.qwac.has_role(&role) => Err(ApiError::Forbidden(format!(
+                "the QWAC of {} lacks the {} role that scope '{scope}' needs",
+                self.qwac.org_id,
+                role.name()
+            ))),
+            _ => Ok(()),
         }
     }
 
@@ -71,7 +93,32 @@ impl FromRequestParts<SharedState> for Grant {
                 "the access token has expired; refresh it and replay the request".into(),
             ));
         }
-        Ok(Grant { token })
+        let qwac = match parts.extensions.get::<Peer>().map(|p| p.0.clone()) {
+            Some(peer) => match peer.as_ref() {
+                Ok(cert) => Arc::new(cert.clone()),
+                Err(refusal) => return Err(ApiError::Unauthenticated(refusal.message())),
+            },
+            None => {
+                return Err(ApiError::Unauthenticated(
+                    "a QWAC client certificate is required (mutual TLS)".into(),
+                ));
+            }
+        };
+        // Portal: "The [client_id] that is linked to the access token must directly or
+        // indirectly match with the Authorisation Number that is located within the TPP's
+        // eIDAS certificate (QWAC)"; RFC 8705: the token is bound to the certificate.
+        if token.client_id != qwac.org_id.as_str() {
+            return Err(ApiError::InvalidToken(
+                "the access token was issued to another TPP".into(),
+            ));
+        }
+        if token.cert_thumbprint.as_deref() != Some(qwac.sha256.as_str()) {
+            return Err(ApiError::InvalidToken(
+                "the access token is bound to another certificate than this connection's QWAC"
+                    .into(),
+            ));
+        }
+        Ok(Grant { token, qwac })
     }
 }
 

@@ -2,15 +2,15 @@
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Extension, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::routing::post;
 use guichet_stet::amount::check_currency;
 use guichet_stet::model::{
     HalPaymentCoverageReport, PaymentCoverageReportLinks, PaymentCoverageRequestResource,
 };
-use guichet_stet::{Amount, Iban};
+use guichet_stet::{Amount, Iban, XRequestId};
 
 use crate::ais::{json, read_json_body};
 use crate::auth::{CBPII, Grant};
@@ -29,6 +29,7 @@ pub async fn confirm(
     State(state): State<SharedState>,
     CurrentBank(bank): CurrentBank,
     grant: Grant,
+    Extension(request_id): Extension<XRequestId>,
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Response> {
@@ -81,7 +82,41 @@ pub async fn confirm(
             self_: links::funds_confirmations(),
         },
     };
-    json(StatusCode::OK, &body, None)
+    let mut response = json(StatusCode::OK, &body, None)?;
+    sign_response(&state, bank.code(), &request_id, &mut response).await?;
+    Ok(response)
+}
+
+/// STET CR199: the bank signs its CBPII answers with its QSealC: `Digest` of the body, and a
+/// `Signature` over `digest` and `x-request-id`.
+async fn sign_response(
+    state: &SharedState,
+    bank: &str,
+    request_id: &XRequestId,
+    response: &mut Response,
+) -> ApiResult<()> {
+    let Some(signer) = state.security.bank_signers.get(bank) else {
+        return Ok(());
+    };
+    let body = std::mem::take(response.body_mut());
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let digest = guichet_httpsig::digest_header(&bytes);
+    let signed = vec![
+        ("digest".to_owned(), digest.clone()),
+        ("x-request-id".to_owned(), request_id.as_str().to_owned()),
+    ];
+    let signature = signer
+        .sign(None, &signed)
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let headers = response.headers_mut();
+    for (name, value) in [("digest", digest), ("signature", signature)] {
+        let value = HeaderValue::from_str(&value).map_err(|e| ApiError::Internal(e.to_string()))?;
+        headers.insert(name, value);
+    }
+    *response.body_mut() = Body::from(bytes);
+    Ok(())
 }
 
 /// STET PaymentCoverageRequestResource: `paymentCoverageRequestId` ≤35, `payee` ≤70, a positive

@@ -14,6 +14,7 @@ use guichet_stet::{ErrorModel, XRequestId};
 
 use crate::error::{ApiError, Refusal};
 use crate::state::{CurrentBank, ListenerBank, SharedState};
+use crate::tls::Peer;
 
 pub const X_REQUEST_ID: &str = "x-request-id";
 
@@ -128,6 +129,15 @@ fn admit(
         }
     };
     let media = negotiated?;
+    // Mutual TLS: every request of the API listener comes from a TPP's valid QWAC.
+    let peer = request
+        .extensions()
+        .get::<Peer>()
+        .cloned()
+        .unwrap_or_else(Peer::absent);
+    if let Err(refusal) = peer.0.as_ref() {
+        return Err(ApiError::Unauthenticated(refusal.message()));
+    }
     if bank.profile.enforce_maintenance {
         let now = state.now();
         if let Some(left) = bank
@@ -146,6 +156,7 @@ fn admit(
     extensions.insert(CurrentBank(bank));
     extensions.insert(request_id);
     extensions.insert(media);
+    extensions.insert(peer);
     Ok(())
 }
 
@@ -161,13 +172,14 @@ fn finish(
     if status.is_client_error() || status.is_server_error() {
         let refusal =
             refusal.unwrap_or_else(|| framework_refusal(status, path, response.headers()));
-        let model = ErrorModel::new(
+        let mut model = ErrorModel::new(
             state.now().to_string(),
             refusal.status.as_u16(),
             refusal.error,
             &refusal.message,
             path,
         );
+        model.signing_string = refusal.signing_string;
         let body = serde_json::to_vec(&model).unwrap_or_default();
         let (mut parts, _) = response.into_parts();
         parts.status = refusal.status;
@@ -222,6 +234,7 @@ fn framework_refusal(status: StatusCode, path: &str, headers: &HeaderMap) -> Ref
         status,
         error: status.canonical_reason().unwrap_or("Error"),
         message,
+        signing_string: None,
     }
 }
 

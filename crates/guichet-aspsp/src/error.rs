@@ -11,6 +11,16 @@ pub enum ApiError {
     /// 400: the request is malformed; the message says what to fix.
     #[error("{0}")]
     BadRequest(String),
+    /// 401: the TPP's client certificate does not authenticate it (mutual TLS).
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// 400: the HTTP signature or the Digest is refused. In the sandbox the answer also shows
+    /// the signing string the bank built.
+    #[error("{message}")]
+    SignatureRefused {
+        message: String,
+        signing_string: Option<String>,
+    },
     /// 401 `invalid_token`: no token, an unknown, expired or revoked one (RFC 6750 §3.1).
     #[error("{0}")]
     InvalidToken(String),
@@ -46,7 +56,8 @@ pub enum ApiError {
 impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::BadRequest(_) | ApiError::SignatureRefused { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             ApiError::InvalidToken(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) | ApiError::InsufficientScope(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
@@ -84,6 +95,7 @@ pub struct Refusal {
     pub status: StatusCode,
     pub error: &'static str,
     pub message: String,
+    pub signing_string: Option<String>,
 }
 
 impl From<guichet_store::StoreError> for ApiError {
@@ -126,10 +138,15 @@ impl IntoResponse for ApiError {
             }
             _ => {}
         }
+        let signing_string = match &self {
+            ApiError::SignatureRefused { signing_string, .. } => signing_string.clone(),
+            _ => None,
+        };
         response.extensions_mut().insert(Refusal {
             status,
             error: self.error_code(),
             message: self.client_message(),
+            signing_string,
         });
         response
     }

@@ -16,8 +16,12 @@ pub mod error;
 pub mod limits;
 pub mod links;
 pub mod profile;
+pub mod register;
 pub mod sandbox;
+pub mod security;
+pub mod signature;
 pub mod state;
+pub mod tls;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -41,12 +45,14 @@ pub struct ServerConfig {
     pub port: u16,
     pub host_domain: Option<String>,
     pub pool_size: u32,
+    pub tls: security::TlsConfig,
 }
 
 /// A started bank server.
 pub struct Application {
     pub state: SharedState,
     pub running: Running,
+    housekeeping: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -61,12 +67,14 @@ impl Application {
             .await
             .with_context(|| format!("opening the database {}", config.database_url))?;
         store.set_meta("mode", config.mode.as_str()).await?;
+        let security = security::Security::load(&config.tls)?;
         let state = Arc::new(AppState {
             store,
             clock,
             banks,
             mode: config.mode,
             host_domain: config.host_domain,
+            security,
         });
         if config.mode == Mode::Sandbox {
             sandbox::refresh(&state).await?;
@@ -74,18 +82,50 @@ impl Application {
         let running = app::serve(state.clone(), config.listen, config.port)
             .await
             .with_context(|| format!("binding {}:{}", config.listen, config.port))?;
-        Ok(Application { state, running })
+        let housekeeping = tokio::spawn(housekeeping(state.clone()));
+        Ok(Application {
+            state,
+            running,
+            housekeeping,
+        })
     }
 
-    /// The API base URL of a bank, e.g. `http://127.0.0.1:8431/stet/psd2/v1.4.2`.
+    /// The API base URL of a bank, e.g. `https://127.0.0.1:8431/stet/psd2/v1.4.2`.
     pub fn base_url(&self, bank_code: &str) -> Option<String> {
+        self.origin(bank_code)
+            .map(|origin| format!("{origin}{}", guichet_stet::BASE_PATH))
+    }
+
+    /// The scheme, host and port of a bank, e.g. `https://127.0.0.1:8431`.
+    pub fn origin(&self, bank_code: &str) -> Option<String> {
         self.running
             .address_of(bank_code)
-            .map(|address| format!("http://{address}{}", guichet_stet::BASE_PATH))
+            .map(|address| format!("https://{address}"))
     }
 
     pub async fn stop(self) {
+        self.housekeeping.abort();
         self.running.stop().await;
         self.state.store.close().await;
+    }
+}
+
+/// Every 30 seconds: re-read the trust list if a CRL changed; in the sandbox, refresh the data
+/// set when the day changed.
+async fn housekeeping(state: SharedState) {
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+        match state.security.refresh_trust() {
+            Ok(true) => tracing::info!("trust list reloaded (a CRL changed)"),
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "trust list reload failed; keeping the previous one")
+            }
+        }
+        if state.mode == Mode::Sandbox
+            && let Err(e) = sandbox::refresh(&state).await
+        {
+            tracing::warn!(error = %e, "sandbox refresh failed");
+        }
     }
 }

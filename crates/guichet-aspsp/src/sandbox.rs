@@ -1,16 +1,168 @@
 //! The sandbox: its data set kept current, its manifest (`sandbox.json`), and tokens minted
 //! for testing until the OAuth2 endpoints exist (issue #4).
 
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+
+use guichet_eidas::pki::{Qtsp, TppRequest};
+use guichet_eidas::{Psd2Certificate, Role};
 
 use guichet_store::sandbox::SANDBOX_BANKS;
-use guichet_store::{NewToken, PsuRecord, Store, TokenKind, TokenSecret, new_family_id};
+use guichet_store::{
+    NewToken, PsuRecord, QsealRecord, Store, TokenKind, TokenSecret, TppRecord, new_family_id,
+};
 use serde_json::{Value, json};
 
-use crate::state::{AppState, Mode, SharedState};
+use crate::security::{BankSeal, TlsConfig};
+use crate::state::{AppState, Mode};
 
 /// The demo TPP of the sandbox: the organizationIdentifier of the portal's examples.
 pub const DEMO_TPP_CLIENT_ID: &str = "PSDFR-ACPR-12345";
+
+/// Where the demo TPP's redirect URI points: a loopback callback a script can listen on.
+pub const DEMO_REDIRECT_URI: &str = "http://127.0.0.1:8765/callback";
+
+/// The sandbox PKI in `<data dir>/pki`: the QTSP, the API server certificate, each bank's
+/// QSealC and the demo TPP's four files. Created on first start, reused after.
+#[derive(Debug, Clone)]
+pub struct SandboxPki {
+    pub dir: PathBuf,
+    pub tls: TlsConfig,
+    pub ca_file: PathBuf,
+    pub demo: DemoTpp,
+}
+
+#[derive(Debug, Clone)]
+pub struct DemoTpp {
+    pub client_id: String,
+    pub qwac: PathBuf,
+    pub qwac_key: PathBuf,
+    pub qseal: PathBuf,
+    pub qseal_key: PathBuf,
+}
+
+impl DemoTpp {
+    pub fn in_dir(dir: &Path, client_id: &str) -> DemoTpp {
+        DemoTpp {
+            client_id: client_id.to_owned(),
+            qwac: dir.join("qwac.pem"),
+            qwac_key: dir.join("qwac.key"),
+            qseal: dir.join("qseal.pem"),
+            qseal_key: dir.join("qseal.key"),
+        }
+    }
+}
+
+/// The host names the API server certificate covers: the loopback, and each bank's
+/// `www.<bankcode>.<domain>`.
+fn server_names(bank_codes: &[&str], domain: Option<&str>) -> Vec<String> {
+    let mut names = vec![
+        "localhost".to_owned(),
+        "127.0.0.1".to_owned(),
+        "::1".to_owned(),
+    ];
+    for code in bank_codes {
+        names.push(format!(
+            "www.{code}.{}",
+            domain.unwrap_or("sandbox.guichet.local")
+        ));
+    }
+    names
+}
+
+/// Creates (or reopens) the sandbox PKI.
+pub fn prepare_pki(
+    dir: &Path,
+    banks: &[(&str, &str)],
+    domain: Option<&str>,
+) -> anyhow::Result<SandboxPki> {
+    let mut qtsp = Qtsp::open_or_create(dir)?;
+    let server_cert = dir.join("server/api.pem");
+    let server_key = dir.join("server/api.key");
+    if !server_cert.exists() {
+        let codes: Vec<&str> = banks.iter().map(|(code, _)| *code).collect();
+        qtsp.issue_server(&server_names(&codes, domain))?
+            .write(&server_cert, &server_key)?;
+    }
+    let mut bank_seals = Vec::new();
+    for (code, name) in banks {
+        let cert = dir.join(format!("banks/{code}/qseal.pem"));
+        let key = dir.join(format!("banks/{code}/qseal.key"));
+        if !cert.exists() {
+            qtsp.issue_bank_seal(&format!("PSDFR-ACPR-{code}"), name)?
+                .write(&cert, &key)?;
+        }
+        bank_seals.push(BankSeal {
+            bank_code: (*code).to_owned(),
+            cert,
+            key,
+        });
+    }
+    let demo = DemoTpp::in_dir(&dir.join("tpps/demo"), DEMO_TPP_CLIENT_ID);
+    if !demo.qwac.exists() {
+        let mut request = TppRequest::new(
+            DEMO_TPP_CLIENT_ID,
+            vec![
+                Role::AccountInformation,
+                Role::PaymentInitiation,
+                Role::CardIssuing,
+            ],
+        );
+        request.org_name = "Guichet Demo TPP".into();
+        let issued = qtsp.issue_tpp(&request)?;
+        issued.qwac.write(&demo.qwac, &demo.qwac_key)?;
+        issued.qseal.write(&demo.qseal, &demo.qseal_key)?;
+    }
+    Ok(SandboxPki {
+        dir: dir.to_owned(),
+        ca_file: qtsp.root_file(),
+        tls: TlsConfig {
+            server_cert,
+            server_key,
+            trust_files: qtsp.trust_files(),
+            crl_files: vec![qtsp.crl_file()],
+            bank_seals,
+            clock_skew_seconds: 300,
+        },
+        demo,
+    })
+}
+
+/// Registers a TPP directly in the store (the sandbox's demo TPP; tests).
+pub async fn register_tpp(
+    store: &Store,
+    name: &str,
+    redirect_uris: &[String],
+    qseal_pem: &str,
+    now: i64,
+) -> anyhow::Result<String> {
+    let qseal =
+        Psd2Certificate::from_pem(qseal_pem.as_bytes()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let client_id = qseal.org_id.to_string();
+    store
+        .upsert_tpp(&TppRecord {
+            client_id: client_id.clone(),
+            name: name.to_owned(),
+            contacts: vec![],
+            redirect_uris: redirect_uris.to_vec(),
+            registered_at: now,
+            updated_at: now,
+        })
+        .await?;
+    store
+        .add_qseal(
+            &client_id,
+            &QsealRecord {
+                sha256: qseal.sha256,
+                sha1: qseal.sha1,
+                serial: qseal.serial_hex,
+                issuer: qseal.issuer,
+                not_after: qseal.not_after,
+                pem: qseal_pem.to_owned(),
+            },
+        )
+        .await?;
+    Ok(client_id)
+}
 
 /// Writes today's data set for the sandbox banks served here, if not done yet today.
 pub async fn refresh(state: &AppState) -> anyhow::Result<()> {
@@ -34,19 +186,6 @@ pub async fn refresh(state: &AppState) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Refreshes the data set when the day changes, so that dates stay relative to today and
-/// yesterday's pending operations become booked.
-pub fn spawn_daily_refresh(state: SharedState) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(Duration::from_secs(60)).await;
-            if let Err(e) = refresh(&state).await {
-                tracing::warn!(error = %e, "sandbox refresh failed");
-            }
-        }
-    })
-}
-
 /// Why a sandbox token could not be minted.
 #[derive(Debug, thiserror::Error)]
 pub enum MintError {
@@ -60,16 +199,18 @@ pub enum MintError {
     Store(#[from] guichet_store::StoreError),
 }
 
-/// Mints an access token for a sandbox persona, as if the PSU had just passed SCA.
+/// Mints an access token for a sandbox persona, as if the PSU had just passed SCA, for the TPP
+/// of `qwac` and bound to that certificate.
 pub async fn mint_token(
     store: &Store,
     bank_code: &str,
     login: &str,
-    client_id: &str,
+    qwac: &Psd2Certificate,
     scopes: &[String],
     now: i64,
     lifetime_seconds: i64,
 ) -> Result<(TokenSecret, PsuRecord), MintError> {
+    let client_id = qwac.org_id.as_str();
     let mode = store.meta("mode").await?.unwrap_or_default();
     if mode != Mode::Sandbox.as_str() {
         return Err(MintError::NotSandbox(if mode.is_empty() {
@@ -101,14 +242,19 @@ pub async fn mint_token(
             issued_at: now,
             expires_at: now + lifetime_seconds,
             sca_at: Some(now),
-            cert_thumbprint: None,
+            cert_thumbprint: Some(qwac.sha256.clone()),
         })
         .await?;
     Ok((secret, psu))
 }
 
-/// The content of `sandbox.json`: where each bank is, what it offers, and its personas.
-pub async fn manifest(state: &AppState, base_urls: &[(String, String)]) -> anyhow::Result<Value> {
+/// The content of `sandbox.json`: where each bank is, what it offers, its personas, and the
+/// certificates a TPP needs to call it.
+pub async fn manifest(
+    state: &AppState,
+    base_urls: &[(String, String)],
+    pki: &SandboxPki,
+) -> anyhow::Result<Value> {
     let mut banks = Vec::new();
     for bank in &state.banks {
         let profile = &bank.profile;
@@ -138,6 +284,7 @@ pub async fn manifest(state: &AppState, base_urls: &[(String, String)]) -> anyho
             "name": profile.name,
             "bic": profile.bic,
             "apiBaseUrl": base_url,
+            "qsealCertificate": pki.tls.bank_seals.iter().find(|s| s.bank_code == profile.code).map(|s| s.cert.clone()),
             "offers": {
                 "instantBalance": profile.instant_balance,
                 "endUserIdentity": profile.end_user_identity,
@@ -159,9 +306,17 @@ pub async fn manifest(state: &AppState, base_urls: &[(String, String)]) -> anyho
     Ok(json!({
         "mode": state.mode.as_str(),
         "generatedAt": state.now().to_string(),
-        "demoTpp": { "clientId": DEMO_TPP_CLIENT_ID },
+        "caFile": pki.ca_file,
+        "demoTpp": {
+            "clientId": pki.demo.client_id,
+            "qwac": pki.demo.qwac,
+            "qwacKey": pki.demo.qwac_key,
+            "qseal": pki.demo.qseal,
+            "qsealKey": pki.demo.qseal_key,
+            "redirectUri": DEMO_REDIRECT_URI,
+        },
         "tokens": {
-            "howTo": "guichet sandbox token --bank <code> --psu <persona or psuId> --scope aisp",
+            "howTo": "guichet sandbox token --bank <code> --psu <persona or psuId> --scope aisp (bound to the demo TPP's QWAC; --qwac for another TPP)",
         },
         "banks": banks,
     }))

@@ -71,6 +71,7 @@ pub struct AppState {
     pub mode: Mode,
     /// In production, banks are told apart by `Host: www.<bankcode>.<domain>`.
     pub host_domain: Option<String>,
+    pub security: crate::security::Security,
 }
 
 pub type SharedState = Arc<AppState>;

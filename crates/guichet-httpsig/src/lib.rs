@@ -60,3 +60,26 @@ pub fn stet_required_headers<'a>(present: impl Iterator<Item = &'a str>) -> Vec<
     }
     required
 }
+
+/// Signs a STET request: computes its `Digest` and signs `(request-target)`, `digest`,
+/// `x-request-id`, `date` if sent and every `PSU-*` header. Answers the `Digest` and
+/// `Signature` header values.
+pub fn stet_sign(
+    signer: &Signer,
+    method: &str,
+    target: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> Result<(String, String), SigError> {
+    let digest = digest_header(body);
+    let mut signed = vec![("digest".to_owned(), digest.clone())];
+    let wanted = |name: &str| name == "x-request-id" || name == "date" || name.starts_with("psu-");
+    for (name, value) in headers {
+        let name = name.to_ascii_lowercase();
+        if wanted(&name) {
+            signed.push((name, value.clone()));
+        }
+    }
+    let signature = signer.sign(Some((method, target)), &signed)?;
+    Ok((digest, signature))
+}

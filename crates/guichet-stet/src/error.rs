@@ -14,6 +14,14 @@ pub struct ErrorModel {
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    /// Guichet's sandbox only, on a refused HTTP signature: the signing string the bank built,
+    /// for the TPP developer to compare with theirs. Not a STET field; never sent in production.
+    #[serde(
+        rename = "signingString",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub signing_string: Option<String>,
 }
 
 /// STET Appendix A: `error`, `message` and `path` have maxLength 140.
@@ -33,6 +41,7 @@ impl ErrorModel {
             error: Some(truncate(error)),
             message: truncate(message),
             path: Some(truncate(path)),
+            signing_string: None,
         }
     }
 }
@@ -68,6 +77,7 @@ mod tests {
             error: None,
             message: "m".into(),
             path: None,
+            signing_string: None,
         };
         let json = serde_json::to_string(&model).unwrap_or_default();
         assert_eq!(json, r#"{"status":400,"message":"m"}"#);

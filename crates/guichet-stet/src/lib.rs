@@ -11,6 +11,7 @@ pub mod dates;
 pub mod error;
 pub mod ids;
 pub mod model;
+pub mod register;
 
 pub use amount::{Amount, AmountType};
 pub use consent::{ConsentRequest, parse_access};

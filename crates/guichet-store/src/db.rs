@@ -126,18 +126,37 @@ impl Store {
     }
 
     async fn migrate(&self) -> Result<()> {
-        let sql: &'static str = match self.backend {
-            Backend::Sqlite => include_str!("../migrations/sqlite/0001_init.sql"),
-            Backend::Postgres => include_str!("../migrations/postgres/0001_init.sql"),
-        };
-        let migration = Migration::new(
-            1,
-            Cow::Borrowed("init"),
-            MigrationType::Simple,
-            sql.into_sql_str(),
-            false,
-        );
-        Migrator::with_migrations(vec![migration])
+        let files: [(i64, &str, &'static str, &'static str); 2] = [
+            (
+                1,
+                "init",
+                include_str!("../migrations/sqlite/0001_init.sql"),
+                include_str!("../migrations/postgres/0001_init.sql"),
+            ),
+            (
+                2,
+                "tpps",
+                include_str!("../migrations/sqlite/0002_tpps.sql"),
+                include_str!("../migrations/postgres/0002_tpps.sql"),
+            ),
+        ];
+        let migrations = files
+            .into_iter()
+            .map(|(version, name, sqlite, postgres)| {
+                let sql = match self.backend {
+                    Backend::Sqlite => sqlite,
+                    Backend::Postgres => postgres,
+                };
+                Migration::new(
+                    version,
+                    Cow::Borrowed(name),
+                    MigrationType::Simple,
+                    sql.into_sql_str(),
+                    false,
+                )
+            })
+            .collect();
+        Migrator::with_migrations(migrations)
             .run(&self.pool)
             .await?;
         Ok(())

@@ -14,6 +14,7 @@ pub mod sandbox;
 #[cfg(feature = "test-support")]
 pub mod testing;
 mod tokens;
+mod tpps;
 
 pub use accounts::{
     AccountRecord, BalanceRecord, BeneficiaryRecord, PsuRecord, TransactionQuery, TransactionRecord,
@@ -22,6 +23,7 @@ pub use consents::{ConsentRecord, Operation};
 pub use db::{Backend, DatabaseUrl, Store};
 pub use limits::CallKey;
 pub use tokens::{NewToken, TokenKind, TokenRecord, TokenSecret, new_family_id};
+pub use tpps::{QsealRecord, TppRecord};
 
 /// What can go wrong in the store. Database errors keep their cause for the operator's log;
 /// the HTTP layer answers them with a generic 500 message.

@@ -20,6 +20,55 @@ pub struct FileConfig {
     pub pool_size: Option<u32>,
     #[serde(default)]
     pub banks: Vec<BankProfile>,
+    /// Production TLS and eIDAS material (the sandbox makes its own).
+    pub tls: Option<FileTls>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileTls {
+    pub server_cert: PathBuf,
+    pub server_key: PathBuf,
+    pub trust_files: Vec<PathBuf>,
+    #[serde(default)]
+    pub crl_files: Vec<PathBuf>,
+    #[serde(default = "default_skew")]
+    pub clock_skew_seconds: i64,
+    #[serde(default)]
+    pub bank_seals: Vec<FileBankSeal>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileBankSeal {
+    pub bank_code: String,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+fn default_skew() -> i64 {
+    300
+}
+
+impl FileTls {
+    pub fn into_config(self) -> guichet_aspsp::security::TlsConfig {
+        guichet_aspsp::security::TlsConfig {
+            server_cert: self.server_cert,
+            server_key: self.server_key,
+            trust_files: self.trust_files,
+            crl_files: self.crl_files,
+            bank_seals: self
+                .bank_seals
+                .into_iter()
+                .map(|s| guichet_aspsp::security::BankSeal {
+                    bank_code: s.bank_code,
+                    cert: s.cert,
+                    key: s.key,
+                })
+                .collect(),
+            clock_skew_seconds: self.clock_skew_seconds,
+        }
+    }
 }
 
 impl FileConfig {

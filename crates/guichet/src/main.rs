@@ -1,8 +1,10 @@
 //! `guichet`: the command line. Thin: it reads configuration, wires the crates, prints.
 
 mod config;
+mod pki_cmd;
 mod sandbox_cmd;
 mod serve;
+mod tpp_cmd;
 
 use clap::{Parser, Subcommand};
 
@@ -26,6 +28,16 @@ enum Command {
     Sandbox {
         #[command(subcommand)]
         command: sandbox_cmd::SandboxCommand,
+    },
+    /// A sandbox qualified trust service provider: QWACs and QSealCs with the PSD2 statement.
+    Pki {
+        #[command(subcommand)]
+        command: pki_cmd::PkiCommand,
+    },
+    /// The TPP side: a client of STET banks.
+    Tpp {
+        #[command(subcommand)]
+        command: tpp_cmd::TppCommand,
     },
 }
 
@@ -52,6 +64,8 @@ fn main() -> std::process::ExitCode {
         match cli.command {
             Command::Serve(args) => serve::run(args).await,
             Command::Sandbox { command } => sandbox_cmd::run(command).await,
+            Command::Pki { command } => pki_cmd::run(command),
+            Command::Tpp { command } => tpp_cmd::run(command).await,
         }
     });
     match outcome {

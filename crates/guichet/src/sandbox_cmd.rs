@@ -2,8 +2,10 @@
 
 use std::path::PathBuf;
 
+use anyhow::Context;
 use clap::Subcommand;
-use guichet_aspsp::sandbox::{DEMO_TPP_CLIENT_ID, mint_token};
+use guichet_aspsp::sandbox::{DEMO_TPP_CLIENT_ID, DemoTpp, mint_token};
+use guichet_eidas::Psd2Certificate;
 use guichet_store::Store;
 
 use crate::config::{database_url, default_data_dir};
@@ -22,9 +24,9 @@ pub enum SandboxCommand {
         /// Scope; repeat for several (aisp, cbpii, extended_transaction_history, pisp).
         #[arg(long = "scope", default_value = "aisp")]
         scopes: Vec<String>,
-        /// The TPP (client_id) the token is for.
-        #[arg(long, default_value = DEMO_TPP_CLIENT_ID)]
-        tpp: String,
+        /// The QWAC of the TPP the token is for (and bound to); default: the demo TPP's.
+        #[arg(long)]
+        qwac: Option<PathBuf>,
         /// Lifetime in minutes.
         #[arg(long, default_value_t = 15)]
         minutes: i64,
@@ -44,18 +46,27 @@ pub async fn run(command: SandboxCommand) -> anyhow::Result<()> {
             bank,
             psu,
             scopes,
-            tpp,
+            qwac,
             minutes,
             json,
             data_dir,
             database_url: url,
         } => {
             anyhow::ensure!((1..=1440).contains(&minutes), "--minutes must be 1 to 1440");
+            let qwac_path = qwac.unwrap_or_else(|| {
+                DemoTpp::in_dir(&data_dir.join("pki/tpps/demo"), DEMO_TPP_CLIENT_ID).qwac
+            });
+            let qwac = Psd2Certificate::from_pem(
+                &std::fs::read(&qwac_path)
+                    .with_context(|| format!("reading {}", qwac_path.display()))?,
+            )
+            .map_err(|e| anyhow::anyhow!("{}: {e}", qwac_path.display()))?;
+            let tpp = qwac.org_id.to_string();
             let url = database_url(url.as_deref(), &data_dir)?;
             let store = Store::connect(&url, 1).await?;
             let now = jiff::Timestamp::now().as_second();
             let (secret, record) =
-                mint_token(&store, &bank, &psu, &tpp, &scopes, now, minutes * 60).await?;
+                mint_token(&store, &bank, &psu, &qwac, &scopes, now, minutes * 60).await?;
             store.close().await;
             if json {
                 let out = serde_json::json!({

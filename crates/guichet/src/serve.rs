@@ -51,6 +51,26 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             .or(file.database_url.as_deref()),
         &args.data_dir,
     )?;
+    let host_domain = args.host_domain.or(file.host_domain);
+    let pki = match mode {
+        Mode::Sandbox => {
+            let named: Vec<(&str, &str)> = banks
+                .iter()
+                .map(|b| (b.code.as_str(), b.name.as_str()))
+                .collect();
+            Some(sandbox::prepare_pki(
+                &args.data_dir.join("pki"),
+                &named,
+                host_domain.as_deref(),
+            )?)
+        }
+        Mode::Production => None,
+    };
+    let tls = match (file.tls, &pki) {
+        (Some(tls), _) => tls.into_config(),
+        (None, Some(pki)) => pki.tls.clone(),
+        (None, None) => anyhow::bail!("production mode needs a [tls] section in --config"),
+    };
     let config = ServerConfig {
         mode,
         banks,
@@ -60,8 +80,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             .or(file.listen)
             .unwrap_or(IpAddr::from([127, 0, 0, 1])),
         port: args.port.or(file.port).unwrap_or(8430),
-        host_domain: args.host_domain.or(file.host_domain),
+        host_domain,
         pool_size: file.pool_size.unwrap_or(8),
+        tls,
     };
     let app = Application::start(config, Arc::new(SystemClock)).await?;
     let urls: Vec<(String, String)> = app
@@ -86,15 +107,24 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             .unwrap_or_default();
         println!("  {code} {name:<34} {base}");
     }
-    if mode == Mode::Sandbox {
-        let manifest = sandbox::manifest(&app.state, &urls).await?;
+    if let Some(pki) = &pki {
+        let qseal = std::fs::read_to_string(&pki.demo.qseal)?;
+        let now = jiff::Timestamp::now().as_second();
+        sandbox::register_tpp(
+            &app.state.store,
+            "Guichet Demo TPP",
+            &[sandbox::DEMO_REDIRECT_URI.to_owned()],
+            &qseal,
+            now,
+        )
+        .await?;
+        let manifest = sandbox::manifest(&app.state, &urls, pki).await?;
         std::fs::create_dir_all(&args.data_dir)?;
         let path = args.data_dir.join("sandbox.json");
         std::fs::write(&path, serde_json::to_vec_pretty(&manifest)?)
             .with_context(|| format!("writing {}", path.display()))?;
         println!("Sandbox personas and URLs: {}", path.display());
         println!("A token: guichet sandbox token --bank 17515 --psu LEA --scope aisp");
-        sandbox::spawn_daily_refresh(app.state.clone());
     }
     shutdown_signal().await;
     println!("stopping");

@@ -24,10 +24,10 @@ fn guichet() -> Command {
 async fn wait_for_manifest(path: &Path) -> serde_json::Value {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        if let Ok(text) = std::fs::read_to_string(path) {
-            if let Ok(value) = serde_json::from_str(&text) {
-                return value;
-            }
+        if let Ok(text) = std::fs::read_to_string(path)
+            && let Ok(value) = serde_json::from_str(&text)
+        {
+            return value;
         }
         assert!(Instant::now() < deadline, "sandbox.json did not appear");
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -70,7 +70,72 @@ async fn serve_and_call(data_dir: &Path, database_url: Option<&str>) {
         );
     }
     let base = ce["apiBaseUrl"].as_str().unwrap_or_default().to_owned();
-    assert!(base.ends_with("/stet/psd2/v1.4.2"), "{base}");
+    assert!(
+        base.starts_with("https://") && base.ends_with("/stet/psd2/v1.4.2"),
+        "{base}"
+    );
+
+    // A second TPP gets its certificates from `guichet pki tpp` and registers with
+    // `guichet tpp register`.
+    let other = data_dir.join("other-tpp");
+    let pki = data_dir.join("pki");
+    let issued = guichet()
+        .args([
+            "pki",
+            "tpp",
+            "--org-id",
+            "PSDBE-NBB-0987654321",
+            "--roles",
+            "AI,IC",
+            "--key",
+            "ecdsa",
+            "--out",
+        ])
+        .arg(&other)
+        .arg("--dir")
+        .arg(&pki)
+        .output();
+    let Ok(issued) = issued else {
+        panic!("guichet pki tpp")
+    };
+    assert!(
+        issued.status.success(),
+        "{}",
+        String::from_utf8_lossy(&issued.stderr)
+    );
+    let origin = base.trim_end_matches("/stet/psd2/v1.4.2");
+    let registered = guichet()
+        .args([
+            "tpp",
+            "register",
+            "--bank-url",
+            origin,
+            "--name",
+            "Other TPP",
+            "--redirect-uri",
+            "https://other.example/cb",
+            "--ca",
+        ])
+        .arg(pki.join("ca/root.pem"))
+        .arg("--qwac")
+        .arg(other.join("qwac.pem"))
+        .arg("--qwac-key")
+        .arg(other.join("qwac.key"))
+        .arg("--qseal")
+        .arg(other.join("qseal.pem"))
+        .arg("--qseal-key")
+        .arg(other.join("qseal.key"))
+        .output();
+    let Ok(registered) = registered else {
+        panic!("guichet tpp register")
+    };
+    assert!(
+        registered.status.success(),
+        "{}",
+        String::from_utf8_lossy(&registered.stderr)
+    );
+    let answer: serde_json::Value = serde_json::from_slice(&registered.stdout).unwrap_or_default();
+    assert_eq!(answer["client_id"], "PSDBE-NBB-0987654321");
 
     let mut token = guichet();
     token
@@ -99,13 +164,57 @@ async fn serve_and_call(data_dir: &Path, database_url: Option<&str>) {
         String::from_utf8_lossy(&output.stderr)
     );
     let token = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-    let response = reqwest::Client::new()
+    let mut nobody = guichet();
+    nobody
+        .args([
+            "sandbox",
+            "token",
+            "--bank",
+            "17515",
+            "--psu",
+            "NOBODY",
+            "--data-dir",
+        ])
+        .arg(data_dir);
+    if let Some(url) = database_url {
+        nobody.args(["--database-url", url]);
+    }
+    let refused = nobody.output();
+    let Ok(refused) = refused else {
+        panic!("guichet sandbox token")
+    };
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("no PSU 'NOBODY' at bank 17515"));
+    let path =
+        |key: &str| std::path::PathBuf::from(manifest["demoTpp"][key].as_str().unwrap_or_default());
+    let identity = guichet_tpp::TppIdentity::from_files(
+        &path("qwac"),
+        &path("qwacKey"),
+        &path("qseal"),
+        &path("qsealKey"),
+        "https://demo.tpp/qseal.pem",
+    );
+    let Ok(identity) = identity else {
+        panic!("demo TPP files: {identity:?}")
+    };
+    let ca = std::path::PathBuf::from(manifest["caFile"].as_str().unwrap_or_default());
+    let client = match identity.http_client(&ca) {
+        Ok(client) => client,
+        Err(e) => panic!("{e}"),
+    };
+    let request = client
         .get(format!("{base}/accounts"))
         .bearer_auth(&token)
         .header("X-Request-ID", "cli-test")
         .header("PSU-IP-Address", "192.0.2.1")
-        .send()
-        .await;
+        .build();
+    let Ok(mut request) = request else {
+        panic!("request")
+    };
+    if let Err(e) = guichet_tpp::sign_request(&mut request, &identity.signer) {
+        panic!("{e}");
+    }
+    let response = client.execute(request).await;
     let response = match response {
         Ok(r) => r,
         Err(e) => panic!("GET /accounts: {e}"),
@@ -141,7 +250,7 @@ async fn serve_runs_on_postgresql_with_a_database_url() {
 }
 
 #[test]
-fn token_minting_names_an_unknown_persona() {
+fn token_minting_without_a_sandbox_says_what_is_missing() {
     let dir = std::env::temp_dir().join(format!("guichet-cli-none-{}", std::process::id()));
     let output = guichet()
         .args([
@@ -161,8 +270,5 @@ fn token_minting_names_an_unknown_persona() {
     };
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains("sandbox mode") || stderr.contains("NOBODY"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("qwac.pem"), "{stderr}");
 }

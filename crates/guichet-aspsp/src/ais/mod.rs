@@ -3,7 +3,7 @@
 mod accounts;
 mod balances;
 mod beneficiaries;
-mod consents;
+pub(crate) mod consents;
 pub(crate) use consents::read_json_body;
 mod identity;
 mod query;

@@ -125,9 +125,10 @@ on_both_backends! {
         let app = TestApp::spawn(backend).await;
         let first = app.token(CE, "CLAIRE", &["aisp"]).await;
         app.consent_all(CE, "CLAIRE", &first).await;
-        let other = app.token_for(CE, "CLAIRE", &["aisp"], "PSDBE-NBB-0123456789").await;
-        expect_error(app.get(CE, "/accounts/CPT08003580740/balances", &other), 403, "consent").await;
-        let accounts = ok_json(app.get(CE, "/accounts", &other)).await;
+        let other_tpp = identity(&the_pki().tpp(crate::pki::OTHER));
+        let other = app.token_for(CE, "CLAIRE", &["aisp"], &other_tpp).await;
+        expect_error(app.as_tpp(&other_tpp, Method::GET, CE, "/accounts/CPT08003580740/balances", &other), 403, "consent").await;
+        let accounts = ok_json(app.as_tpp(&other_tpp, Method::GET, CE, "/accounts", &other)).await;
         assert_eq!(accounts["accounts"][1]["_links"], json!({}));
     }
 }

@@ -11,14 +11,14 @@ on_both_backends! {
     async fn the_request_id_is_required_checked_and_echoed(backend) {
         let app = TestApp::spawn(backend).await;
         let token = app.token(CE, "CLAIRE", &["aisp"]).await;
-        let missing = app.client.get(app.url(CE, "/accounts")).bearer_auth(&token);
+        let missing = app.raw(Method::GET, CE, "/accounts").bearer_auth(&token);
         expect_error(missing, 400, "X-Request-ID").await;
-        let long = app.client.get(app.url(CE, "/accounts")).bearer_auth(&token).header("X-Request-ID", "r".repeat(71));
+        let long = app.raw(Method::GET, CE, "/accounts").bearer_auth(&token).header("X-Request-ID", "r".repeat(71));
         expect_error(long, 400, "at most 70").await;
-        let response = send(app.client.get(app.url(CE, "/accounts")).bearer_auth(&token).header("X-Request-ID", "r".repeat(70))).await;
+        let response = send(app.raw(Method::GET, CE, "/accounts").bearer_auth(&token).header("X-Request-ID", "r".repeat(70))).await;
         assert_eq!(response.status().as_u16(), 200);
         assert_eq!(response.headers()["x-request-id"], "r".repeat(70).as_str());
-        let refused = send(app.client.get(app.url(CE, "/nowhere")).header("X-Request-ID", "echo-me")).await;
+        let refused = send(app.raw(Method::GET, CE, "/nowhere").header("X-Request-ID", "echo-me")).await;
         assert_eq!(refused.status().as_u16(), 404);
         assert_eq!(refused.headers()["x-request-id"], "echo-me");
     }
@@ -45,7 +45,7 @@ on_both_backends! {
     // error equal to invalid_token."
     async fn missing_unknown_and_expired_tokens_are_401_invalid_token(backend) {
         let app = TestApp::spawn(backend).await;
-        let no_token = app.client.get(app.url(CE, "/accounts")).header("X-Request-ID", "t");
+        let no_token = app.raw(Method::GET, CE, "/accounts").header("X-Request-ID", "t");
         let error = expect_error(no_token, 401, "Bearer").await;
         assert_eq!(error["error"], "invalid_token");
         let response = send(app.get(CE, "/accounts", "not-a-token")).await;
@@ -141,7 +141,7 @@ on_both_backends! {
     // Sandbox tokens are refused outside sandbox mode.
     async fn tokens_are_not_minted_in_production(backend) {
         let app = TestApp::spawn_with(backend, BankProfile::sandbox_banks(), Mode::Production).await;
-        let minted = guichet_aspsp::sandbox::mint_token(&app.state().store, CE, "LEA", "X", &["aisp".into()], 0, 60).await;
+        let minted = guichet_aspsp::sandbox::mint_token(&app.state().store, CE, "LEA", &app.tpp.qwac, &["aisp".into()], 0, 60).await;
         assert!(matches!(minted, Err(guichet_aspsp::sandbox::MintError::NotSandbox(_))));
         let psus = app.state().store.psus(CE).await.unwrap_or_default();
         assert!(psus.is_empty(), "no sandbox personas in production");

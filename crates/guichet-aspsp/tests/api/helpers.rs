@@ -5,13 +5,17 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use guichet_aspsp::sandbox::DemoTpp;
 use guichet_aspsp::{Application, BankProfile, ManualClock, Mode, ServerConfig, sandbox};
 use guichet_store::Backend;
 use guichet_store::sandbox::account_resource_id;
 use guichet_store::sandbox::personas::{PERSONAS, french_iban};
 use guichet_store::testing::TestDatabase;
-use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use guichet_tpp::TppIdentity;
+use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
+
+use crate::pki::{TestPki, pki};
 
 pub const CE: &str = "17515";
 pub const BTP: &str = "30258";
@@ -25,14 +29,114 @@ pub struct TestApp {
     app: Option<Application>,
     pub db: TestDatabase,
     pub clock: Arc<ManualClock>,
+    /// The demo TPP, and an HTTP client presenting its QWAC.
+    pub tpp: TppIdentity,
     pub client: reqwest::Client,
     banks: Vec<BankProfile>,
     urls: HashMap<String, String>,
+    origins: HashMap<String, String>,
     mode: Mode,
+}
+
+/// A TPP's identity from its four files.
+pub fn identity(files: &DemoTpp) -> TppIdentity {
+    match TppIdentity::from_files(
+        &files.qwac,
+        &files.qwac_key,
+        &files.qseal,
+        &files.qseal_key,
+        "https://tpp.example/qseal.pem",
+    ) {
+        Ok(identity) => identity,
+        Err(e) => panic!("TPP identity: {e}"),
+    }
+}
+
+pub fn the_pki() -> &'static TestPki {
+    pki()
 }
 
 static REQUESTS: AtomicU64 = AtomicU64::new(0);
 
+fn next_request_id() -> String {
+    format!("test-{}", REQUESTS.fetch_add(1, Ordering::Relaxed))
+}
+
+/// A change made to a request around its signing.
+type Change = Box<dyn FnOnce(&mut reqwest::Request) + Send>;
+
+/// A request being built: sent over the TPP's client and signed with its QSealC unless told
+/// otherwise; `tamper` changes it after signing (for the refusal tests).
+pub struct Req {
+    builder: reqwest::RequestBuilder,
+    client: reqwest::Client,
+    signer: Option<TppIdentity>,
+    tamper: Option<Change>,
+    resign: Option<Change>,
+}
+
+impl Req {
+    fn new(
+        builder: reqwest::RequestBuilder,
+        client: reqwest::Client,
+        signer: Option<TppIdentity>,
+    ) -> Req {
+        Req {
+            builder,
+            client,
+            signer,
+            tamper: None,
+            resign: None,
+        }
+    }
+
+    pub fn header(mut self, name: &str, value: impl AsRef<str>) -> Req {
+        self.builder = self.builder.header(name, value.as_ref());
+        self
+    }
+
+    pub fn bearer_auth(mut self, token: &str) -> Req {
+        self.builder = self.builder.bearer_auth(token);
+        self
+    }
+
+    pub fn json(mut self, value: &Value) -> Req {
+        self.builder = self.builder.json(value);
+        self
+    }
+
+    pub fn body(mut self, body: impl Into<reqwest::Body>) -> Req {
+        self.builder = self.builder.body(body);
+        self
+    }
+
+    /// Sent without Digest and Signature.
+    pub fn unsigned(mut self) -> Req {
+        self.signer = None;
+        self
+    }
+
+    /// Signed with another TPP's QSealC.
+    pub fn signed_by(mut self, tpp: &TppIdentity) -> Req {
+        self.signer = Some(tpp.clone());
+        self
+    }
+
+    /// Changes the request after it was signed.
+    pub fn tamper(mut self, change: impl FnOnce(&mut reqwest::Request) + Send + 'static) -> Req {
+        self.tamper = Some(Box::new(change));
+        self
+    }
+
+    /// Changes the request before it is signed.
+    pub fn before_signing(
+        mut self,
+        change: impl FnOnce(&mut reqwest::Request) + Send + 'static,
+    ) -> Req {
+        self.resign = Some(Box::new(change));
+        self
+    }
+}
 impl TestApp {
     pub async fn spawn(backend: Backend) -> TestApp {
         TestApp::spawn_with(backend, BankProfile::sandbox_banks(), Mode::Sandbox).await
@@ -44,16 +148,30 @@ impl TestApp {
             Ok(now) => now,
             Err(e) => panic!("{e}"),
         };
+        let tpp = identity(&pki().sandbox.demo);
+        let client = match tpp.http_client(&pki().sandbox.ca_file) {
+            Ok(client) => client,
+            Err(e) => panic!("{e}"),
+        };
         let mut app = TestApp {
             app: None,
             db,
             clock: Arc::new(ManualClock::new(now)),
-            client: reqwest::Client::new(),
+            tpp,
+            client,
             banks,
             urls: HashMap::new(),
+            origins: HashMap::new(),
             mode,
         };
         app.start().await;
+        for tpp in [
+            &pki().sandbox.demo,
+            &pki().tpp(crate::pki::OTHER),
+            &pki().tpp(crate::pki::AI_ONLY),
+        ] {
+            app.register(tpp).await;
+        }
         app
     }
 
@@ -66,6 +184,7 @@ impl TestApp {
             port: 0,
             host_domain: Some("sandbox.guichet.test".into()),
             pool_size: 4,
+            tls: pki().sandbox.tls.clone(),
         };
         let app = match Application::start(config, self.clock.clone()).await {
             Ok(app) => app,
@@ -75,6 +194,11 @@ impl TestApp {
             .banks
             .iter()
             .filter_map(|b| app.base_url(&b.code).map(|url| (b.code.clone(), url)))
+            .collect();
+        self.origins = self
+            .banks
+            .iter()
+            .filter_map(|b| app.origin(&b.code).map(|url| (b.code.clone(), url)))
             .collect();
         self.app = Some(app);
     }
@@ -101,18 +225,41 @@ impl TestApp {
         }
     }
 
-    /// An access token for a persona, as if it had just passed SCA.
+    /// The origin (`https://127.0.0.1:port`) of a bank's listener.
+    pub fn origin(&self, bank: &str) -> String {
+        self.origins.get(bank).cloned().unwrap_or_default()
+    }
+
+    /// Registers a TPP directly in the store, with its QSealC.
+    pub async fn register(&self, files: &DemoTpp) {
+        let pem = std::fs::read_to_string(&files.qseal).unwrap_or_default();
+        let uris = vec![sandbox::DEMO_REDIRECT_URI.to_owned()];
+        if let Err(e) = sandbox::register_tpp(
+            &self.state().store,
+            "Test TPP",
+            &uris,
+            &pem,
+            self.clock.now_seconds(),
+        )
+        .await
+        {
+            panic!("registering {}: {e}", files.client_id);
+        }
+    }
+
+    /// An access token for a persona of the demo TPP, as if it had just passed SCA.
     pub async fn token(&self, bank: &str, persona: &str, scopes: &[&str]) -> String {
-        self.token_for(bank, persona, scopes, sandbox::DEMO_TPP_CLIENT_ID)
+        self.token_for(bank, persona, scopes, &self.tpp.clone())
             .await
     }
 
+    /// The same for another TPP (bound to its QWAC).
     pub async fn token_for(
         &self,
         bank: &str,
         persona: &str,
         scopes: &[&str],
-        client_id: &str,
+        tpp: &TppIdentity,
     ) -> String {
         let scopes: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
         let now = self.clock.now_seconds();
@@ -120,7 +267,7 @@ impl TestApp {
             &self.state().store,
             bank,
             persona,
-            client_id,
+            &tpp.qwac,
             &scopes,
             now,
             900,
@@ -133,27 +280,99 @@ impl TestApp {
     }
 
     /// A request with a fresh X-Request-ID, the PSU present (PSU-IP-Address) and a token.
-    pub fn request(&self, method: Method, bank: &str, path: &str, token: &str) -> RequestBuilder {
+    pub fn request(&self, method: Method, bank: &str, path: &str, token: &str) -> Req {
         self.batch_request(method, bank, path, token)
             .header("PSU-IP-Address", "192.0.2.10")
     }
 
     /// The same without PSU-IP-Address: a batch call, counted against the daily limit.
-    pub fn batch_request(
+    pub fn batch_request(&self, method: Method, bank: &str, path: &str, token: &str) -> Req {
+        self.raw(method, bank, path)
+            .header("X-Request-ID", next_request_id())
+            .bearer_auth(token)
+    }
+
+    /// A signed request of the demo TPP with nothing else set.
+    pub fn raw(&self, method: Method, bank: &str, path: &str) -> Req {
+        Req::new(
+            self.client.request(method, self.url(bank, path)),
+            self.client.clone(),
+            Some(self.tpp.clone()),
+        )
+    }
+
+    /// A batch request sent by another TPP over its own QWAC and signed with its QSealC.
+    pub fn as_tpp(
         &self,
+        tpp: &TppIdentity,
         method: Method,
         bank: &str,
         path: &str,
         token: &str,
-    ) -> RequestBuilder {
-        let n = REQUESTS.fetch_add(1, Ordering::Relaxed);
-        self.client
-            .request(method, self.url(bank, path))
-            .header("X-Request-ID", format!("test-{n}"))
-            .bearer_auth(token)
+    ) -> Req {
+        let client = match tpp.http_client(&pki().sandbox.ca_file) {
+            Ok(client) => client,
+            Err(e) => panic!("{e}"),
+        };
+        Req::new(
+            client.request(method, self.url(bank, path)),
+            client.clone(),
+            Some(tpp.clone()),
+        )
+        .header("X-Request-ID", next_request_id())
+        .bearer_auth(token)
     }
 
-    pub fn get(&self, bank: &str, path: &str, token: &str) -> RequestBuilder {
+    /// A request over a TLS connection presenting any certificate and key (no PSD2 checks on
+    /// the client side), signed by the demo TPP.
+    pub fn over_tls(
+        &self,
+        cert: &std::path::Path,
+        key: &std::path::Path,
+        method: Method,
+        bank: &str,
+        path: &str,
+        token: &str,
+    ) -> Req {
+        use rustls_pki_types::pem::PemObject;
+        let chain: Vec<rustls_pki_types::CertificateDer<'static>> =
+            rustls_pki_types::CertificateDer::pem_file_iter(cert)
+                .map(|certs| certs.filter_map(Result::ok).collect())
+                .unwrap_or_default();
+        let key = match rustls_pki_types::PrivateKeyDer::from_pem_file(key) {
+            Ok(key) => key,
+            Err(e) => panic!("{e}"),
+        };
+        let mut roots = rustls::RootCertStore::empty();
+        for ca in rustls_pki_types::CertificateDer::pem_file_iter(&pki().sandbox.ca_file)
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let _ = roots.add(ca);
+        }
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .and_then(|b| {
+                b.with_root_certificates(roots)
+                    .with_client_auth_cert(chain, key)
+            });
+        let client =
+            match config.map(|c| reqwest::Client::builder().use_preconfigured_tls(c).build()) {
+                Ok(Ok(client)) => client,
+                _ => panic!("TLS client"),
+            };
+        Req::new(
+            client.request(method, self.url(bank, path)),
+            client.clone(),
+            Some(self.tpp.clone()),
+        )
+        .header("X-Request-ID", next_request_id())
+        .bearer_auth(token)
+    }
+
+    pub fn get(&self, bank: &str, path: &str, token: &str) -> Req {
         self.request(Method::GET, bank, path, token)
     }
 
@@ -215,8 +434,23 @@ pub fn account_id(bank: &str, persona: &str) -> String {
     }
 }
 
-pub async fn send(request: RequestBuilder) -> Response {
-    match request.send().await {
+pub async fn send(req: Req) -> Response {
+    let mut request = match req.builder.build() {
+        Ok(request) => request,
+        Err(e) => panic!("cannot build the request: {e}"),
+    };
+    if let Some(change) = req.resign {
+        change(&mut request);
+    }
+    if let Some(tpp) = &req.signer
+        && let Err(e) = guichet_tpp::sign_request(&mut request, &tpp.signer)
+    {
+        panic!("signing: {e}");
+    }
+    if let Some(change) = req.tamper {
+        change(&mut request);
+    }
+    match req.client.execute(request).await {
         Ok(response) => response,
         Err(e) => panic!("request failed: {e}"),
     }
@@ -231,7 +465,7 @@ pub async fn body(response: Response) -> Value {
 }
 
 /// Sends, expects 200, returns the JSON body after checking it holds no `null`.
-pub async fn ok_json(request: RequestBuilder) -> Value {
+pub async fn ok_json(request: Req) -> Value {
     let response = send(request).await;
     let status = response.status();
     let value = body(response).await;
@@ -250,7 +484,7 @@ pub fn assert_no_null(value: &Value) {
 }
 
 /// Expects a STET ErrorModel with this status whose message contains `needle`; returns it.
-pub async fn expect_error(request: RequestBuilder, status: u16, needle: &str) -> Value {
+pub async fn expect_error(request: Req, status: u16, needle: &str) -> Value {
     let response = send(request).await;
     assert_eq!(response.status().as_u16(), status, "status");
     assert!(

@@ -36,9 +36,13 @@ on_both_backends! {
         // Other methods and other TPPs have their own counters.
         let balances = send(app.batch_request(Method::GET, CE, &format!("/accounts/{}/balances", account_id(CE, "LEA")), &token)).await;
         assert_eq!(balances.status().as_u16(), 200);
-        let other_tpp = app.token_for(CE, "LEA", &["aisp"], "PSDBE-NBB-0123456789").await;
-        app.consent_all(CE, "LEA", &other_tpp).await;
-        assert_eq!(send(app.batch_request(Method::GET, CE, &path, &other_tpp)).await.status().as_u16(), 200);
+        let other = identity(&the_pki().tpp(crate::pki::OTHER));
+        let other_token = app.token_for(CE, "LEA", &["aisp"], &other).await;
+        let (iban, _) = accounts_of(CE, "LEA").remove(0);
+        let consent = serde_json::json!({"balances": [], "transactions": [{"iban": iban}], "psuIdentity": false, "trustedBeneficiaries": false});
+        let put = send(app.as_tpp(&other, Method::PUT, CE, "/consents", &other_token).json(&consent)).await;
+        assert_eq!(put.status().as_u16(), 201);
+        assert_eq!(send(app.as_tpp(&other, Method::GET, CE, &path, &other_token)).await.status().as_u16(), 200);
         // The counters live in the database: a restart does not reset them.
         app.restart().await;
         assert_eq!(send(app.batch_request(Method::GET, CE, &path, &token)).await.status().as_u16(), 429);

@@ -3,6 +3,7 @@
 //! The portal's acceptance tests are quoted above the tests that implement them.
 
 mod helpers;
+mod pki;
 
 mod accounts;
 mod balances;
@@ -11,4 +12,5 @@ mod edge;
 mod funds;
 mod identity;
 mod limits;
+mod security;
 mod transactions;

@@ -1,0 +1,139 @@
+//! The bank's eIDAS material, loaded once: its TLS configuration, the trust list the TPPs'
+//! certificates are checked against (re-read when the CRL files change), the banks' QSealC
+//! signers for responses, and a cache of parsed QSealCs.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::SystemTime;
+
+use anyhow::Context;
+use guichet_eidas::{CertError, Psd2Certificate, TrustStore};
+use guichet_httpsig::{Signer, SigningKey};
+use guichet_store::QsealRecord;
+use rustls::ServerConfig;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+/// Where the bank's certificates and the trust list are.
+#[derive(Debug, Clone)]
+pub struct TlsConfig {
+    /// The API server's certificate chain and key (PEM).
+    pub server_cert: PathBuf,
+    pub server_key: PathBuf,
+    /// The QTSP certificates TPP certificates must chain to.
+    pub trust_files: Vec<PathBuf>,
+    /// Their revocation lists.
+    pub crl_files: Vec<PathBuf>,
+    /// Each bank's QSealC, signing its CBPII responses (STET CR199).
+    pub bank_seals: Vec<BankSeal>,
+    /// How far a request's `Date` may be from the bank's clock.
+    pub clock_skew_seconds: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct BankSeal {
+    pub bank_code: String,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+pub struct Security {
+    pub tls: Arc<ServerConfig>,
+    trust: RwLock<Arc<TrustStore>>,
+    trust_files: Vec<PathBuf>,
+    crl_files: Vec<PathBuf>,
+    crl_stamp: Mutex<Vec<Option<SystemTime>>>,
+    pub clock_skew_seconds: i64,
+    pub bank_signers: HashMap<String, Signer>,
+    qseal_cache: Mutex<HashMap<String, Arc<Psd2Certificate>>>,
+}
+
+fn read_trust(trust: &[PathBuf], crls: &[PathBuf]) -> anyhow::Result<TrustStore> {
+    let trust: Vec<&Path> = trust.iter().map(PathBuf::as_path).collect();
+    let crls: Vec<&Path> = crls.iter().map(PathBuf::as_path).collect();
+    TrustStore::from_pem_files(&trust, &crls).map_err(|e| anyhow::anyhow!("trust list: {e}"))
+}
+
+fn modified(files: &[PathBuf]) -> Vec<Option<SystemTime>> {
+    files
+        .iter()
+        .map(|f| std::fs::metadata(f).and_then(|m| m.modified()).ok())
+        .collect()
+}
+
+impl Security {
+    pub fn load(config: &TlsConfig) -> anyhow::Result<Security> {
+        let trust = read_trust(&config.trust_files, &config.crl_files)?;
+        let chain: Vec<CertificateDer<'static>> =
+            CertificateDer::pem_file_iter(&config.server_cert)
+                .with_context(|| format!("reading {}", config.server_cert.display()))?
+                .collect::<Result<_, _>>()
+                .with_context(|| format!("reading {}", config.server_cert.display()))?;
+        let key = PrivateKeyDer::from_pem_file(&config.server_key)
+            .with_context(|| format!("reading {}", config.server_key.display()))?;
+        let tls = crate::tls::server_config(chain, key, &trust).context("TLS configuration")?;
+        let mut bank_signers = HashMap::new();
+        for seal in &config.bank_seals {
+            let cert = Psd2Certificate::from_pem(&std::fs::read(&seal.cert)?)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", seal.cert.display()))?;
+            let key = SigningKey::from_pem(&std::fs::read(&seal.key)?)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", seal.key.display()))?;
+            let key_id = format!(
+                "https://www.{}.guichet/qseal.pem_{}",
+                seal.bank_code, cert.sha256
+            );
+            bank_signers.insert(seal.bank_code.clone(), Signer { key_id, key });
+        }
+        Ok(Security {
+            tls: Arc::new(tls),
+            trust: RwLock::new(Arc::new(trust)),
+            crl_stamp: Mutex::new(modified(&config.crl_files)),
+            trust_files: config.trust_files.clone(),
+            crl_files: config.crl_files.clone(),
+            clock_skew_seconds: config.clock_skew_seconds,
+            bank_signers,
+            qseal_cache: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn trust(&self) -> Arc<TrustStore> {
+        match self.trust.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Re-reads the trust list when a CRL file changed. Called on a timer.
+    pub fn refresh_trust(&self) -> anyhow::Result<bool> {
+        let now = modified(&self.crl_files);
+        let changed = match self.crl_stamp.lock() {
+            Ok(mut stamp) if *stamp != now => {
+                *stamp = now;
+                true
+            }
+            _ => false,
+        };
+        if changed {
+            let store = read_trust(&self.trust_files, &self.crl_files)?;
+            if let Ok(mut guard) = self.trust.write() {
+                *guard = Arc::new(store);
+            }
+        }
+        Ok(changed)
+    }
+
+    /// A registered QSealC, parsed once per process (its content never changes).
+    pub fn qseal(&self, record: &QsealRecord) -> Result<Arc<Psd2Certificate>, CertError> {
+        if let Ok(cache) = self.qseal_cache.lock()
+            && let Some(cert) = cache.get(&record.sha256)
+        {
+            return Ok(cert.clone());
+        }
+        let cert = Arc::new(Psd2Certificate::from_pem(record.pem.as_bytes())?);
+        if let Ok(mut cache) = self.qseal_cache.lock() {
+            cache.insert(record.sha256.clone(), cert.clone());
+        }
+        Ok(cert)
+    }
+}

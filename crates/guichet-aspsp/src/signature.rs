@@ -1,0 +1,195 @@
+//! HTTP signatures on every API request (STET Part I §3.5, draft-cavage).
+//!
+//! Checks, in order: the `Signature` header parses; the signed list holds `(request-target)`,
+//! `digest`, `x-request-id`, `date` when sent and every `PSU-*` header present; `Digest` matches
+//! the raw body; `Date` is within the allowed skew; `keyId` names a QSealC the TPP registered
+//! (by `_<fingerprint>` suffix or `SN=…,CA=…`; a URL is never fetched); that QSealC has qcType
+//! eseal, is valid, unrevoked and of the same organisation as the QWAC; the signature verifies.
+//! Any failure is a 400 naming the problem; in the sandbox it also shows the signing string.
+
+use axum::body::Body;
+use axum::extract::{OriginalUri, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use guichet_eidas::Psd2Certificate;
+use guichet_eidas::cert::KeyIdRef;
+use guichet_eidas::trust::Usage;
+use guichet_httpsig::{
+    SigError, SignatureHeader, check_digest, signing_string, stet_required_headers,
+};
+
+use crate::ais::consents::MAX_BODY;
+use crate::error::{ApiError, ApiResult};
+use crate::state::{Mode, SharedState};
+use crate::tls::Peer;
+
+pub async fn verify(State(state): State<SharedState>, request: Request, next: Next) -> Response {
+    match check(&state, request).await {
+        Ok(request) => next.run(request).await,
+        Err(refusal) => refusal.into_response(),
+    }
+}
+
+fn refuse(error: SigError) -> ApiError {
+    ApiError::SignatureRefused {
+        message: error.to_string(),
+        signing_string: None,
+    }
+}
+
+async fn check(state: &SharedState, request: Request) -> ApiResult<Request> {
+    let (parts, body) = request.into_parts();
+    let qwac = match parts.extensions.get::<Peer>().map(|p| p.0.clone()) {
+        Some(peer) => match peer.as_ref() {
+            Ok(cert) => cert.clone(),
+            Err(refusal) => return Err(ApiError::Unauthenticated(refusal.message())),
+        },
+        None => {
+            return Err(ApiError::Unauthenticated(
+                "a QWAC client certificate is required (mutual TLS)".into(),
+            ));
+        }
+    };
+    let bytes = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
+        ApiError::BadRequest(format!(
+            "the request body is larger than {} KiB or was cut",
+            MAX_BODY / 1024
+        ))
+    })?;
+    let header = parts
+        .headers
+        .get("signature")
+        .ok_or_else(|| refuse(SigError::Missing))?;
+    let header =
+        SignatureHeader::parse(&String::from_utf8_lossy(header.as_bytes())).map_err(refuse)?;
+    for required in stet_required_headers(parts.headers.keys().map(|k| k.as_str())) {
+        if !header.headers.contains(&required) {
+            return Err(refuse(SigError::MissingSignedHeader(required)));
+        }
+    }
+    let digest = parts
+        .headers
+        .get("digest")
+        .ok_or_else(|| refuse(SigError::DigestMissing))?;
+    check_digest(&String::from_utf8_lossy(digest.as_bytes()), &bytes).map_err(refuse)?;
+    let now = state.now().as_second();
+    if let Some(date) = parts.headers.get("date") {
+        let sent = jiff::fmt::rfc2822::DateTimeParser::new()
+            .parse_timestamp(date.as_bytes())
+            .map_err(|_| ApiError::SignatureRefused {
+                message: "the Date header is not an HTTP date".into(),
+                signing_string: None,
+            })?;
+        let skew = (sent.as_second() - now).abs();
+        if skew > state.security.clock_skew_seconds {
+            return Err(ApiError::SignatureRefused {
+                message: format!(
+                    "the Date header is {skew} s from the bank's clock; at most {} s are allowed",
+                    state.security.clock_skew_seconds
+                ),
+                signing_string: None,
+            });
+        }
+    }
+    let qseal = resolve_key_id(state, &qwac, &header.key_id).await?;
+    // The path as the TPP sent it: a nested router sees it without its prefix.
+    let uri = parts
+        .extensions
+        .get::<OriginalUri>()
+        .map_or(&parts.uri, |original| &original.0);
+    let target = uri
+        .path_and_query()
+        .map_or_else(|| uri.path().to_owned(), |pq| pq.as_str().to_owned());
+    let source: Vec<(String, String)> = parts
+        .headers
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.as_str().to_owned(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let text = signing_string(
+        parts.method.as_str(),
+        &target,
+        &header.headers,
+        source.as_slice(),
+    )
+    .map_err(refuse)?;
+    if let Err(error) = qseal.public_key.verify(&header, &text) {
+        tracing::info!(client_id = %qwac.org_id, key_id = %header.key_id, %error, "signature refused");
+        let shown = (state.mode == Mode::Sandbox).then_some(text);
+        return Err(ApiError::SignatureRefused {
+            message: error.to_string(),
+            signing_string: shown,
+        });
+    }
+    Ok(Request::from_parts(parts, Body::from(bytes)))
+}
+
+/// The QSealC a keyId designates, among those the QWAC's organisation registered.
+async fn resolve_key_id(
+    state: &SharedState,
+    qwac: &Psd2Certificate,
+    key_id: &str,
+) -> ApiResult<std::sync::Arc<Psd2Certificate>> {
+    let unknown = || ApiError::SignatureRefused {
+        message: format!(
+            "unknown keyId: no QSealC registered by {} matches it (use <url>_<sha256 fingerprint> or SN=<serial>,CA=<issuer>)",
+            qwac.org_id
+        ),
+        signing_string: None,
+    };
+    let wanted = KeyIdRef::parse(key_id).ok_or_else(unknown)?;
+    let records = state.store.qseals(qwac.org_id.as_str()).await?;
+    let record = records
+        .iter()
+        .find(|r| match &wanted {
+            KeyIdRef::Fingerprint(fp) => *fp == r.sha256 || *fp == r.sha1,
+            KeyIdRef::SerialIssuer { .. } => false,
+        })
+        .cloned();
+    let cert = match record {
+        Some(record) => state
+            .security
+            .qseal(&record)
+            .map_err(|e| ApiError::Internal(e.to_string()))?,
+        None => {
+            // SN=…,CA=… compares the issuer DN, which needs the parsed certificates.
+            let mut found = None;
+            for record in &records {
+                let cert = state
+                    .security
+                    .qseal(record)
+                    .map_err(|e| ApiError::Internal(e.to_string()))?;
+                if cert.matches_key_id(key_id) {
+                    found = Some(cert);
+                    break;
+                }
+            }
+            found.ok_or_else(unknown)?
+        }
+    };
+    let refuse = |message: String| ApiError::SignatureRefused {
+        message,
+        signing_string: None,
+    };
+    if !cert.is_qseal() {
+        return Err(refuse(
+            "the keyId designates a certificate that is not a QSealC (qcType eseal)".into(),
+        ));
+    }
+    if cert.org_id != qwac.org_id {
+        return Err(refuse(format!(
+            "the QSealC belongs to {}, the QWAC to {}",
+            cert.org_id, qwac.org_id
+        )));
+    }
+    state
+        .security
+        .trust()
+        .verify(&cert.der, &[], state.now().as_second(), Usage::Seal)
+        .map_err(|e| refuse(format!("QSealC refused: {e}")))?;
+    Ok(cert)
+}

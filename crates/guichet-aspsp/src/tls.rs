@@ -1,0 +1,152 @@
+//! Mutual TLS on the API listener, and what the connection tells about the TPP.
+//!
+//! The handshake asks for a client certificate and checks the proof of possession of its key,
+//! but leaves the certificate's trust to the application ([`PeerState::check`]): a TPP whose
+//! QWAC is expired, revoked or untrusted then gets a STET ErrorModel naming the problem rather
+//! than a bare TLS alert. The check runs once per connection and every request of the
+//! connection carries its result.
+
+use std::sync::Arc;
+
+use guichet_eidas::trust::Usage;
+use guichet_eidas::{CertError, Psd2Certificate, TrustError, TrustStore};
+use rustls::client::danger::HandshakeSignatureValid;
+use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::{DigitallySignedStruct, DistinguishedName, ServerConfig, SignatureScheme};
+
+/// Asks for a client certificate, verifies the handshake signature, defers the rest.
+#[derive(Debug)]
+struct DeferredClientAuth {
+    subjects: Vec<DistinguishedName>,
+    algorithms: WebPkiSupportedAlgorithms,
+}
+
+impl ClientCertVerifier for DeferredClientAuth {
+    fn offer_client_auth(&self) -> bool {
+        true
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        false
+    }
+
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        &self.subjects
+    }
+
+    fn verify_client_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        Ok(ClientCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algorithms.supported_schemes()
+    }
+}
+
+/// The rustls configuration of the API listener.
+pub fn server_config(
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+    trust: &TrustStore,
+) -> Result<ServerConfig, rustls::Error> {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let verifier = DeferredClientAuth {
+        subjects: trust
+            .subjects
+            .iter()
+            .map(|s| DistinguishedName::from(s.clone()))
+            .collect(),
+        algorithms: provider.signature_verification_algorithms,
+    };
+    let mut config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_client_cert_verifier(Arc::new(verifier))
+        .with_single_cert(chain, key)?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+/// The default crypto provider for code that builds rustls configurations itself.
+pub fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+}
+
+/// Why a connection's client certificate cannot authenticate a TPP.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PeerRefusal {
+    NoCertificate,
+    NotPsd2(CertError),
+    Untrusted(TrustError),
+    NotQwac,
+}
+
+impl PeerRefusal {
+    pub fn message(&self) -> String {
+        match self {
+            PeerRefusal::NoCertificate => "a QWAC client certificate is required (mutual TLS)".into(),
+            PeerRefusal::NotPsd2(e) => format!("the client certificate is not a PSD2 certificate: {e}"),
+            PeerRefusal::Untrusted(e) => format!("client certificate refused: {e}"),
+            PeerRefusal::NotQwac => "the client certificate is not a QWAC (qcType web); a QSealC signs requests, it does not open TLS connections".into(),
+        }
+    }
+}
+
+/// What the connection proved: a TPP's QWAC, or why not.
+#[derive(Debug, Clone)]
+pub struct Peer(pub Arc<Result<Psd2Certificate, PeerRefusal>>);
+
+impl Peer {
+    /// Checks a connection's certificate chain: a PSD2 certificate, trusted, valid now, not
+    /// revoked, with qcType web.
+    pub fn check(chain: Option<&[CertificateDer<'static>]>, trust: &TrustStore, now: i64) -> Peer {
+        Peer(Arc::new(Peer::verdict(chain, trust, now)))
+    }
+
+    fn verdict(
+        chain: Option<&[CertificateDer<'static>]>,
+        trust: &TrustStore,
+        now: i64,
+    ) -> Result<Psd2Certificate, PeerRefusal> {
+        let chain = chain
+            .filter(|c| !c.is_empty())
+            .ok_or(PeerRefusal::NoCertificate)?;
+        let leaf = &chain[0];
+        trust
+            .verify(leaf.as_ref(), &chain[1..], now, Usage::TlsClient)
+            .map_err(PeerRefusal::Untrusted)?;
+        let cert = Psd2Certificate::from_der(leaf.as_ref()).map_err(PeerRefusal::NotPsd2)?;
+        if !cert.is_qwac() {
+            return Err(PeerRefusal::NotQwac);
+        }
+        Ok(cert)
+    }
+
+    pub fn absent() -> Peer {
+        Peer(Arc::new(Err(PeerRefusal::NoCertificate)))
+    }
+}

@@ -1,0 +1,125 @@
+//! Registered TPPs and their QSealCs (the portal's "API Register").
+
+use sqlx::Row;
+
+use crate::{Result, Store};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TppRecord {
+    /// The organizationIdentifier of the TPP's certificates.
+    pub client_id: String,
+    pub name: String,
+    pub contacts: Vec<String>,
+    pub redirect_uris: Vec<String>,
+    pub registered_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QsealRecord {
+    pub sha256: String,
+    pub sha1: String,
+    pub serial: String,
+    pub issuer: String,
+    pub not_after: i64,
+    pub pem: String,
+}
+
+fn lines(text: &str) -> Vec<String> {
+    text.lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+impl Store {
+    /// Creates or updates a TPP; answers whether it was new. QSealCs are kept.
+    pub async fn upsert_tpp(&self, tpp: &TppRecord) -> Result<bool> {
+        let existing = self.tpp(&tpp.client_id).await?;
+        sqlx::query(
+            "INSERT INTO tpps (client_id, name, contacts, redirect_uris, registered_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (client_id) DO UPDATE SET name = excluded.name, contacts = excluded.contacts, \
+             redirect_uris = excluded.redirect_uris, updated_at = excluded.updated_at",
+        )
+        .bind(tpp.client_id.as_str())
+        .bind(tpp.name.as_str())
+        .bind(tpp.contacts.join("\n"))
+        .bind(tpp.redirect_uris.join("\n"))
+        .bind(tpp.registered_at)
+        .bind(tpp.updated_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(existing.is_none())
+    }
+
+    pub async fn tpp(&self, client_id: &str) -> Result<Option<TppRecord>> {
+        let row = sqlx::query(
+            "SELECT client_id, name, contacts, redirect_uris, registered_at, updated_at FROM tpps WHERE client_id = $1",
+        )
+        .bind(client_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            let contacts: String = row.try_get("contacts")?;
+            let uris: String = row.try_get("redirect_uris")?;
+            Ok(TppRecord {
+                client_id: row.try_get("client_id")?,
+                name: row.try_get("name")?,
+                contacts: lines(&contacts),
+                redirect_uris: lines(&uris),
+                registered_at: row.try_get("registered_at")?,
+                updated_at: row.try_get("updated_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    pub async fn add_qseal(&self, client_id: &str, qseal: &QsealRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO tpp_qseals (client_id, sha256, sha1, serial, issuer, not_after, pem) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (client_id, sha256) DO NOTHING",
+        )
+        .bind(client_id)
+        .bind(qseal.sha256.as_str())
+        .bind(qseal.sha1.as_str())
+        .bind(qseal.serial.as_str())
+        .bind(qseal.issuer.as_str())
+        .bind(qseal.not_after)
+        .bind(qseal.pem.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn qseals(&self, client_id: &str) -> Result<Vec<QsealRecord>> {
+        let rows = sqlx::query(
+            "SELECT sha256, sha1, serial, issuer, not_after, pem FROM tpp_qseals WHERE client_id = $1 ORDER BY sha256",
+        )
+        .bind(client_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(QsealRecord {
+                    sha256: row.try_get("sha256")?,
+                    sha1: row.try_get("sha1")?,
+                    serial: row.try_get("serial")?,
+                    issuer: row.try_get("issuer")?,
+                    not_after: row.try_get("not_after")?,
+                    pem: row.try_get("pem")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Removes one QSealC of a TPP; answers whether it was there.
+    pub async fn remove_qseal(&self, client_id: &str, sha256: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM tpp_qseals WHERE client_id = $1 AND sha256 = $2")
+            .bind(client_id)
+            .bind(sha256)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+}
