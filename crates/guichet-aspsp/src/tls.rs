@@ -79,7 +79,7 @@ pub fn server_config(
         subjects: trust
             .subjects
             .iter()
-            .map(|s| DistinguishedName::from(s.clone()))
+            .map(|s| DistinguishedName::in_sequence(s))
             .collect(),
         algorithms: provider.signature_verification_algorithms,
     };

@@ -327,3 +327,30 @@ on_both_backends! {
         assert_eq!(key.verify(&parsed, &text), Ok(()));
     }
 }
+
+/// An independent TLS client: openssl completes the mutual-TLS handshake with the demo QWAC
+/// (its parser is stricter than rustls' about the CertificateRequest).
+#[tokio::test]
+async fn openssl_clients_complete_the_mutual_tls_handshake() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let origin = app.origin(CE);
+    let address = origin.trim_start_matches("https://").to_owned();
+    let demo = the_pki().sandbox.demo.clone();
+    let ca = the_pki().sandbox.ca_file.clone();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("openssl")
+            .args(["s_client", "-connect", &address, "-verify_return_error", "-brief", "-CAfile"])
+            .arg(&ca)
+            .arg("-cert")
+            .arg(&demo.qwac)
+            .arg("-key")
+            .arg(&demo.qwac_key)
+            .stdin(std::process::Stdio::null())
+            .output()
+    })
+    .await;
+    let Ok(Ok(output)) = output else { panic!("openssl s_client did not run") };
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(text.contains("CONNECTION ESTABLISHED"), "{text}");
+    assert!(!text.contains("alert"), "{text}");
+}
