@@ -16,7 +16,7 @@ use tower::ServiceExt;
 
 use crate::state::{ListenerBank, SharedState};
 use crate::tls::Peer;
-use crate::{ais, cbpii, edge, register, signature};
+use crate::{ais, cbpii, edge, oauth, register, signature};
 
 /// The whole API, with the edge layer around it. The routes sit in an inner router so that the
 /// edge sees each response complete, including the `Allow` header of a 405 and the 404 of an
@@ -32,9 +32,24 @@ pub fn router(state: SharedState) -> Router {
         .nest(guichet_stet::BASE_PATH, api)
         .merge(register::router())
         .with_state(state.clone());
-    Router::new()
+    let stet = Router::new()
         .fallback_service(routes)
-        .layer(middleware::from_fn_with_state(state, edge::edge))
+        .layer(middleware::from_fn_with_state(state.clone(), edge::edge));
+    oauth::api_router().with_state(state).fallback_service(stet)
+}
+
+/// The PSU's pages (authorize, SCA, access management, fallback login, App2App files).
+pub fn psu_router(state: SharedState) -> Router {
+    oauth::psu_router().with_state(state)
+}
+
+/// What a listener serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Face {
+    /// The STET API and the token endpoint, over mutual TLS.
+    Api,
+    /// The PSU's pages, with a server certificate only.
+    Psu,
 }
 
 /// Where one bank is served.
@@ -42,6 +57,7 @@ pub fn router(state: SharedState) -> Router {
 pub struct Binding {
     pub bank_code: Option<String>,
     pub address: SocketAddr,
+    pub face: Face,
 }
 
 /// A running server: its listeners' real addresses, and the handle that stops it.
@@ -52,11 +68,20 @@ pub struct Running {
 }
 
 impl Running {
-    /// The address a bank is served at.
+    /// The address of a bank's API.
     pub fn address_of(&self, bank_code: &str) -> Option<SocketAddr> {
+        self.find(bank_code, Face::Api)
+    }
+
+    /// The address of a bank's PSU pages.
+    pub fn psu_address_of(&self, bank_code: &str) -> Option<SocketAddr> {
+        self.find(bank_code, Face::Psu)
+    }
+
+    fn find(&self, bank_code: &str, face: Face) -> Option<SocketAddr> {
         self.bindings
             .iter()
-            .find(|b| b.bank_code.as_deref() == Some(bank_code))
+            .find(|b| b.bank_code.as_deref() == Some(bank_code) && b.face == face)
             .map(|b| b.address)
     }
 
@@ -69,41 +94,37 @@ impl Running {
     }
 }
 
-/// Binds one listener per bank (`port` 0 picks a free port, as tests do; otherwise `port + i`
-/// for the i-th bank) and starts serving over mutual TLS.
-pub async fn serve(state: SharedState, ip: IpAddr, port: u16) -> std::io::Result<Running> {
-    let app = router(state.clone());
+/// Binds two listeners per bank, the API (mutual TLS) and the PSU's pages (`port` and
+/// `psu_port` are the first bank's, the next banks take the following ports; 0 picks free
+/// ports, as tests do), and starts serving.
+pub async fn serve(state: SharedState, ip: IpAddr, port: u16, psu_port: u16) -> std::io::Result<Running> {
+    let api = router(state.clone());
+    let pages = psu_router(state.clone());
     let (shutdown, watcher) = watch::channel(false);
     let mut bindings = Vec::new();
     let mut tasks = Vec::new();
+    let nth = |base: u16, i: usize| if base == 0 { 0 } else { base.saturating_add(u16::try_from(i).unwrap_or(u16::MAX)) };
     for (i, bank) in state.banks.iter().enumerate() {
-        let port = if port == 0 {
-            0
-        } else {
-            port.saturating_add(u16::try_from(i).unwrap_or(u16::MAX))
-        };
-        let listener = TcpListener::bind((ip, port)).await?;
-        let address = listener.local_addr()?;
-        let code = Some(bank.code().to_owned());
-        bindings.push(Binding {
-            bank_code: code.clone(),
-            address,
-        });
-        let acceptor = TlsAcceptor::from(state.security.tls.clone());
-        tasks.push(tokio::spawn(accept_loop(
-            listener,
-            acceptor,
-            app.clone(),
-            state.clone(),
-            ListenerBank(code),
-            watcher.clone(),
-        )));
+        for (face, base, app, tls) in [
+            (Face::Api, port, api.clone(), state.security.tls.clone()),
+            (Face::Psu, psu_port, pages.clone(), state.security.psu_tls.clone()),
+        ] {
+            let listener = TcpListener::bind((ip, nth(base, i))).await?;
+            let address = listener.local_addr()?;
+            let code = Some(bank.code().to_owned());
+            bindings.push(Binding { bank_code: code.clone(), address, face });
+            tasks.push(tokio::spawn(accept_loop(
+                listener,
+                TlsAcceptor::from(tls),
+                app,
+                state.clone(),
+                ListenerBank(code),
+                face,
+                watcher.clone(),
+            )));
+        }
     }
-    Ok(Running {
-        bindings,
-        shutdown,
-        tasks,
-    })
+    Ok(Running { bindings, shutdown, tasks })
 }
 
 /// How long a client may take to complete its TLS handshake.
@@ -118,6 +139,7 @@ async fn accept_loop(
     app: Router,
     state: SharedState,
     bank: ListenerBank,
+    face: Face,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let graceful = GracefulShutdown::new();
@@ -156,11 +178,11 @@ async fn accept_loop(
                     return;
                 }
             };
-            let peer = Peer::check(
-                tls.get_ref().1.peer_certificates(),
-                &state.security.trust(),
-                state.now().as_second(),
-            );
+            // The PSU's browser presents no certificate; only API connections are checked.
+            let peer = match face {
+                Face::Api => Peer::check(tls.get_ref().1.peer_certificates(), &state.security.trust(), state.now().as_second()),
+                Face::Psu => Peer::absent(),
+            };
             let service = hyper::service::service_fn(
                 move |mut request: hyper::Request<hyper::body::Incoming>| {
                     request.extensions_mut().insert(bank.clone());

@@ -15,6 +15,7 @@ pub mod edge;
 pub mod error;
 pub mod limits;
 pub mod links;
+pub mod oauth;
 pub mod profile;
 pub mod register;
 pub mod sandbox;
@@ -41,8 +42,10 @@ pub struct ServerConfig {
     pub banks: Vec<BankProfile>,
     pub database_url: DatabaseUrl,
     pub listen: IpAddr,
-    /// The first bank's port; the others follow. 0 picks free ports.
+    /// The first bank's API port; the others follow. 0 picks free ports.
     pub port: u16,
+    /// The first bank's port for the PSU's pages (authorize, SCA); the others follow.
+    pub psu_port: u16,
     pub host_domain: Option<String>,
     pub pool_size: u32,
     pub tls: security::TlsConfig,
@@ -56,7 +59,17 @@ pub struct Application {
 }
 
 impl Application {
+    /// Starts the bank with the mode's SCA: the sandbox's, or none in production (plug one in
+    /// with [`Application::start_with_sca`]).
     pub async fn start(config: ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Result<Application> {
+        let sca: Arc<dyn oauth::ScaProvider> = match config.mode {
+            Mode::Sandbox => Arc::new(oauth::SandboxSca),
+            Mode::Production => Arc::new(oauth::DisabledSca),
+        };
+        Application::start_with_sca(config, clock, sca).await
+    }
+
+    pub async fn start_with_sca(config: ServerConfig, clock: Arc<dyn Clock>, sca: Arc<dyn oauth::ScaProvider>) -> anyhow::Result<Application> {
         let banks = config
             .banks
             .into_iter()
@@ -75,13 +88,28 @@ impl Application {
             mode: config.mode,
             host_domain: config.host_domain,
             security,
+            sca,
+            psu_origins: std::sync::OnceLock::new(),
         });
         if config.mode == Mode::Sandbox {
             sandbox::refresh(&state).await?;
         }
-        let running = app::serve(state.clone(), config.listen, config.port)
+        let running = app::serve(state.clone(), config.listen, config.port, config.psu_port)
             .await
             .with_context(|| format!("binding {}:{}", config.listen, config.port))?;
+        let origins = state
+            .banks
+            .iter()
+            .filter_map(|bank| {
+                let code = bank.code().to_owned();
+                let origin = match &state.host_domain {
+                    Some(domain) if config.mode == Mode::Production => format!("https://www.{code}.{domain}"),
+                    _ => format!("https://{}", running.psu_address_of(&code)?),
+                };
+                Some((code, origin))
+            })
+            .collect();
+        let _ = state.psu_origins.set(origins);
         let housekeeping = tokio::spawn(housekeeping(state.clone()));
         Ok(Application {
             state,
@@ -101,6 +129,11 @@ impl Application {
         self.running
             .address_of(bank_code)
             .map(|address| format!("https://{address}"))
+    }
+
+    /// The origin of a bank's PSU pages, e.g. `https://127.0.0.1:8441`.
+    pub fn psu_origin(&self, bank_code: &str) -> Option<String> {
+        self.state.psu_origin(bank_code)
     }
 
     pub async fn stop(self) {

@@ -136,6 +136,39 @@ pub struct BankProfile {
     /// Whether the API answers 503 during the maintenance windows.
     #[serde(default)]
     pub enforce_maintenance: bool,
+    /// Access token lifetime, 10 to 15 minutes (portal, "Refresh your token").
+    #[serde(default = "default_access_minutes")]
+    pub access_token_minutes: i64,
+    /// The colour of the bank's SCA pages (`#rrggbb`).
+    #[serde(default = "default_colour")]
+    pub colour: String,
+    /// The bank's mobile app, for App2App universal links (portal, "Trigger App2App feature").
+    #[serde(default)]
+    pub app2app: Option<App2App>,
+}
+
+/// The association files a mobile OS fetches from the bank's domain to open its app.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct App2App {
+    /// iOS: `<team id>.<bundle id>`.
+    pub apple_app_ids: Vec<String>,
+    /// Android: the package name and the SHA-256 fingerprints of its signing certificate.
+    pub android_package: String,
+    pub android_cert_fingerprints: Vec<String>,
+    /// The paths the app opens (universal links), e.g. `/stet/psd2/oauth/authorize`.
+    #[serde(default = "default_app_paths")]
+    pub paths: Vec<String>,
+}
+
+fn default_access_minutes() -> i64 {
+    15
+}
+fn default_colour() -> String {
+    "#004b87".into()
+}
+fn default_app_paths() -> Vec<String> {
+    vec!["/stet/psd2/oauth/authorize".into()]
 }
 
 fn default_time_zone() -> String {
@@ -175,6 +208,13 @@ impl BankProfile {
                 self.code
             ));
         }
+        if !(10..=15).contains(&self.access_token_minutes) {
+            return Err(format!("bank {}: access_token_minutes must be 10 to 15", self.code));
+        }
+        let colour = self.colour.strip_prefix('#').unwrap_or("");
+        if colour.len() != 6 || !colour.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(format!("bank {}: colour must be #rrggbb", self.code));
+        }
         for window in &self.maintenance {
             window
                 .check()
@@ -209,6 +249,9 @@ impl BankProfile {
                 end: "06:00".into(),
             }],
             enforce_maintenance: false,
+            access_token_minutes: 15,
+            colour: "#e3001b".into(),
+            app2app: None,
         }
     }
 
@@ -227,6 +270,16 @@ impl BankProfile {
             instant_balance: true,
             end_user_identity: true,
             trusted_beneficiaries: true,
+            colour: "#c40f2c".into(),
+            access_token_minutes: 10,
+            app2app: Some(App2App {
+                apple_app_ids: vec!["GUICHET01.fr.guichet.sandbox.ce".into()],
+                android_package: "fr.guichet.sandbox.ce".into(),
+                android_cert_fingerprints: vec![
+                    "14:6D:E9:83:C5:73:06:50:D8:EE:B9:95:2F:34:FC:64:16:A0:83:42:E6:1D:BE:A8:8A:04:96:B2:3F:CF:44:E5".into(),
+                ],
+                paths: default_app_paths(),
+            }),
             ..BankProfile::btp_banque()
         }
     }

@@ -267,6 +267,7 @@ pub async fn manifest(
                 "name": psu.display_name,
                 "kind": psu.kind,
                 "segment": psu.segment,
+                "login": { "identifier": psu.psu_id, "password": crate::oauth::SANDBOX_PASSWORD },
                 "accounts": accounts.iter().map(|a| json!({
                     "iban": a.iban,
                     "resourceId": a.resource_id,
@@ -279,11 +280,18 @@ pub async fn manifest(
             .iter()
             .find(|(code, _)| code == bank.code())
             .map(|(_, url)| url.clone());
+        let api_origin = base_url.as_deref().map(|url| url.trim_end_matches(guichet_stet::BASE_PATH).to_owned());
+        let psu_origin = state.psu_origin(bank.code());
         banks.push(json!({
             "code": profile.code,
             "name": profile.name,
             "bic": profile.bic,
             "apiBaseUrl": base_url,
+            "tokenUrl": api_origin.as_ref().map(|o| format!("{o}/stet/psd2/oauth/token")),
+            "revokeUrl": api_origin.as_ref().map(|o| format!("{o}/stet/psd2/oauth/revoke")),
+            "registerUrl": api_origin.as_ref().map(|o| format!("{o}/register")),
+            "authorizeUrl": psu_origin.as_ref().map(|o| format!("{o}/stet/psd2/oauth/authorize")),
+            "psuAccessUrl": psu_origin.as_ref().map(|o| format!("{o}/psu/access")),
             "qsealCertificate": pki.tls.bank_seals.iter().find(|s| s.bank_code == profile.code).map(|s| s.cert.clone()),
             "offers": {
                 "instantBalance": profile.instant_balance,
@@ -315,8 +323,13 @@ pub async fn manifest(
             "qsealKey": pki.demo.qseal_key,
             "redirectUri": DEMO_REDIRECT_URI,
         },
+        "sca": {
+            "login": "each persona's identifier (its psuId, or its persona name) and the password 'sandbox'",
+            "oneTimeCode": "the sandbox sends no SMS: the code page shows the code the SMS would carry, in a box marked 'Bac à sable' (element id sandbox-code)",
+            "locking": "three wrong passwords or codes lock the attempt; the TPP then gets error=access_denied",
+        },
         "tokens": {
-            "howTo": "guichet sandbox token --bank <code> --psu <persona or psuId> --scope aisp (bound to the demo TPP's QWAC; --qwac for another TPP)",
+            "howTo": "the authorization code flow (authorizeUrl, then tokenUrl over mutual TLS); for quick tests: guichet sandbox token --bank <code> --psu <persona or psuId> --scope aisp (bound to the demo TPP's QWAC; --qwac for another TPP)",
         },
         "banks": banks,
     }))

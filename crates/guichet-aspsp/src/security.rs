@@ -39,7 +39,12 @@ pub struct BankSeal {
 }
 
 pub struct Security {
+    /// The API listener: mutual TLS.
     pub tls: Arc<ServerConfig>,
+    /// The PSU's pages: server authentication only.
+    pub psu_tls: Arc<ServerConfig>,
+    /// Each bank's keys for its fallback JWTs (its QSealC's).
+    pub jwt_keys: HashMap<String, (jsonwebtoken::EncodingKey, jsonwebtoken::DecodingKey)>,
     trust: RwLock<Arc<TrustStore>>,
     trust_files: Vec<PathBuf>,
     crl_files: Vec<PathBuf>,
@@ -72,8 +77,10 @@ impl Security {
                 .with_context(|| format!("reading {}", config.server_cert.display()))?;
         let key = PrivateKeyDer::from_pem_file(&config.server_key)
             .with_context(|| format!("reading {}", config.server_key.display()))?;
+        let psu_tls = crate::tls::page_server_config(chain.clone(), key.clone_key()).context("TLS configuration")?;
         let tls = crate::tls::server_config(chain, key, &trust).context("TLS configuration")?;
         let mut bank_signers = HashMap::new();
+        let mut jwt_keys = HashMap::new();
         for seal in &config.bank_seals {
             let cert = Psd2Certificate::from_pem(&std::fs::read(&seal.cert)?)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", seal.cert.display()))?;
@@ -84,9 +91,12 @@ impl Security {
                 seal.bank_code, cert.sha256
             );
             bank_signers.insert(seal.bank_code.clone(), Signer { key_id, key });
+            jwt_keys.insert(seal.bank_code.clone(), crate::oauth::jwt_keys(seal)?);
         }
         Ok(Security {
             tls: Arc::new(tls),
+            psu_tls: Arc::new(psu_tls),
+            jwt_keys,
             trust: RwLock::new(Arc::new(trust)),
             crl_stamp: Mutex::new(modified(&config.crl_files)),
             trust_files: config.trust_files.clone(),

@@ -72,6 +72,10 @@ pub struct AppState {
     /// In production, banks are told apart by `Host: www.<bankcode>.<domain>`.
     pub host_domain: Option<String>,
     pub security: crate::security::Security,
+    /// Strong customer authentication of the PSU.
+    pub sca: std::sync::Arc<dyn crate::oauth::ScaProvider>,
+    /// Where each bank's PSU pages are served (`https://host:port`), once bound.
+    pub psu_origins: std::sync::OnceLock<std::collections::HashMap<String, String>>,
 }
 
 pub type SharedState = Arc<AppState>;
@@ -83,6 +87,12 @@ impl AppState {
 
     pub fn now(&self) -> jiff::Timestamp {
         self.clock.now()
+    }
+
+    /// The origin of a bank's PSU pages: `www.<bankcode>.<domain>` in production, the bound
+    /// listener otherwise.
+    pub fn psu_origin(&self, code: &str) -> Option<String> {
+        self.psu_origins.get().and_then(|origins| origins.get(code).cloned())
     }
 
     /// The bank a request is for: the `Host` header when it names one of ours, else the bank

@@ -126,7 +126,7 @@ impl Store {
     }
 
     async fn migrate(&self) -> Result<()> {
-        let files: [(i64, &str, &'static str, &'static str); 2] = [
+        let files: [(i64, &str, &'static str, &'static str); 3] = [
             (
                 1,
                 "init",
@@ -138,6 +138,12 @@ impl Store {
                 "tpps",
                 include_str!("../migrations/sqlite/0002_tpps.sql"),
                 include_str!("../migrations/postgres/0002_tpps.sql"),
+            ),
+            (
+                3,
+                "oauth",
+                include_str!("../migrations/sqlite/0003_oauth.sql"),
+                include_str!("../migrations/postgres/0003_oauth.sql"),
             ),
         ];
         let migrations = files

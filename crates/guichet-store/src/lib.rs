@@ -10,6 +10,7 @@ mod accounts;
 mod consents;
 mod db;
 mod limits;
+mod oauth;
 pub mod sandbox;
 #[cfg(feature = "test-support")]
 pub mod testing;
@@ -22,6 +23,7 @@ pub use accounts::{
 pub use consents::{ConsentRecord, Operation};
 pub use db::{Backend, DatabaseUrl, Store};
 pub use limits::CallKey;
+pub use oauth::{AuthCode, PsuGrant, Redeemed, ScaAttempt};
 pub use tokens::{NewToken, TokenKind, TokenRecord, TokenSecret, new_family_id};
 pub use tpps::{QsealRecord, TppRecord};
 

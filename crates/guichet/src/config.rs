@@ -16,6 +16,7 @@ pub struct FileConfig {
     pub database_url: Option<String>,
     pub listen: Option<std::net::IpAddr>,
     pub port: Option<u16>,
+    pub psu_port: Option<u16>,
     pub host_domain: Option<String>,
     pub pool_size: Option<u32>,
     #[serde(default)]

@@ -27,9 +27,12 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "GUICHET_LISTEN")]
     pub listen: Option<IpAddr>,
-    /// Port of the first bank; the next banks take the following ports.
+    /// API port of the first bank; the next banks take the following ports.
     #[arg(long, env = "GUICHET_PORT")]
     pub port: Option<u16>,
+    /// Port of the first bank's PSU pages (authorize, SCA); the next banks follow.
+    #[arg(long, env = "GUICHET_PSU_PORT")]
+    pub psu_port: Option<u16>,
     /// Serve banks by `Host: www.<bankcode>.<domain>` too.
     #[arg(long, env = "GUICHET_HOST_DOMAIN")]
     pub host_domain: Option<String>,
@@ -80,6 +83,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             .or(file.listen)
             .unwrap_or(IpAddr::from([127, 0, 0, 1])),
         port: args.port.or(file.port).unwrap_or(8430),
+        psu_port: args.psu_port.or(file.psu_port).unwrap_or(8440),
         host_domain,
         pool_size: file.pool_size.unwrap_or(8),
         tls,
@@ -105,7 +109,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             .bank(code)
             .map(|b| b.profile.name.clone())
             .unwrap_or_default();
-        println!("  {code} {name:<34} {base}");
+        let pages = app.psu_origin(code).unwrap_or_default();
+        println!("  {code} {name:<34} API {base}  PSU pages {pages}");
     }
     if let Some(pki) = &pki {
         let qseal = std::fs::read_to_string(&pki.demo.qseal)?;

@@ -182,6 +182,7 @@ impl TestApp {
             database_url: self.db.url.clone(),
             listen: IpAddr::from([127, 0, 0, 1]),
             port: 0,
+            psu_port: 0,
             host_domain: Some("sandbox.guichet.test".into()),
             pool_size: 4,
             tls: pki().sandbox.tls.clone(),
