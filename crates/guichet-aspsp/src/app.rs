@@ -97,22 +97,42 @@ impl Running {
 /// Binds two listeners per bank, the API (mutual TLS) and the PSU's pages (`port` and
 /// `psu_port` are the first bank's, the next banks take the following ports; 0 picks free
 /// ports, as tests do), and starts serving.
-pub async fn serve(state: SharedState, ip: IpAddr, port: u16, psu_port: u16) -> std::io::Result<Running> {
+pub async fn serve(
+    state: SharedState,
+    ip: IpAddr,
+    port: u16,
+    psu_port: u16,
+) -> std::io::Result<Running> {
     let api = router(state.clone());
     let pages = psu_router(state.clone());
     let (shutdown, watcher) = watch::channel(false);
     let mut bindings = Vec::new();
     let mut tasks = Vec::new();
-    let nth = |base: u16, i: usize| if base == 0 { 0 } else { base.saturating_add(u16::try_from(i).unwrap_or(u16::MAX)) };
+    let nth = |base: u16, i: usize| {
+        if base == 0 {
+            0
+        } else {
+            base.saturating_add(u16::try_from(i).unwrap_or(u16::MAX))
+        }
+    };
     for (i, bank) in state.banks.iter().enumerate() {
         for (face, base, app, tls) in [
             (Face::Api, port, api.clone(), state.security.tls.clone()),
-            (Face::Psu, psu_port, pages.clone(), state.security.psu_tls.clone()),
+            (
+                Face::Psu,
+                psu_port,
+                pages.clone(),
+                state.security.psu_tls.clone(),
+            ),
         ] {
             let listener = TcpListener::bind((ip, nth(base, i))).await?;
             let address = listener.local_addr()?;
             let code = Some(bank.code().to_owned());
-            bindings.push(Binding { bank_code: code.clone(), address, face });
+            bindings.push(Binding {
+                bank_code: code.clone(),
+                address,
+                face,
+            });
             tasks.push(tokio::spawn(accept_loop(
                 listener,
                 TlsAcceptor::from(tls),
@@ -124,7 +144,11 @@ pub async fn serve(state: SharedState, ip: IpAddr, port: u16, psu_port: u16) -> 
             )));
         }
     }
-    Ok(Running { bindings, shutdown, tasks })
+    Ok(Running {
+        bindings,
+        shutdown,
+        tasks,
+    })
 }
 
 /// How long a client may take to complete its TLS handshake.
@@ -180,7 +204,11 @@ async fn accept_loop(
             };
             // The PSU's browser presents no certificate; only API connections are checked.
             let peer = match face {
-                Face::Api => Peer::check(tls.get_ref().1.peer_certificates(), &state.security.trust(), state.now().as_second()),
+                Face::Api => Peer::check(
+                    tls.get_ref().1.peer_certificates(),
+                    &state.security.trust(),
+                    state.now().as_second(),
+                ),
                 Face::Psu => Peer::absent(),
             };
             let service = hyper::service::service_fn(

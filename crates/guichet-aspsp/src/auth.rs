@@ -131,7 +131,7 @@ fn bearer(headers: &HeaderMap) -> ApiResult<TokenSecret> {
         .map_err(|_| ApiError::InvalidToken("the Authorization header is not ASCII".into()))?;
     let (scheme, token) = text.trim().split_once(' ').unwrap_or((text, ""));
     let token = token.trim();
-    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() || token.len() > 512 {
+    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() || token.len() > 4096 {
         return Err(ApiError::InvalidToken(
             "the Authorization header must be 'Bearer <token>'".into(),
         ));

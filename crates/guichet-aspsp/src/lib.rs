@@ -69,7 +69,11 @@ impl Application {
         Application::start_with_sca(config, clock, sca).await
     }
 
-    pub async fn start_with_sca(config: ServerConfig, clock: Arc<dyn Clock>, sca: Arc<dyn oauth::ScaProvider>) -> anyhow::Result<Application> {
+    pub async fn start_with_sca(
+        config: ServerConfig,
+        clock: Arc<dyn Clock>,
+        sca: Arc<dyn oauth::ScaProvider>,
+    ) -> anyhow::Result<Application> {
         let banks = config
             .banks
             .into_iter()
@@ -103,7 +107,9 @@ impl Application {
             .filter_map(|bank| {
                 let code = bank.code().to_owned();
                 let origin = match &state.host_domain {
-                    Some(domain) if config.mode == Mode::Production => format!("https://www.{code}.{domain}"),
+                    Some(domain) if config.mode == Mode::Production => {
+                        format!("https://www.{code}.{domain}")
+                    }
                     _ => format!("https://{}", running.psu_address_of(&code)?),
                 };
                 Some((code, origin))

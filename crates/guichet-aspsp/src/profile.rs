@@ -209,7 +209,10 @@ impl BankProfile {
             ));
         }
         if !(10..=15).contains(&self.access_token_minutes) {
-            return Err(format!("bank {}: access_token_minutes must be 10 to 15", self.code));
+            return Err(format!(
+                "bank {}: access_token_minutes must be 10 to 15",
+                self.code
+            ));
         }
         let colour = self.colour.strip_prefix('#').unwrap_or("");
         if colour.len() != 6 || !colour.bytes().all(|b| b.is_ascii_hexdigit()) {

@@ -280,7 +280,9 @@ pub async fn manifest(
             .iter()
             .find(|(code, _)| code == bank.code())
             .map(|(_, url)| url.clone());
-        let api_origin = base_url.as_deref().map(|url| url.trim_end_matches(guichet_stet::BASE_PATH).to_owned());
+        let api_origin = base_url
+            .as_deref()
+            .map(|url| url.trim_end_matches(guichet_stet::BASE_PATH).to_owned());
         let psu_origin = state.psu_origin(bank.code());
         banks.push(json!({
             "code": profile.code,

@@ -77,7 +77,8 @@ impl Security {
                 .with_context(|| format!("reading {}", config.server_cert.display()))?;
         let key = PrivateKeyDer::from_pem_file(&config.server_key)
             .with_context(|| format!("reading {}", config.server_key.display()))?;
-        let psu_tls = crate::tls::page_server_config(chain.clone(), key.clone_key()).context("TLS configuration")?;
+        let psu_tls = crate::tls::page_server_config(chain.clone(), key.clone_key())
+            .context("TLS configuration")?;
         let tls = crate::tls::server_config(chain, key, &trust).context("TLS configuration")?;
         let mut bank_signers = HashMap::new();
         let mut jwt_keys = HashMap::new();

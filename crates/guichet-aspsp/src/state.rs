@@ -92,7 +92,9 @@ impl AppState {
     /// The origin of a bank's PSU pages: `www.<bankcode>.<domain>` in production, the bound
     /// listener otherwise.
     pub fn psu_origin(&self, code: &str) -> Option<String> {
-        self.psu_origins.get().and_then(|origins| origins.get(code).cloned())
+        self.psu_origins
+            .get()
+            .and_then(|origins| origins.get(code).cloned())
     }
 
     /// The bank a request is for: the `Host` header when it names one of ours, else the bank

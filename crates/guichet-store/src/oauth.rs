@@ -72,7 +72,9 @@ pub struct AuthCode {
 pub enum Redeemed {
     Fresh(AuthCode),
     /// Used before: the tokens it gave (`family_id`) must be revoked (RFC 6749 §4.1.2).
-    Replayed { family_id: Option<String> },
+    Replayed {
+        family_id: Option<String>,
+    },
     Unknown,
 }
 
@@ -116,7 +118,10 @@ impl Store {
     }
 
     pub async fn attempt(&self, id: &str) -> Result<Option<ScaAttempt>> {
-        let row = sqlx::query("SELECT * FROM sca_attempts WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
+        let row = sqlx::query("SELECT * FROM sca_attempts WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
         row.map(|row| attempt(&row)).transpose()
     }
 
@@ -162,7 +167,12 @@ impl Store {
     }
 
     /// Marks a code used, atomically: only the first redemption gets it.
-    pub async fn redeem_code(&self, secret: &TokenSecret, bank_code: &str, now: i64) -> Result<Redeemed> {
+    pub async fn redeem_code(
+        &self,
+        secret: &TokenSecret,
+        bank_code: &str,
+        now: i64,
+    ) -> Result<Redeemed> {
         let row = sqlx::query(
             "UPDATE auth_codes SET used_at = $1 WHERE code_hash = $2 AND bank_code = $3 AND used_at IS NULL \
              RETURNING bank_code, client_id, redirect_uri, psu_id, scopes, code_challenge, sca_at, expires_at",
@@ -179,18 +189,23 @@ impl Store {
                 client_id: row.try_get("client_id")?,
                 redirect_uri: row.try_get("redirect_uri")?,
                 psu_id: row.try_get("psu_id")?,
-                scopes: scopes.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+                scopes: scopes
+                    .split(' ')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
                 code_challenge: row.try_get("code_challenge")?,
                 sca_at: row.try_get("sca_at")?,
                 expires_at: row.try_get("expires_at")?,
             }));
         }
-        let used: Option<(Option<String>,)> =
-            sqlx::query_as("SELECT family_id FROM auth_codes WHERE code_hash = $1 AND bank_code = $2")
-                .bind(secret.hash())
-                .bind(bank_code)
-                .fetch_optional(&self.pool)
-                .await?;
+        let used: Option<(Option<String>,)> = sqlx::query_as(
+            "SELECT family_id FROM auth_codes WHERE code_hash = $1 AND bank_code = $2",
+        )
+        .bind(secret.hash())
+        .bind(bank_code)
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(match used {
             Some((family_id,)) => Redeemed::Replayed { family_id },
             None => Redeemed::Unknown,
@@ -209,16 +224,22 @@ impl Store {
 
     /// Revokes one token (a refresh token replaced by a new one).
     pub async fn revoke_token(&self, secret: &TokenSecret, now: i64) -> Result<()> {
-        sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL")
-            .bind(now)
-            .bind(secret.hash())
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE tokens SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(secret.hash())
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
     /// The token with this secret, of either kind, at this bank.
-    pub async fn find_any_token(&self, secret: &TokenSecret, bank_code: &str) -> Result<Option<crate::TokenRecord>> {
+    pub async fn find_any_token(
+        &self,
+        secret: &TokenSecret,
+        bank_code: &str,
+    ) -> Result<Option<crate::TokenRecord>> {
         for kind in [crate::TokenKind::Access, crate::TokenKind::Refresh] {
             if let Some(record) = self.find_token(secret, kind, bank_code).await? {
                 return Ok(Some(record));
@@ -228,7 +249,12 @@ impl Store {
     }
 
     /// The TPPs holding a live refresh token of this PSU at this bank.
-    pub async fn psu_grants(&self, bank_code: &str, psu_id: &str, now: i64) -> Result<Vec<PsuGrant>> {
+    pub async fn psu_grants(
+        &self,
+        bank_code: &str,
+        psu_id: &str,
+        now: i64,
+    ) -> Result<Vec<PsuGrant>> {
         let rows = sqlx::query(
             "SELECT t.client_id, p.name, t.scopes, t.sca_at, t.expires_at FROM tokens t \
              LEFT JOIN tpps p ON p.client_id = t.client_id \
@@ -259,7 +285,13 @@ impl Store {
 
     /// The PSU withdraws a TPP's access: every token of that TPP for this PSU goes, and its
     /// consent, in one transaction. Answers how many tokens were live.
-    pub async fn revoke_psu_access(&self, bank_code: &str, psu_id: &str, client_id: &str, now: i64) -> Result<u64> {
+    pub async fn revoke_psu_access(
+        &self,
+        bank_code: &str,
+        psu_id: &str,
+        client_id: &str,
+        now: i64,
+    ) -> Result<u64> {
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE tokens SET revoked_at = $1 WHERE bank_code = $2 AND psu_id = $3 AND client_id = $4 AND revoked_at IS NULL",
@@ -285,7 +317,14 @@ impl Store {
     }
 
     /// Records a use of the fallback interface, for the supervision report (RTS art. 33).
-    pub async fn record_fallback(&self, jti: &str, bank_code: &str, client_id: &str, psu_ip: &str, now: i64) -> Result<()> {
+    pub async fn record_fallback(
+        &self,
+        jti: &str,
+        bank_code: &str,
+        client_id: &str,
+        psu_ip: &str,
+        now: i64,
+    ) -> Result<()> {
         sqlx::query("INSERT INTO fallback_uses (jti, bank_code, client_id, psu_ip, used_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(jti)
             .bind(bank_code)
@@ -298,7 +337,11 @@ impl Store {
     }
 
     /// Fallback uses of a bank since `since`: (jti, client_id, used_at).
-    pub async fn fallback_uses(&self, bank_code: &str, since: i64) -> Result<Vec<(String, String, i64)>> {
+    pub async fn fallback_uses(
+        &self,
+        bank_code: &str,
+        since: i64,
+    ) -> Result<Vec<(String, String, i64)>> {
         Ok(sqlx::query_as("SELECT jti, client_id, used_at FROM fallback_uses WHERE bank_code = $1 AND used_at >= $2 ORDER BY used_at")
             .bind(bank_code)
             .bind(since)

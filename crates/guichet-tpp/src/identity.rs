@@ -109,9 +109,11 @@ impl TppIdentity {
             .with_client_auth_cert(self.qwac_chain.clone(), self.qwac_key.clone_key())?)
     }
 
-    /// An HTTP client over mutual TLS with this identity.
+    /// An HTTP client over mutual TLS with this identity. It follows no redirect: a bank's
+    /// redirects (the fallback's 302, for one) are answers to read, not to follow with the QWAC.
     pub fn http_client(&self, ca_file: &Path) -> Result<reqwest::Client, IdentityError> {
         reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
             .use_preconfigured_tls(self.tls_config(ca_file)?)
             .build()
             .map_err(|e| IdentityError::Certificate(format!("HTTP client: {e}")))

@@ -52,9 +52,13 @@ struct OtpPage<'a> {
 /// What each scope lets the TPP do, in the PSU's words.
 fn describe(scope: &str) -> &'static str {
     match scope {
-        "aisp" => "consulter la liste de vos comptes, et les soldes et opérations des comptes que vous choisirez",
+        "aisp" => {
+            "consulter la liste de vos comptes, et les soldes et opérations des comptes que vous choisirez"
+        }
         "cbpii" => "vérifier la disponibilité des fonds sur vos comptes",
-        "extended_transaction_history" => "consulter l'historique de vos opérations au-delà de 90 jours",
+        "extended_transaction_history" => {
+            "consulter l'historique de vos opérations au-delà de 90 jours"
+        }
         _ => "un accès non décrit",
     }
 }
@@ -83,30 +87,59 @@ fn redirect_to(base: &str, params: &[(&str, &str)]) -> String {
     }
 }
 
-fn oauth_error(redirect_uri: &str, state: Option<&str>, error: &str, description: &str) -> Response {
+fn oauth_error(
+    redirect_uri: &str,
+    state: Option<&str>,
+    error: &str,
+    description: &str,
+) -> Response {
     let mut params = vec![("error", error), ("error_description", description)];
     if let Some(state) = state {
         params.push(("state", state));
     }
-    see_other(&redirect_to(redirect_uri, &params), origin_of(redirect_uri).as_deref(), None)
+    see_other(
+        &redirect_to(redirect_uri, &params),
+        origin_of(redirect_uri).as_deref(),
+        None,
+    )
 }
 
 /// Starts a new SCA attempt and shows the login page.
-pub async fn start(state: &SharedState, bank: &Bank, attempt: ScaAttempt, tpp: Option<TppView>) -> Response {
+pub async fn start(
+    state: &SharedState,
+    bank: &Bank,
+    attempt: ScaAttempt,
+    tpp: Option<TppView>,
+) -> Response {
     if let Err(e) = state.store.create_attempt(&attempt).await {
         tracing::error!(error = %e, "storing an SCA attempt");
-        return error_page(StatusCode::INTERNAL_SERVER_ERROR, &bank.profile.name, "Erreur interne.").into_response();
+        return error_page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &bank.profile.name,
+            "Erreur interne.",
+        )
+        .into_response();
     }
     let mut page = Page::render(
         StatusCode::OK,
-        &LoginPage { bank_name: &bank.profile.name, tpp, error: None, csrf: &attempt.csrf, cancellable: attempt.redirect_uri.is_some() },
+        &LoginPage {
+            bank_name: &bank.profile.name,
+            tpp,
+            error: None,
+            csrf: &attempt.csrf,
+            cancellable: attempt.redirect_uri.is_some(),
+        },
     );
     page.form_target = attempt.redirect_uri.as_deref().and_then(origin_of);
     page.set_cookie = Some(session_cookie(&attempt.id));
     page.into_response()
 }
 
-pub fn new_attempt(bank: &Bank, purpose: &str, now: i64) -> Result<ScaAttempt, crate::error::ApiError> {
+pub fn new_attempt(
+    bank: &Bank,
+    purpose: &str,
+    now: i64,
+) -> Result<ScaAttempt, crate::error::ApiError> {
     Ok(ScaAttempt {
         id: random()?,
         bank_code: bank.code().to_owned(),
@@ -143,58 +176,110 @@ pub async fn authorize(State(state): State<SharedState>, parts: Parts) -> Respon
     };
     let tpp = match state.store.tpp(client_id).await {
         Ok(Some(tpp)) => tpp,
-        Ok(None) => return refuse("Ce service n'est pas enregistré auprès de la banque (client_id inconnu)."),
+        Ok(None) => {
+            return refuse(
+                "Ce service n'est pas enregistré auprès de la banque (client_id inconnu).",
+            );
+        }
         Err(e) => {
             tracing::error!(error = %e, "reading a TPP");
-            return error_page(StatusCode::INTERNAL_SERVER_ERROR, name, "Erreur interne.").into_response();
+            return error_page(StatusCode::INTERNAL_SERVER_ERROR, name, "Erreur interne.")
+                .into_response();
         }
     };
     // RFC 6749 §4.1.2.1: with an unknown client or a redirect URI that does not match, never
     // redirect.
-    let Some(redirect_uri) = params.get("redirect_uri").filter(|uri| tpp.redirect_uris.contains(uri)) else {
-        return refuse("L'adresse de retour (redirect_uri) ne correspond à aucune adresse enregistrée par ce service.");
+    let Some(redirect_uri) = params
+        .get("redirect_uri")
+        .filter(|uri| tpp.redirect_uris.contains(uri))
+    else {
+        return refuse(
+            "L'adresse de retour (redirect_uri) ne correspond à aucune adresse enregistrée par ce service.",
+        );
     };
     let tpp_state = params.get("state").map(String::as_str);
     if tpp_state.is_some_and(|s| s.len() > 512) {
-        return oauth_error(redirect_uri, None, "invalid_request", "state is longer than 512 characters");
+        return oauth_error(
+            redirect_uri,
+            None,
+            "invalid_request",
+            "state is longer than 512 characters",
+        );
     }
     if params.get("response_type").map(String::as_str) != Some("code") {
-        return oauth_error(redirect_uri, tpp_state, "unsupported_response_type", "response_type must be code");
+        return oauth_error(
+            redirect_uri,
+            tpp_state,
+            "unsupported_response_type",
+            "response_type must be code",
+        );
     }
-    let scopes: Vec<&str> = params.get("scope").map(|s| s.split(' ').filter(|s| !s.is_empty()).collect()).unwrap_or_default();
+    let scopes: Vec<&str> = params
+        .get("scope")
+        .map(|s| s.split(' ').filter(|s| !s.is_empty()).collect())
+        .unwrap_or_default();
     let allowed = |scope: &str| match scope {
         "aisp" | "cbpii" => true,
         "extended_transaction_history" => bank.profile.extended_history_days.is_some(),
         _ => false,
     };
     if scopes.is_empty() {
-        return oauth_error(redirect_uri, tpp_state, "invalid_scope", "scope is required: aisp, cbpii");
+        return oauth_error(
+            redirect_uri,
+            tpp_state,
+            "invalid_scope",
+            "scope is required: aisp, cbpii",
+        );
     }
     if let Some(bad) = scopes.iter().find(|s| !allowed(s)) {
-        return oauth_error(redirect_uri, tpp_state, "invalid_scope", &format!("scope '{bad}' is not offered by {name}"));
+        return oauth_error(
+            redirect_uri,
+            tpp_state,
+            "invalid_scope",
+            &format!("scope '{bad}' is not offered by {name}"),
+        );
     }
     let challenge = params.get("code_challenge");
     if let Some(challenge) = challenge {
         if params.get("code_challenge_method").map(String::as_str) != Some("S256") {
-            return oauth_error(redirect_uri, tpp_state, "invalid_request", "code_challenge_method must be S256");
+            return oauth_error(
+                redirect_uri,
+                tpp_state,
+                "invalid_request",
+                "code_challenge_method must be S256",
+            );
         }
         let well_formed = (43..=128).contains(&challenge.len())
-            && challenge.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            && challenge
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         if !well_formed {
-            return oauth_error(redirect_uri, tpp_state, "invalid_request", "code_challenge is not a base64url SHA-256");
+            return oauth_error(
+                redirect_uri,
+                tpp_state,
+                "invalid_request",
+                "code_challenge is not a base64url SHA-256",
+            );
         }
     }
     let now = state.now().as_second();
     let mut attempt = match new_attempt(&bank, "authorize", now) {
         Ok(attempt) => attempt,
-        Err(_) => return error_page(StatusCode::INTERNAL_SERVER_ERROR, name, "Erreur interne.").into_response(),
+        Err(_) => {
+            return error_page(StatusCode::INTERNAL_SERVER_ERROR, name, "Erreur interne.")
+                .into_response();
+        }
     };
     attempt.client_id = Some(tpp.client_id.clone());
     attempt.redirect_uri = Some(redirect_uri.clone());
     attempt.scope = Some(scopes.join(" "));
     attempt.state = tpp_state.map(str::to_owned);
     attempt.code_challenge = challenge.cloned();
-    let view = TppView { name: tpp.name, org_id: tpp.client_id, access: scopes.iter().map(|s| describe(s).to_owned()).collect() };
+    let view = TppView {
+        name: tpp.name,
+        org_id: tpp.client_id,
+        access: scopes.iter().map(|s| describe(s).to_owned()).collect(),
+    };
     start(&state, &bank, attempt, Some(view)).await
 }
 
@@ -206,22 +291,45 @@ pub(crate) async fn posted_attempt(
     fields: &std::collections::HashMap<String, String>,
 ) -> Result<(Arc<Bank>, ScaAttempt), Response> {
     let Some(bank) = bank_of(state, parts) else {
-        return Err(error_page(StatusCode::NOT_FOUND, "Guichet", "Aucune banque ici.").into_response());
+        return Err(
+            error_page(StatusCode::NOT_FOUND, "Guichet", "Aucune banque ici.").into_response(),
+        );
     };
     let name = bank.profile.name.clone();
-    let expired = || error_page(StatusCode::BAD_REQUEST, &name, "Votre session a expiré. Recommencez depuis le service qui vous a dirigé ici.").into_response();
-    let Some(id) = cookie(&parts.headers, COOKIE) else { return Err(expired()) };
+    let expired = || {
+        error_page(
+            StatusCode::BAD_REQUEST,
+            &name,
+            "Votre session a expiré. Recommencez depuis le service qui vous a dirigé ici.",
+        )
+        .into_response()
+    };
+    let Some(id) = cookie(&parts.headers, COOKIE) else {
+        return Err(expired());
+    };
     let attempt = match state.store.attempt(&id).await {
-        Ok(Some(attempt)) if attempt.bank_code == bank.code() && attempt.expires_at > state.now().as_second() => attempt,
+        Ok(Some(attempt))
+            if attempt.bank_code == bank.code() && attempt.expires_at > state.now().as_second() =>
+        {
+            attempt
+        }
         Ok(_) => return Err(expired()),
         Err(e) => {
             tracing::error!(error = %e, "reading an SCA attempt");
-            return Err(error_page(StatusCode::INTERNAL_SERVER_ERROR, &name, "Erreur interne.").into_response());
+            return Err(
+                error_page(StatusCode::INTERNAL_SERVER_ERROR, &name, "Erreur interne.")
+                    .into_response(),
+            );
         }
     };
     let csrf = fields.get("csrf").map(String::as_str).unwrap_or("");
     if !same(csrf, &attempt.csrf) {
-        return Err(error_page(StatusCode::BAD_REQUEST, &name, "Le formulaire n'est pas valide (jeton de sécurité).").into_response());
+        return Err(error_page(
+            StatusCode::BAD_REQUEST,
+            &name,
+            "Le formulaire n'est pas valide (jeton de sécurité).",
+        )
+        .into_response());
     }
     Ok((bank, attempt))
 }
@@ -241,7 +349,12 @@ fn locked_page(bank: &Bank, attempt: &ScaAttempt) -> Response {
 }
 
 /// Counts a failed factor; the third locks the attempt.
-async fn fail(state: &SharedState, bank: &Bank, mut attempt: ScaAttempt, stage: &str) -> Result<ScaAttempt, Response> {
+async fn fail(
+    state: &SharedState,
+    bank: &Bank,
+    mut attempt: ScaAttempt,
+    stage: &str,
+) -> Result<ScaAttempt, Response> {
     attempt.failures += 1;
     if attempt.failures >= MAX_FAILURES {
         attempt.stage = "locked".into();
@@ -249,13 +362,22 @@ async fn fail(state: &SharedState, bank: &Bank, mut attempt: ScaAttempt, stage: 
     match state.store.advance_attempt(&attempt, stage).await {
         Ok(true) if attempt.stage == "locked" => Err(locked_page(bank, &attempt)),
         Ok(true) => Ok(attempt),
-        _ => Err(error_page(StatusCode::CONFLICT, &bank.profile.name, "Cette étape a déjà été traitée.").into_response()),
+        _ => Err(error_page(
+            StatusCode::CONFLICT,
+            &bank.profile.name,
+            "Cette étape a déjà été traitée.",
+        )
+        .into_response()),
     }
 }
 
 fn remaining(attempt: &ScaAttempt) -> String {
     let left = MAX_FAILURES - attempt.failures;
-    format!("{left} essai{} restant{}", if left > 1 { "s" } else { "" }, if left > 1 { "s" } else { "" })
+    format!(
+        "{left} essai{} restant{}",
+        if left > 1 { "s" } else { "" },
+        if left > 1 { "s" } else { "" }
+    )
 }
 
 pub async fn login(State(state): State<SharedState>, parts: Parts, body: Bytes) -> Response {
@@ -268,7 +390,12 @@ pub async fn login(State(state): State<SharedState>, parts: Parts, body: Bytes) 
         return locked_page(&bank, &attempt);
     }
     if attempt.stage != "login" {
-        return error_page(StatusCode::CONFLICT, &bank.profile.name, "Cette étape a déjà été traitée.").into_response();
+        return error_page(
+            StatusCode::CONFLICT,
+            &bank.profile.name,
+            "Cette étape a déjà été traitée.",
+        )
+        .into_response();
     }
     let identifier = fields.get("identifier").map(|s| s.trim()).unwrap_or("");
     let password = fields.get("password").map(String::as_str).unwrap_or("");
@@ -285,23 +412,45 @@ pub async fn login(State(state): State<SharedState>, parts: Parts, body: Bytes) 
             Ok(attempt) => attempt,
             Err(response) => return response,
         };
-        let message = format!("Identifiant ou mot de passe incorrect ({}).", remaining(&attempt));
+        let message = format!(
+            "Identifiant ou mot de passe incorrect ({}).",
+            remaining(&attempt)
+        );
         let mut page = Page::render(
             StatusCode::OK,
-            &LoginPage { bank_name: &bank.profile.name, tpp: None, error: Some(message), csrf: &attempt.csrf, cancellable: attempt.redirect_uri.is_some() },
+            &LoginPage {
+                bank_name: &bank.profile.name,
+                tpp: None,
+                error: Some(message),
+                csrf: &attempt.csrf,
+                cancellable: attempt.redirect_uri.is_some(),
+            },
         );
         page.form_target = attempt.redirect_uri.as_deref().and_then(origin_of);
         return page.into_response();
     };
     let Some(challenge) = state.sca.send_code(&psu) else {
-        return error_page(StatusCode::SERVICE_UNAVAILABLE, &bank.profile.name, "Le code de sécurité n'a pas pu être envoyé.").into_response();
+        return error_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &bank.profile.name,
+            "Le code de sécurité n'a pas pu être envoyé.",
+        )
+        .into_response();
     };
     attempt.psu_id = Some(psu.psu_id.clone());
     attempt.stage = "otp".into();
     attempt.otp_hash = Some(sha256_hex(&challenge.code));
     attempt.otp_shown = challenge.shown;
-    if !matches!(state.store.advance_attempt(&attempt, "login").await, Ok(true)) {
-        return error_page(StatusCode::CONFLICT, &bank.profile.name, "Cette étape a déjà été traitée.").into_response();
+    if !matches!(
+        state.store.advance_attempt(&attempt, "login").await,
+        Ok(true)
+    ) {
+        return error_page(
+            StatusCode::CONFLICT,
+            &bank.profile.name,
+            "Cette étape a déjà été traitée.",
+        )
+        .into_response();
     }
     otp_page(&bank, &attempt, &psu, None)
 }
@@ -336,7 +485,12 @@ pub async fn otp(State(state): State<SharedState>, parts: Parts, body: Bytes) ->
         _ => None,
     };
     let Some(psu) = psu else {
-        return error_page(StatusCode::CONFLICT, &bank.profile.name, "Cette étape a déjà été traitée.").into_response();
+        return error_page(
+            StatusCode::CONFLICT,
+            &bank.profile.name,
+            "Cette étape a déjà été traitée.",
+        )
+        .into_response();
     };
     let code = fields.get("code").map(|s| s.trim()).unwrap_or("");
     let expected = attempt.otp_hash.clone().unwrap_or_default();
@@ -355,7 +509,12 @@ pub async fn otp(State(state): State<SharedState>, parts: Parts, body: Bytes) ->
     attempt.otp_hash = None;
     attempt.otp_shown = None;
     if !matches!(state.store.advance_attempt(&attempt, "otp").await, Ok(true)) {
-        return error_page(StatusCode::CONFLICT, &bank.profile.name, "Cette étape a déjà été traitée.").into_response();
+        return error_page(
+            StatusCode::CONFLICT,
+            &bank.profile.name,
+            "Cette étape a déjà été traitée.",
+        )
+        .into_response();
     }
     match attempt.purpose.as_str() {
         "authorize" => finish_authorization(&state, &bank, &attempt, &psu, now).await,
@@ -364,16 +523,33 @@ pub async fn otp(State(state): State<SharedState>, parts: Parts, body: Bytes) ->
     }
 }
 
-async fn finish_authorization(state: &SharedState, bank: &Bank, attempt: &ScaAttempt, psu: &PsuRecord, now: i64) -> Response {
+async fn finish_authorization(
+    state: &SharedState,
+    bank: &Bank,
+    attempt: &ScaAttempt,
+    psu: &PsuRecord,
+    now: i64,
+) -> Response {
     let (Some(client_id), Some(redirect_uri)) = (&attempt.client_id, &attempt.redirect_uri) else {
-        return error_page(StatusCode::INTERNAL_SERVER_ERROR, &bank.profile.name, "Erreur interne.").into_response();
+        return error_page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &bank.profile.name,
+            "Erreur interne.",
+        )
+        .into_response();
     };
     let code = AuthCode {
         bank_code: bank.code().to_owned(),
         client_id: client_id.clone(),
         redirect_uri: redirect_uri.clone(),
         psu_id: psu.psu_id.clone(),
-        scopes: attempt.scope.clone().unwrap_or_default().split(' ').map(str::to_owned).collect(),
+        scopes: attempt
+            .scope
+            .clone()
+            .unwrap_or_default()
+            .split(' ')
+            .map(str::to_owned)
+            .collect(),
         code_challenge: attempt.code_challenge.clone(),
         sca_at: now,
         expires_at: now + CODE_SECONDS,
@@ -382,15 +558,28 @@ async fn finish_authorization(state: &SharedState, bank: &Bank, attempt: &ScaAtt
         Ok(secret) => secret,
         Err(e) => {
             tracing::error!(error = %e, "issuing a code");
-            return error_page(StatusCode::INTERNAL_SERVER_ERROR, &bank.profile.name, "Erreur interne.").into_response();
+            return error_page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &bank.profile.name,
+                "Erreur interne.",
+            )
+            .into_response();
         }
     };
-    tracing::info!(bank = bank.code(), client_id, "authorization granted by the PSU");
+    tracing::info!(
+        bank = bank.code(),
+        client_id,
+        "authorization granted by the PSU"
+    );
     let mut params = vec![("code", secret.expose())];
     if let Some(tpp_state) = &attempt.state {
         params.push(("state", tpp_state.as_str()));
     }
-    see_other(&redirect_to(redirect_uri, &params), origin_of(redirect_uri).as_deref(), Some(clear_cookie()))
+    see_other(
+        &redirect_to(redirect_uri, &params),
+        origin_of(redirect_uri).as_deref(),
+        Some(clear_cookie()),
+    )
 }
 
 pub async fn cancel(State(state): State<SharedState>, parts: Parts, body: Bytes) -> Response {
@@ -400,25 +589,50 @@ pub async fn cancel(State(state): State<SharedState>, parts: Parts, body: Bytes)
         Err(response) => return response,
     };
     if attempt.stage == "done" || attempt.stage == "cancelled" {
-        return error_page(StatusCode::CONFLICT, &bank.profile.name, "Cette étape a déjà été traitée.").into_response();
+        return error_page(
+            StatusCode::CONFLICT,
+            &bank.profile.name,
+            "Cette étape a déjà été traitée.",
+        )
+        .into_response();
     }
     let previous = attempt.stage.clone();
     attempt.stage = "cancelled".into();
-    if !matches!(state.store.advance_attempt(&attempt, &previous).await, Ok(true)) {
-        return error_page(StatusCode::CONFLICT, &bank.profile.name, "Cette étape a déjà été traitée.").into_response();
+    if !matches!(
+        state.store.advance_attempt(&attempt, &previous).await,
+        Ok(true)
+    ) {
+        return error_page(
+            StatusCode::CONFLICT,
+            &bank.profile.name,
+            "Cette étape a déjà été traitée.",
+        )
+        .into_response();
     }
     match &attempt.redirect_uri {
         Some(uri) => {
-            let description = if previous == "locked" { "the PSU failed strong authentication three times" } else { "the PSU cancelled" };
-            let mut response = oauth_error(uri, attempt.state.as_deref(), "access_denied", description);
+            let description = if previous == "locked" {
+                "the PSU failed strong authentication three times"
+            } else {
+                "the PSU cancelled"
+            };
+            let mut response =
+                oauth_error(uri, attempt.state.as_deref(), "access_denied", description);
             if let Ok(value) = axum::http::HeaderValue::from_str(&clear_cookie()) {
-                response.headers_mut().insert(axum::http::header::SET_COOKIE, value);
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::SET_COOKIE, value);
             }
             response
         }
         None => Page::render(
             StatusCode::OK,
-            &MessagePage { bank_name: &bank.profile.name, heading: "Annulé", message: "Vous avez annulé.", return_csrf: None },
+            &MessagePage {
+                bank_name: &bank.profile.name,
+                heading: "Annulé",
+                message: "Vous avez annulé.",
+                return_csrf: None,
+            },
         )
         .into_response(),
     }

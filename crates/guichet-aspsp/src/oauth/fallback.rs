@@ -58,7 +58,12 @@ pub async fn login(State(state): State<SharedState>, parts: Parts) -> Response {
     };
     let params = form(parts.uri.query().unwrap_or("").as_bytes()).unwrap_or_default();
     let Some((_, decoding)) = state.security.jwt_keys.get(bank.code()) else {
-        return error_page(StatusCode::SERVICE_UNAVAILABLE, &bank.profile.name, "Le mode de secours n'est pas configuré.").into_response();
+        return error_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &bank.profile.name,
+            "Le mode de secours n'est pas configuré.",
+        )
+        .into_response();
     };
     let mut validation = Validation::new(Algorithm::RS256);
     validation.set_audience(&[audience(bank.code())]);
@@ -72,11 +77,23 @@ pub async fn login(State(state): State<SharedState>, parts: Parts) -> Response {
         .map(|data| data.claims)
         .filter(|c| c.exp > state.now().as_second());
     let Some(claims) = claims else {
-        return error_page(StatusCode::BAD_REQUEST, &bank.profile.name, "Le lien de connexion est invalide ou a expiré.").into_response();
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            &bank.profile.name,
+            "Le lien de connexion est invalide ou a expiré.",
+        )
+        .into_response();
     };
     let mut attempt = match new_attempt(&bank, "fallback", state.now().as_second()) {
         Ok(attempt) => attempt,
-        Err(_) => return error_page(StatusCode::INTERNAL_SERVER_ERROR, &bank.profile.name, "Erreur interne.").into_response(),
+        Err(_) => {
+            return error_page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &bank.profile.name,
+                "Erreur interne.",
+            )
+            .into_response();
+        }
     };
     attempt.client_id = Some(claims.sub);
     start(&state, &bank, attempt, None).await
@@ -88,12 +105,25 @@ pub async fn banking(State(state): State<SharedState>, parts: Parts) -> Response
         return error_page(StatusCode::NOT_FOUND, "Guichet", "Aucune banque ici.").into_response();
     };
     let Some(attempt) = session(&state, &bank, &parts, "fallback").await else {
-        return error_page(StatusCode::FORBIDDEN, &bank.profile.name, "Authentifiez-vous d'abord.").into_response();
+        return error_page(
+            StatusCode::FORBIDDEN,
+            &bank.profile.name,
+            "Authentifiez-vous d'abord.",
+        )
+        .into_response();
     };
     let psu_id = attempt.psu_id.clone().unwrap_or_default();
     let psu = state.store.psu(bank.code(), &psu_id).await.ok().flatten();
-    let accounts = state.store.psu_accounts(bank.code(), &psu_id).await.unwrap_or_default();
-    let balances = state.store.psu_balances(bank.code(), &psu_id).await.unwrap_or_default();
+    let accounts = state
+        .store
+        .psu_accounts(bank.code(), &psu_id)
+        .await
+        .unwrap_or_default();
+    let balances = state
+        .store
+        .psu_balances(bank.code(), &psu_id)
+        .await
+        .unwrap_or_default();
     let views = accounts
         .into_iter()
         .filter(|a| a.eligible)
@@ -101,7 +131,13 @@ pub async fn banking(State(state): State<SharedState>, parts: Parts) -> Response
             balance: balances
                 .iter()
                 .find(|b| b.account_id == a.resource_id && b.balance_type == "CLBD")
-                .map(|b| format!("{} {}", guichet_stet::Amount::from_minor(b.amount_minor), b.currency))
+                .map(|b| {
+                    format!(
+                        "{} {}",
+                        guichet_stet::Amount::from_minor(b.amount_minor),
+                        b.currency
+                    )
+                })
                 .unwrap_or_default(),
             name: a.name,
             iban: a.iban,

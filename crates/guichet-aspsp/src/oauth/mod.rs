@@ -44,7 +44,10 @@ pub fn psu_router() -> Router<SharedState> {
         .route("/psu/access/revoke", post(psu_access::revoke))
         .route("/fallback/login", get(fallback::login))
         .route("/fallback/banking", get(fallback::banking))
-        .route("/.well-known/apple-app-site-association", get(pages::apple_app_site_association))
+        .route(
+            "/.well-known/apple-app-site-association",
+            get(pages::apple_app_site_association),
+        )
         .route("/.well-known/assetlinks.json", get(pages::assetlinks))
         .route("/static/bank.css", get(pages::stylesheet))
         .fallback(pages::not_found)
@@ -52,8 +55,14 @@ pub fn psu_router() -> Router<SharedState> {
 
 /// The bank of a request outside the STET edge: by Host, else by listener.
 pub(crate) fn bank_of(state: &AppState, parts: &Parts) -> Option<Arc<Bank>> {
-    let host = parts.headers.get(axum::http::header::HOST).and_then(|v| v.to_str().ok());
-    let listener = parts.extensions.get::<ListenerBank>().and_then(|l| l.0.as_deref());
+    let host = parts
+        .headers
+        .get(axum::http::header::HOST)
+        .and_then(|v| v.to_str().ok());
+    let listener = parts
+        .extensions
+        .get::<ListenerBank>()
+        .and_then(|l| l.0.as_deref());
     state.resolve_bank(host, listener)
 }
 
@@ -63,8 +72,14 @@ pub(crate) fn bank_of(state: &AppState, parts: &Parts) -> Option<Arc<Bank>> {
 pub(crate) fn form(bytes: &[u8]) -> Result<HashMap<String, String>, String> {
     let mut out = HashMap::new();
     for (name, value) in url::form_urlencoded::parse(bytes) {
-        if out.insert(name.clone().into_owned(), value.into_owned()).is_some() {
-            return Err(format!("the parameter '{}' is given twice", guichet_stet::error::truncate(&name)));
+        if out
+            .insert(name.clone().into_owned(), value.into_owned())
+            .is_some()
+        {
+            return Err(format!(
+                "the parameter '{}' is given twice",
+                guichet_stet::error::truncate(&name)
+            ));
         }
     }
     Ok(out)
@@ -91,7 +106,9 @@ pub(crate) fn random() -> Result<String, crate::error::ApiError> {
 
 /// SHA-256, lower-case hex.
 pub(crate) fn sha256_hex(text: &str) -> String {
-    guichet_eidas::hex(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, text.as_bytes()).as_ref())
+    guichet_eidas::hex(
+        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, text.as_bytes()).as_ref(),
+    )
 }
 
 /// Equal in constant time.
@@ -108,13 +125,21 @@ mod tests {
     fn forms_refuse_repeated_parameters() {
         assert!(form(b"a=1&b=2").is_ok());
         assert!(form(b"a=1&a=2").is_err());
-        assert_eq!(form(b"scope=aisp+cbpii").ok().and_then(|f| f.get("scope").cloned()), Some("aisp cbpii".into()));
+        assert_eq!(
+            form(b"scope=aisp+cbpii")
+                .ok()
+                .and_then(|f| f.get("scope").cloned()),
+            Some("aisp cbpii".into())
+        );
     }
 
     #[test]
     fn cookies_are_found_among_others() {
         let mut headers = HeaderMap::new();
-        headers.insert(axum::http::header::COOKIE, axum::http::HeaderValue::from_static("a=1; guichet_sca=xyz; b=2"));
+        headers.insert(
+            axum::http::header::COOKIE,
+            axum::http::HeaderValue::from_static("a=1; guichet_sca=xyz; b=2"),
+        );
         assert_eq!(cookie(&headers, "guichet_sca").as_deref(), Some("xyz"));
         assert_eq!(cookie(&headers, "none"), None);
     }

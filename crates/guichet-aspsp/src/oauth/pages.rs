@@ -25,7 +25,12 @@ impl Page {
             tracing::error!(error = %e, "template rendering failed");
             "<!DOCTYPE html><title>Erreur</title><p>Erreur interne.</p>".to_owned()
         });
-        Page { status, html, form_target: None, set_cookie: None }
+        Page {
+            status,
+            html,
+            form_target: None,
+            set_cookie: None,
+        }
     }
 }
 
@@ -42,17 +47,29 @@ pub fn secure(headers: &mut HeaderMap, form_target: Option<&str>) {
         headers.insert(header::CONTENT_SECURITY_POLICY, value);
     }
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::STRICT_TRANSPORT_SECURITY,
+        HeaderValue::from_static("max-age=31536000"),
+    );
 }
 
 impl IntoResponse for Page {
     fn into_response(self) -> Response {
         let mut response = (self.status, self.html).into_response();
         let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
         secure(headers, self.form_target.as_deref());
         if let Some(cookie) = self.set_cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
             headers.insert(header::SET_COOKIE, cookie);
@@ -63,7 +80,11 @@ impl IntoResponse for Page {
 
 /// A 303 to `location`, with the page headers (and `form_target` allowed when the redirect
 /// follows a form).
-pub fn see_other(location: &str, form_target: Option<&str>, set_cookie: Option<String>) -> Response {
+pub fn see_other(
+    location: &str,
+    form_target: Option<&str>,
+    set_cookie: Option<String>,
+) -> Response {
     let mut response = StatusCode::SEE_OTHER.into_response();
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(location) {
@@ -93,15 +114,28 @@ pub struct MessagePage<'a> {
 
 /// An error page that never redirects (RFC 6749 §4.1.2.1 for a bad client or redirect URI).
 pub fn error_page(status: StatusCode, bank_name: &str, message: &str) -> Page {
-    Page::render(status, &MessagePage { bank_name, heading: "Demande refusée", message, return_csrf: None })
+    Page::render(
+        status,
+        &MessagePage {
+            bank_name,
+            heading: "Demande refusée",
+            message,
+            return_csrf: None,
+        },
+    )
 }
 
 pub async fn not_found() -> Page {
     error_page(StatusCode::NOT_FOUND, "Guichet", "Cette page n'existe pas.")
 }
 
-fn bank_or_404(state: &SharedState, parts: &Parts) -> Result<std::sync::Arc<crate::state::Bank>, Response> {
-    super::bank_of(state, parts).ok_or_else(|| error_page(StatusCode::NOT_FOUND, "Guichet", "Aucune banque ici.").into_response())
+fn bank_or_404(
+    state: &SharedState,
+    parts: &Parts,
+) -> Result<std::sync::Arc<crate::state::Bank>, Response> {
+    super::bank_of(state, parts).ok_or_else(|| {
+        error_page(StatusCode::NOT_FOUND, "Guichet", "Aucune banque ici.").into_response()
+    })
 }
 
 /// The stylesheet, in the bank's colour (checked as `#rrggbb` at start-up).
@@ -123,25 +157,42 @@ pub async fn stylesheet(State(state): State<SharedState>, parts: Parts) -> Respo
     );
     let mut response = css.into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8"));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/css; charset=utf-8"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     response
 }
 
 fn json_file(value: serde_json::Value) -> Response {
     let mut response = value.to_string().into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     response
 }
 
 /// iOS universal links for the bank's own app (portal, "Trigger App2App feature").
-pub async fn apple_app_site_association(State(state): State<SharedState>, parts: Parts) -> Response {
+pub async fn apple_app_site_association(
+    State(state): State<SharedState>,
+    parts: Parts,
+) -> Response {
     let bank = match bank_or_404(&state, &parts) {
         Ok(bank) => bank,
         Err(response) => return response,
     };
     let Some(app) = &bank.profile.app2app else {
-        return error_page(StatusCode::NOT_FOUND, &bank.profile.name, "Pas d'application associée.").into_response();
+        return error_page(
+            StatusCode::NOT_FOUND,
+            &bank.profile.name,
+            "Pas d'application associée.",
+        )
+        .into_response();
     };
     json_file(serde_json::json!({
         "applinks": {
@@ -158,7 +209,12 @@ pub async fn assetlinks(State(state): State<SharedState>, parts: Parts) -> Respo
         Err(response) => return response,
     };
     let Some(app) = &bank.profile.app2app else {
-        return error_page(StatusCode::NOT_FOUND, &bank.profile.name, "Pas d'application associée.").into_response();
+        return error_page(
+            StatusCode::NOT_FOUND,
+            &bank.profile.name,
+            "Pas d'application associée.",
+        )
+        .into_response();
     };
     json_file(serde_json::json!([{
         "relation": ["delegate_permission/common.handle_all_urls"],

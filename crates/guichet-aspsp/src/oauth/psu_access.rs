@@ -32,7 +32,12 @@ struct AccessPage<'a> {
 }
 
 /// The PSU's session, when it passed SCA for this purpose within the attempt's lifetime.
-pub(crate) async fn session(state: &SharedState, bank: &Bank, parts: &Parts, purpose: &str) -> Option<ScaAttempt> {
+pub(crate) async fn session(
+    state: &SharedState,
+    bank: &Bank,
+    parts: &Parts,
+    purpose: &str,
+) -> Option<ScaAttempt> {
     let id = cookie(&parts.headers, COOKIE)?;
     let attempt = state.store.attempt(&id).await.ok().flatten()?;
     (attempt.bank_code == bank.code()
@@ -49,7 +54,12 @@ pub async fn show(State(state): State<SharedState>, parts: Parts) -> Response {
     let Some(attempt) = session(&state, &bank, &parts, "manage").await else {
         return match new_attempt(&bank, "manage", state.now().as_second()) {
             Ok(attempt) => start(&state, &bank, attempt, None).await,
-            Err(_) => error_page(StatusCode::INTERNAL_SERVER_ERROR, &bank.profile.name, "Erreur interne.").into_response(),
+            Err(_) => error_page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &bank.profile.name,
+                "Erreur interne.",
+            )
+            .into_response(),
         };
     };
     render(&state, &bank, &attempt).await
@@ -58,14 +68,20 @@ pub async fn show(State(state): State<SharedState>, parts: Parts) -> Response {
 async fn render(state: &SharedState, bank: &Bank, attempt: &ScaAttempt) -> Response {
     let psu_id = attempt.psu_id.clone().unwrap_or_default();
     let psu = state.store.psu(bank.code(), &psu_id).await.ok().flatten();
-    let grants = state.store.psu_grants(bank.code(), &psu_id, state.now().as_second()).await.unwrap_or_default();
+    let grants = state
+        .store
+        .psu_grants(bank.code(), &psu_id, state.now().as_second())
+        .await
+        .unwrap_or_default();
     let views = grants
         .into_iter()
         .map(|g| GrantView {
             name: g.name.unwrap_or_else(|| g.client_id.clone()),
             client_id: g.client_id,
             scopes: g.scopes,
-            until: jiff::Timestamp::from_second(g.expires_at).map(|t| bank.zone.to_datetime(t).date().to_string()).unwrap_or_default(),
+            until: jiff::Timestamp::from_second(g.expires_at)
+                .map(|t| bank.zone.to_datetime(t).date().to_string())
+                .unwrap_or_default(),
         })
         .collect();
     Page::render(
@@ -86,20 +102,47 @@ pub async fn revoke(State(state): State<SharedState>, parts: Parts, body: Bytes)
         Ok(found) => found,
         Err(response) => return response,
     };
-    let (Some(psu_id), true) = (&attempt.psu_id, attempt.purpose == "manage" && attempt.stage == "done") else {
-        return error_page(StatusCode::FORBIDDEN, &bank.profile.name, "Authentifiez-vous d'abord.").into_response();
+    let (Some(psu_id), true) = (
+        &attempt.psu_id,
+        attempt.purpose == "manage" && attempt.stage == "done",
+    ) else {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            &bank.profile.name,
+            "Authentifiez-vous d'abord.",
+        )
+        .into_response();
     };
     let Some(client_id) = fields.get("client_id") else {
-        return error_page(StatusCode::BAD_REQUEST, &bank.profile.name, "Aucun service choisi.").into_response();
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            &bank.profile.name,
+            "Aucun service choisi.",
+        )
+        .into_response();
     };
-    match state.store.revoke_psu_access(bank.code(), psu_id, client_id, state.now().as_second()).await {
+    match state
+        .store
+        .revoke_psu_access(bank.code(), psu_id, client_id, state.now().as_second())
+        .await
+    {
         Ok(count) => {
-            tracing::info!(bank = bank.code(), client_id, tokens = count, "access revoked by the PSU");
+            tracing::info!(
+                bank = bank.code(),
+                client_id,
+                tokens = count,
+                "access revoked by the PSU"
+            );
             see_other("/psu/access", None, None)
         }
         Err(e) => {
             tracing::error!(error = %e, "revoking a TPP's access");
-            error_page(StatusCode::INTERNAL_SERVER_ERROR, &bank.profile.name, "Erreur interne.").into_response()
+            error_page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &bank.profile.name,
+                "Erreur interne.",
+            )
+            .into_response()
         }
     }
 }

@@ -37,7 +37,10 @@ impl ScaProvider for SandboxSca {
         let mut bytes = [0u8; 4];
         aws_lc_rs::rand::SystemRandom::new().fill(&mut bytes).ok()?;
         let code = format!("{:06}", u32::from_be_bytes(bytes) % 1_000_000);
-        Some(Challenge { shown: Some(code.clone()), code })
+        Some(Challenge {
+            shown: Some(code.clone()),
+            code,
+        })
     }
 }
 

@@ -43,7 +43,11 @@ fn oauth(code: &'static str, description: impl Into<String>) -> OAuthError {
         "server_error" => StatusCode::INTERNAL_SERVER_ERROR,
         _ => StatusCode::BAD_REQUEST,
     };
-    OAuthError { status, code, description: description.into() }
+    OAuthError {
+        status,
+        code,
+        description: description.into(),
+    }
 }
 
 fn no_store(headers: &mut HeaderMap) {
@@ -56,12 +60,19 @@ impl IntoResponse for OAuthError {
         if self.status == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!(cause = %self.description, "token endpoint failed");
         }
-        let description = if self.status == StatusCode::INTERNAL_SERVER_ERROR { "internal error".to_owned() } else { self.description };
+        let description = if self.status == StatusCode::INTERNAL_SERVER_ERROR {
+            "internal error".to_owned()
+        } else {
+            self.description
+        };
         let body = serde_json::json!({"error": self.code, "error_description": description});
         let mut response = (self.status, axum::Json(body)).into_response();
         no_store(response.headers_mut());
         if self.status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer error=\"invalid_client\""));
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer error=\"invalid_client\""),
+            );
         }
         response
     }
@@ -76,8 +87,12 @@ impl From<guichet_store::StoreError> for OAuthError {
 /// The RSA keys a bank signs its fallback JWTs with: its QSealC's.
 pub fn jwt_keys(seal: &BankSeal) -> anyhow::Result<(EncodingKey, DecodingKey)> {
     let key = std::fs::read(&seal.key)?;
-    let cert = Psd2Certificate::from_pem(&std::fs::read(&seal.cert)?).map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok((EncodingKey::from_rsa_pem(&key)?, DecodingKey::from_rsa_der(&cert.public_key.bytes)))
+    let cert = Psd2Certificate::from_pem(&std::fs::read(&seal.cert)?)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok((
+        EncodingKey::from_rsa_pem(&key)?,
+        DecodingKey::from_rsa_der(&cert.public_key.bytes),
+    ))
 }
 
 /// What every token-endpoint request establishes: the bank, the TPP's QWAC, its parameters.
@@ -90,26 +105,63 @@ struct Client {
 
 async fn authenticate(state: &SharedState, request: Request) -> Result<Client, OAuthError> {
     let (parts, body) = request.into_parts();
-    let bank = bank_of(state, &parts).ok_or_else(|| oauth("invalid_request", "no bank is served at this address"))?;
+    let bank = bank_of(state, &parts)
+        .ok_or_else(|| oauth("invalid_request", "no bank is served at this address"))?;
     let qwac = match parts.extensions.get::<Peer>().map(|p| p.0.as_ref()) {
         Some(Ok(cert)) => cert.clone(),
         Some(Err(refusal)) => return Err(oauth("invalid_client", refusal.message())),
-        None => return Err(oauth("invalid_client", "a QWAC client certificate is required (mutual TLS)")),
+        None => {
+            return Err(oauth(
+                "invalid_client",
+                "a QWAC client certificate is required (mutual TLS)",
+            ));
+        }
     };
-    let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    if !content_type.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/x-www-form-urlencoded") {
-        return Err(oauth("invalid_request", "the body must be application/x-www-form-urlencoded"));
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+    {
+        return Err(oauth(
+            "invalid_request",
+            "the body must be application/x-www-form-urlencoded",
+        ));
     }
-    let bytes = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| oauth("invalid_request", "the body is too large"))?;
+    let bytes = axum::body::to_bytes(body, MAX_BODY)
+        .await
+        .map_err(|_| oauth("invalid_request", "the body is too large"))?;
     let params = form(&bytes).map_err(|e| oauth("invalid_request", e))?;
-    let client_id = params.get("client_id").ok_or_else(|| oauth("invalid_request", "client_id is required"))?;
+    let client_id = params
+        .get("client_id")
+        .ok_or_else(|| oauth("invalid_request", "client_id is required"))?;
     if client_id != qwac.org_id.as_str() {
-        return Err(oauth("invalid_client", format!("client_id {client_id} is not the organizationIdentifier of the QWAC ({})", qwac.org_id)));
+        return Err(oauth(
+            "invalid_client",
+            format!(
+                "client_id {client_id} is not the organizationIdentifier of the QWAC ({})",
+                qwac.org_id
+            ),
+        ));
     }
     if state.store.tpp(client_id).await?.is_none() {
-        return Err(oauth("invalid_client", format!("{client_id} is not registered; use POST /register")));
+        return Err(oauth(
+            "invalid_client",
+            format!("{client_id} is not registered; use POST /register"),
+        ));
     }
-    Ok(Client { bank, qwac, params, headers: parts.headers })
+    Ok(Client {
+        bank,
+        qwac,
+        params,
+        headers: parts.headers,
+    })
 }
 
 fn echo_request_id(headers: &HeaderMap, response: &mut Response) {
@@ -132,7 +184,12 @@ pub async fn token(State(state): State<SharedState>, request: Request) -> Respon
 
 async fn grant(state: &SharedState, request: Request) -> Result<Response, OAuthError> {
     let client = authenticate(state, request).await?;
-    let fallback = client.headers.get("fallback").and_then(|v| v.to_str().ok()).map(str::trim) == Some("1");
+    let fallback = client
+        .headers
+        .get("fallback")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        == Some("1");
     if fallback {
         return fallback_redirect(state, &client).await;
     }
@@ -140,7 +197,13 @@ async fn grant(state: &SharedState, request: Request) -> Result<Response, OAuthE
         Some("authorization_code") => authorization_code(state, &client).await,
         Some("refresh_token") => refresh(state, &client).await,
         Some("client_credentials") => client_credentials(state, &client).await,
-        Some(other) => Err(oauth("unsupported_grant_type", format!("grant_type '{}' is not supported", guichet_stet::error::truncate(other)))),
+        Some(other) => Err(oauth(
+            "unsupported_grant_type",
+            format!(
+                "grant_type '{}' is not supported",
+                guichet_stet::error::truncate(other)
+            ),
+        )),
         None => Err(oauth("invalid_request", "grant_type is required")),
     }
 }
@@ -151,7 +214,14 @@ fn check_roles(qwac: &Psd2Certificate, scopes: &[String]) -> Result<(), OAuthErr
         match role_for_scope(scope) {
             Some(role) if qwac.has_role(&role) => {}
             Some(role) => {
-                return Err(oauth("invalid_scope", format!("scope '{scope}' needs the {} role, which the QWAC of {} lacks", role.name(), qwac.org_id)));
+                return Err(oauth(
+                    "invalid_scope",
+                    format!(
+                        "scope '{scope}' needs the {} role, which the QWAC of {} lacks",
+                        role.name(),
+                        qwac.org_id
+                    ),
+                ));
             }
             None => return Err(oauth("invalid_scope", format!("unknown scope '{scope}'"))),
         }
@@ -167,7 +237,11 @@ struct Issue<'a> {
     with_refresh: bool,
 }
 
-async fn issue(state: &SharedState, client: &Client, issue: Issue<'_>) -> Result<Response, OAuthError> {
+async fn issue(
+    state: &SharedState,
+    client: &Client,
+    issue: Issue<'_>,
+) -> Result<Response, OAuthError> {
     let now = state.now().as_second();
     let lifetime = client.bank.profile.access_token_minutes * 60;
     let token = |kind, expires_at| NewToken {
@@ -182,7 +256,10 @@ async fn issue(state: &SharedState, client: &Client, issue: Issue<'_>) -> Result
         sca_at: issue.sca_at,
         cert_thumbprint: Some(client.qwac.sha256.clone()),
     };
-    let access = state.store.issue_token(&token(TokenKind::Access, now + lifetime)).await?;
+    let access = state
+        .store
+        .issue_token(&token(TokenKind::Access, now + lifetime))
+        .await?;
     let mut body = serde_json::json!({
         "access_token": access.expose(),
         "token_type": "Bearer",
@@ -191,7 +268,10 @@ async fn issue(state: &SharedState, client: &Client, issue: Issue<'_>) -> Result
     });
     if issue.with_refresh {
         let until = issue.sca_at.unwrap_or(now) + SCA_VALIDITY_SECONDS;
-        let refresh = state.store.issue_token(&token(TokenKind::Refresh, until)).await?;
+        let refresh = state
+            .store
+            .issue_token(&token(TokenKind::Refresh, until))
+            .await?;
         body["refresh_token"] = refresh.expose().into();
         body["refresh_token_expires_in"] = (until - now).into();
     }
@@ -201,19 +281,30 @@ async fn issue(state: &SharedState, client: &Client, issue: Issue<'_>) -> Result
 }
 
 fn required<'a>(params: &'a HashMap<String, String>, name: &str) -> Result<&'a str, OAuthError> {
-    params.get(name).map(String::as_str).filter(|v| !v.is_empty()).ok_or_else(|| oauth("invalid_request", format!("{name} is required")))
+    params
+        .get(name)
+        .map(String::as_str)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| oauth("invalid_request", format!("{name} is required")))
 }
 
 async fn authorization_code(state: &SharedState, client: &Client) -> Result<Response, OAuthError> {
     // Portal, "Get your token": "these /token requests for getting the Authorization Code flow
     // shall be sent WITHOUT the « scope » parameter".
     if client.params.contains_key("scope") {
-        return Err(oauth("invalid_request", "send no scope with grant_type=authorization_code (the code carries it)"));
+        return Err(oauth(
+            "invalid_request",
+            "send no scope with grant_type=authorization_code (the code carries it)",
+        ));
     }
     let code = TokenSecret::from_presented(required(&client.params, "code")?);
     let redirect_uri = required(&client.params, "redirect_uri")?;
     let now = state.now().as_second();
-    let redeemed = match state.store.redeem_code(&code, client.bank.code(), now).await? {
+    let redeemed = match state
+        .store
+        .redeem_code(&code, client.bank.code(), now)
+        .await?
+    {
         Redeemed::Fresh(redeemed) => redeemed,
         Redeemed::Replayed { family_id } => {
             // RFC 6749 §4.1.2: a code used twice revokes what it gave.
@@ -221,24 +312,39 @@ async fn authorization_code(state: &SharedState, client: &Client) -> Result<Resp
                 state.store.revoke_family(&family, now).await?;
             }
             tracing::warn!(client_id = %client.qwac.org_id, "authorization code replayed; its tokens are revoked");
-            return Err(oauth("invalid_grant", "the code was already used; the tokens it gave are revoked"));
+            return Err(oauth(
+                "invalid_grant",
+                "the code was already used; the tokens it gave are revoked",
+            ));
         }
         Redeemed::Unknown => return Err(oauth("invalid_grant", "unknown code")),
     };
     if redeemed.client_id != client.qwac.org_id.as_str() {
-        return Err(oauth("invalid_grant", "the code was issued to another client"));
+        return Err(oauth(
+            "invalid_grant",
+            "the code was issued to another client",
+        ));
     }
     if redeemed.redirect_uri != redirect_uri {
-        return Err(oauth("invalid_grant", "redirect_uri differs from the one of the authorization request"));
+        return Err(oauth(
+            "invalid_grant",
+            "redirect_uri differs from the one of the authorization request",
+        ));
     }
     if redeemed.expires_at <= now {
         return Err(oauth("invalid_grant", "the code has expired (one minute)"));
     }
     if let Some(challenge) = &redeemed.code_challenge {
-        let verifier = client.params.get("code_verifier").ok_or_else(|| oauth("invalid_grant", "code_verifier is required (PKCE)"))?;
+        let verifier = client
+            .params
+            .get("code_verifier")
+            .ok_or_else(|| oauth("invalid_grant", "code_verifier is required (PKCE)"))?;
         let computed = URL_SAFE_NO_PAD.encode(digest(&SHA256, verifier.as_bytes()));
         if !(43..=128).contains(&verifier.len()) || !super::same(&computed, challenge) {
-            return Err(oauth("invalid_grant", "code_verifier does not match the code_challenge"));
+            return Err(oauth(
+                "invalid_grant",
+                "code_verifier does not match the code_challenge",
+            ));
         }
     }
     check_roles(&client.qwac, &redeemed.scopes)?;
@@ -247,7 +353,13 @@ async fn authorization_code(state: &SharedState, client: &Client) -> Result<Resp
     issue(
         state,
         client,
-        Issue { psu_id: Some(&redeemed.psu_id), scopes: &redeemed.scopes, sca_at: Some(redeemed.sca_at), family_id, with_refresh: true },
+        Issue {
+            psu_id: Some(&redeemed.psu_id),
+            scopes: &redeemed.scopes,
+            sca_at: Some(redeemed.sca_at),
+            family_id,
+            with_refresh: true,
+        },
     )
     .await
 }
@@ -261,20 +373,33 @@ async fn refresh(state: &SharedState, client: &Client) -> Result<Response, OAuth
         .await?
         .ok_or_else(|| oauth("invalid_grant", "unknown refresh token"))?;
     if record.client_id != client.qwac.org_id.as_str() {
-        return Err(oauth("invalid_grant", "the refresh token was issued to another client"));
+        return Err(oauth(
+            "invalid_grant",
+            "the refresh token was issued to another client",
+        ));
     }
     if record.revoked_at.is_some() {
         return Err(oauth("invalid_grant", "the refresh token was revoked"));
     }
     let sca_at = record.sca_at.unwrap_or(record.issued_at);
     if now >= sca_at + SCA_VALIDITY_SECONDS || now >= record.expires_at {
-        return Err(oauth("invalid_grant", "the PSU's last strong authentication is 180 days old: send the PSU to /authorize again"));
+        return Err(oauth(
+            "invalid_grant",
+            "the PSU's last strong authentication is 180 days old: send the PSU to /authorize again",
+        ));
     }
     let scopes = match client.params.get("scope") {
         Some(asked) => {
-            let asked: Vec<String> = asked.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect();
+            let asked: Vec<String> = asked
+                .split(' ')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect();
             if let Some(extra) = asked.iter().find(|s| !record.scopes.contains(s)) {
-                return Err(oauth("invalid_scope", format!("scope '{extra}' was not granted")));
+                return Err(oauth(
+                    "invalid_scope",
+                    format!("scope '{extra}' was not granted"),
+                ));
             }
             asked
         }
@@ -283,38 +408,88 @@ async fn refresh(state: &SharedState, client: &Client) -> Result<Response, OAuth
     check_roles(&client.qwac, &scopes)?;
     // Portal: "ASPSP de facto revokes the previous refresh token".
     state.store.revoke_token(&presented, now).await?;
-    issue(state, client, Issue { psu_id: record.psu_id.as_deref(), scopes: &scopes, sca_at: Some(sca_at), family_id: record.family_id, with_refresh: true }).await
+    issue(
+        state,
+        client,
+        Issue {
+            psu_id: record.psu_id.as_deref(),
+            scopes: &scopes,
+            sca_at: Some(sca_at),
+            family_id: record.family_id,
+            with_refresh: true,
+        },
+    )
+    .await
 }
 
 async fn client_credentials(state: &SharedState, client: &Client) -> Result<Response, OAuthError> {
-    let scopes: Vec<String> = required(&client.params, "scope")?.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect();
+    let scopes: Vec<String> = required(&client.params, "scope")?
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
     // STET: client credentials serve the CBPII (when the bank chose that model) and the PISP;
     // account information needs the PSU's authorization.
-    if let Some(bad) = scopes.iter().find(|s| !["cbpii", "pisp"].contains(&s.as_str())) {
-        return Err(oauth("invalid_scope", format!("scope '{bad}' needs the authorization code flow, not client_credentials")));
+    if let Some(bad) = scopes
+        .iter()
+        .find(|s| !["cbpii", "pisp"].contains(&s.as_str()))
+    {
+        return Err(oauth(
+            "invalid_scope",
+            format!("scope '{bad}' needs the authorization code flow, not client_credentials"),
+        ));
     }
     check_roles(&client.qwac, &scopes)?;
-    issue(state, client, Issue { psu_id: None, scopes: &scopes, sca_at: None, family_id: new_family_id()?, with_refresh: false }).await
+    issue(
+        state,
+        client,
+        Issue {
+            psu_id: None,
+            scopes: &scopes,
+            sca_at: None,
+            family_id: new_family_id()?,
+            with_refresh: false,
+        },
+    )
+    .await
 }
 
 /// Portal, "How to use the fallback mode": `fallback: 1`, `grant_type=client_credentials`,
 /// `scope=aisp`, the same QWAC; answers `302 Found` to the online-banking login with a JWT.
 async fn fallback_redirect(state: &SharedState, client: &Client) -> Result<Response, OAuthError> {
-    if client.params.get("grant_type").map(String::as_str) != Some("client_credentials") || client.params.get("scope").map(String::as_str) != Some("aisp") {
-        return Err(oauth("invalid_request", "the fallback takes grant_type=client_credentials and scope=aisp"));
+    if client.params.get("grant_type").map(String::as_str) != Some("client_credentials")
+        || client.params.get("scope").map(String::as_str) != Some("aisp")
+    {
+        return Err(oauth(
+            "invalid_request",
+            "the fallback takes grant_type=client_credentials and scope=aisp",
+        ));
     }
     check_roles(&client.qwac, &["aisp".to_owned()])?;
     // "The user of payment services (PSU) must be connected to PSP app. So no AISP batch
     // process is possible."
-    let psu_ip = client.headers.get("psu-ip-address").and_then(|v| v.to_str().ok()).map(str::trim).unwrap_or("");
+    let psu_ip = client
+        .headers
+        .get("psu-ip-address")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .unwrap_or("");
     if psu_ip.parse::<std::net::IpAddr>().is_err() {
-        return Err(oauth("invalid_request", "the fallback needs the PSU present: send its PSU-IP-Address (no batch use)"));
+        return Err(oauth(
+            "invalid_request",
+            "the fallback needs the PSU present: send its PSU-IP-Address (no batch use)",
+        ));
     }
     let (encoding, _) = state
         .security
         .jwt_keys
         .get(client.bank.code())
-        .ok_or_else(|| oauth("server_error", format!("no signing key for bank {}", client.bank.code())))?;
+        .ok_or_else(|| {
+            oauth(
+                "server_error",
+                format!("no signing key for bank {}", client.bank.code()),
+            )
+        })?;
     let now = state.now().as_second();
     let claims = FallbackClaims {
         iss: format!("guichet:{}", client.bank.code()),
@@ -324,15 +499,26 @@ async fn fallback_redirect(state: &SharedState, client: &Client) -> Result<Respo
         iat: now,
         exp: now + 300,
     };
-    let jwt = jsonwebtoken::encode(&Header::new(Algorithm::RS256), &claims, encoding).map_err(|e| oauth("server_error", e.to_string()))?;
-    state.store.record_fallback(&claims.jti, client.bank.code(), &claims.sub, psu_ip, now).await?;
+    let jwt = jsonwebtoken::encode(&Header::new(Algorithm::RS256), &claims, encoding)
+        .map_err(|e| oauth("server_error", e.to_string()))?;
+    state
+        .store
+        .record_fallback(&claims.jti, client.bank.code(), &claims.sub, psu_ip, now)
+        .await?;
     tracing::warn!(bank = client.bank.code(), client_id = %claims.sub, "fallback interface used (RTS art. 33), recorded for supervision");
-    let origin = state.psu_origin(client.bank.code()).ok_or_else(|| oauth("server_error", "no online-banking address"))?;
+    let origin = state
+        .psu_origin(client.bank.code())
+        .ok_or_else(|| oauth("server_error", "no online-banking address"))?;
     let location = format!("{origin}/fallback/login?jwt={jwt}");
-    let body = format!("<!DOCTYPE html><html><head><title>302 Found</title></head><body><h1>Found</h1><p>The document has moved <a href=\"{location}\">here</a>.</p></body></html>");
+    let body = format!(
+        "<!DOCTYPE html><html><head><title>302 Found</title></head><body><h1>Found</h1><p>The document has moved <a href=\"{location}\">here</a>.</p></body></html>"
+    );
     let mut response = (StatusCode::FOUND, body).into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
     if let Ok(value) = HeaderValue::from_str(&location) {
         headers.insert(header::LOCATION, value);
     }
@@ -347,9 +533,16 @@ pub async fn revoke(State(state): State<SharedState>, request: Request<Body>) ->
     let outcome = async {
         let client = authenticate(&state, request).await?;
         let presented = TokenSecret::from_presented(required(&client.params, "token")?);
-        if let Some(record) = state.store.find_any_token(&presented, client.bank.code()).await? {
+        if let Some(record) = state
+            .store
+            .find_any_token(&presented, client.bank.code())
+            .await?
+        {
             if record.client_id == client.qwac.org_id.as_str() {
-                let revoked = state.store.revoke_family(&record.family_id, state.now().as_second()).await?;
+                let revoked = state
+                    .store
+                    .revoke_family(&record.family_id, state.now().as_second())
+                    .await?;
                 tracing::info!(client_id = %record.client_id, revoked, "tokens revoked by the TPP");
             }
         }

@@ -226,9 +226,17 @@ impl TestApp {
         }
     }
 
-    /// The origin (`https://127.0.0.1:port`) of a bank's listener.
+    /// The origin (`https://127.0.0.1:port`) of a bank's API listener.
     pub fn origin(&self, bank: &str) -> String {
         self.origins.get(bank).cloned().unwrap_or_default()
+    }
+
+    /// The origin of a bank's PSU pages.
+    pub fn psu_origin(&self, bank: &str) -> String {
+        self.app
+            .as_ref()
+            .and_then(|app| app.psu_origin(bank))
+            .unwrap_or_default()
     }
 
     /// Registers a TPP directly in the store, with its QSealC.
@@ -248,7 +256,9 @@ impl TestApp {
         }
     }
 
-    /// An access token for a persona of the demo TPP, as if it had just passed SCA.
+    /// An access token for a persona of the demo TPP, as if it had just passed SCA. Minted
+    /// directly in the store: the resource tests exercise the API, not the OAuth2 journey,
+    /// which `oauth.rs` and `browser.rs` test end to end.
     pub async fn token(&self, bank: &str, persona: &str, scopes: &[&str]) -> String {
         self.token_for(bank, persona, scopes, &self.tpp.clone())
             .await

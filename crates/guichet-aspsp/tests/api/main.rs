@@ -2,6 +2,7 @@
 //! file and a fresh PostgreSQL database for every test (see `guichet_store::on_both_backends`).
 //! The portal's acceptance tests are quoted above the tests that implement them.
 
+mod flow;
 mod helpers;
 mod pki;
 
@@ -12,5 +13,6 @@ mod edge;
 mod funds;
 mod identity;
 mod limits;
+mod oauth;
 mod security;
 mod transactions;

@@ -339,7 +339,14 @@ async fn openssl_clients_complete_the_mutual_tls_handshake() {
     let ca = the_pki().sandbox.ca_file.clone();
     let output = tokio::task::spawn_blocking(move || {
         Command::new("openssl")
-            .args(["s_client", "-connect", &address, "-verify_return_error", "-brief", "-CAfile"])
+            .args([
+                "s_client",
+                "-connect",
+                &address,
+                "-verify_return_error",
+                "-brief",
+                "-CAfile",
+            ])
             .arg(&ca)
             .arg("-cert")
             .arg(&demo.qwac)
@@ -349,8 +356,14 @@ async fn openssl_clients_complete_the_mutual_tls_handshake() {
             .output()
     })
     .await;
-    let Ok(Ok(output)) = output else { panic!("openssl s_client did not run") };
-    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    let Ok(Ok(output)) = output else {
+        panic!("openssl s_client did not run")
+    };
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(text.contains("CONNECTION ESTABLISHED"), "{text}");
     assert!(!text.contains("alert"), "{text}");
 }
