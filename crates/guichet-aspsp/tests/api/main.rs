@@ -7,6 +7,7 @@ mod helpers;
 mod pki;
 
 mod accounts;
+mod browser;
 mod balances;
 mod consents;
 mod edge;
