@@ -29,13 +29,19 @@ impl Drop for Driver {
 }
 
 fn screenshots() -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().map_or_else(|| PathBuf::from("target"), Path::to_path_buf).join("browser-screenshots");
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from("target"), Path::to_path_buf)
+        .join("browser-screenshots");
     let _ = std::fs::create_dir_all(&dir);
     dir
 }
 
 fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(9515)
+    StdListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(9515)
 }
 
 fn binary(name: &str, candidates: &[&str]) -> String {
@@ -44,7 +50,9 @@ fn binary(name: &str, candidates: &[&str]) -> String {
             return (*candidate).to_owned();
         }
     }
-    panic!("{name} is missing: this test needs Debian's chromium and chromium-driver (`.ci/run` installs them: apt-get install chromium chromium-driver)");
+    panic!(
+        "{name} is missing: this test needs Debian's chromium and chromium-driver (`.ci/run` installs them: apt-get install chromium chromium-driver)"
+    );
 }
 
 /// The TPP's callback: answers a small page and hands over the query of the first request.
@@ -56,7 +64,10 @@ async fn callback_server(listener: TcpListener, found: tokio::sync::oneshot::Sen
         let request = String::from_utf8_lossy(&buffer[..read]).into_owned();
         let target = request.split_whitespace().nth(1).unwrap_or("").to_owned();
         let page = "<!DOCTYPE html><html><head><title>Demo TPP</title></head><body><h1 id=\"tpp\">Demo TPP: authorization received</h1></body></html>";
-        let answer = format!("HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{page}", page.len());
+        let answer = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{page}",
+            page.len()
+        );
         let _ = stream.write_all(answer.as_bytes()).await;
         if target.starts_with("/callback") {
             if let Some(sender) = found.take() {
@@ -77,25 +88,41 @@ async fn shoot(browser: &fantoccini::Client, name: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_psu_authorizes_a_tpp_in_a_real_browser() {
-    let chromedriver = binary("chromedriver", &["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]);
-    let chromium = binary("chromium", &["/usr/bin/chromium", "/usr/bin/chromium-browser"]);
+    let chromedriver = binary(
+        "chromedriver",
+        &["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"],
+    );
+    let chromium = binary(
+        "chromium",
+        &["/usr/bin/chromium", "/usr/bin/chromium-browser"],
+    );
     let app = TestApp::spawn(Backend::Sqlite).await;
 
     let listener = match TcpListener::bind("127.0.0.1:0").await {
         Ok(listener) => listener,
         Err(e) => panic!("{e}"),
     };
-    let redirect = format!("http://127.0.0.1:{}/callback", listener.local_addr().map(|a| a.port()).unwrap_or(0));
+    let redirect = format!(
+        "http://127.0.0.1:{}/callback",
+        listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    );
     let (sender, received) = tokio::sync::oneshot::channel();
     tokio::spawn(callback_server(listener, sender));
     let pem = std::fs::read_to_string(&the_pki().sandbox.demo.qseal).unwrap_or_default();
     let uris = vec![redirect.clone()];
-    if let Err(e) = guichet_aspsp::sandbox::register_tpp(&app.state().store, "Guichet Demo TPP", &uris, &pem, 0).await {
+    if let Err(e) =
+        guichet_aspsp::sandbox::register_tpp(&app.state().store, "Guichet Demo TPP", &uris, &pem, 0)
+            .await
+    {
         panic!("{e}");
     }
 
     let port = free_port();
-    let driver = Command::new(&chromedriver).arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null()).spawn();
+    let driver = Command::new(&chromedriver)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
     let _driver = match driver {
         Ok(child) => Driver(child),
         Err(e) => panic!("cannot start {chromedriver}: {e}"),
@@ -132,7 +159,9 @@ async fn a_psu_authorizes_a_tpp_in_a_real_browser() {
             Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
         }
     }
-    let Some(browser) = connected else { panic!("chromedriver did not answer on port {port}") };
+    let Some(browser) = connected else {
+        panic!("chromedriver did not answer on port {port}")
+    };
 
     let (verifier, challenge) = pkce();
     let mut query = url::form_urlencoded::Serializer::new(String::new());
@@ -144,53 +173,107 @@ async fn a_psu_authorizes_a_tpp_in_a_real_browser() {
         .append_pair("state", "browser-state")
         .append_pair("code_challenge", &challenge)
         .append_pair("code_challenge_method", "S256");
-    let authorize = format!("{}/stet/psd2/oauth/authorize?{}", app.psu_origin(CE), query.finish());
+    let authorize = format!(
+        "{}/stet/psd2/oauth/authorize?{}",
+        app.psu_origin(CE),
+        query.finish()
+    );
     if let Err(e) = browser.goto(&authorize).await {
         panic!("goto: {e}");
     }
     let tpp = browser.wait().for_element(Locator::Id("tpp-org-id")).await;
-    let Ok(tpp) = tpp else { panic!("the login page did not show the TPP") };
+    let Ok(tpp) = tpp else {
+        panic!("the login page did not show the TPP")
+    };
     assert_eq!(tpp.text().await.unwrap_or_default(), "PSDFR-ACPR-12345");
     shoot(&browser, "01-login.png").await;
 
     let fill = |id: &'static str, text: String| {
         let browser = browser.clone();
         async move {
-            let field = browser.find(Locator::Id(id)).await.unwrap_or_else(|e| panic!("#{id}: {e}"));
-            field.send_keys(&text).await.unwrap_or_else(|e| panic!("typing in #{id}: {e}"));
+            let field = browser
+                .find(Locator::Id(id))
+                .await
+                .unwrap_or_else(|e| panic!("#{id}: {e}"));
+            field
+                .send_keys(&text)
+                .await
+                .unwrap_or_else(|e| panic!("typing in #{id}: {e}"));
         }
     };
     fill("identifier", "D0999991I0".into()).await;
     fill("password", "sandbox".into()).await;
-    let submit = browser.find(Locator::Id("submit")).await.unwrap_or_else(|e| panic!("{e}"));
+    let submit = browser
+        .find(Locator::Id("submit"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     submit.click().await.unwrap_or_else(|e| panic!("{e}"));
-    let code_box = browser.wait().for_element(Locator::Id("sandbox-code")).await;
-    let Ok(code_box) = code_box else { panic!("the code page did not come") };
+    let code_box = browser
+        .wait()
+        .for_element(Locator::Id("sandbox-code"))
+        .await;
+    let Ok(code_box) = code_box else {
+        panic!("the code page did not come")
+    };
     let otp = code_box.text().await.unwrap_or_default();
     assert_eq!(otp.len(), 6);
     shoot(&browser, "02-one-time-code.png").await;
     fill("code", otp).await;
-    let submit = browser.find(Locator::Id("submit")).await.unwrap_or_else(|e| panic!("{e}"));
+    let submit = browser
+        .find(Locator::Id("submit"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     submit.click().await.unwrap_or_else(|e| panic!("{e}"));
 
     let target = tokio::time::timeout(Duration::from_secs(20), received).await;
-    let Ok(Ok(target)) = target else { panic!("the browser never reached the TPP's callback") };
+    let Ok(Ok(target)) = target else {
+        panic!("the browser never reached the TPP's callback")
+    };
     let _ = browser.wait().for_element(Locator::Id("tpp")).await;
     shoot(&browser, "03-tpp-callback.png").await;
     let _ = browser.close().await;
     let _ = std::fs::remove_dir_all(&profile);
 
-    let params: std::collections::HashMap<String, String> = url::form_urlencoded::parse(target.split_once('?').map_or("", |(_, q)| q).as_bytes()).into_owned().collect();
-    assert_eq!(params.get("state").map(String::as_str), Some("browser-state"));
+    let params: std::collections::HashMap<String, String> =
+        url::form_urlencoded::parse(target.split_once('?').map_or("", |(_, q)| q).as_bytes())
+            .into_owned()
+            .collect();
+    assert_eq!(
+        params.get("state").map(String::as_str),
+        Some("browser-state")
+    );
     let code = params.get("code").cloned().unwrap_or_default();
-    let fields = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", redirect.as_str()), ("client_id", "PSDFR-ACPR-12345"), ("code_verifier", verifier.as_str())];
+    let fields = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", redirect.as_str()),
+        ("client_id", "PSDFR-ACPR-12345"),
+        ("code_verifier", verifier.as_str()),
+    ];
     let (status, _, token) = token_request(&app, CE, "token", &fields, &[]).await;
     assert_eq!(status, 200, "{token}");
-    let access = token["access_token"].as_str().unwrap_or_default().to_owned();
+    let access = token["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     let accounts = ok_json(app.get(CE, "/accounts", &access)).await;
-    let ibans: Vec<&str> = accounts["accounts"].as_array().into_iter().flatten().filter_map(|a| a["accountId"]["iban"].as_str()).collect();
+    let ibans: Vec<&str> = accounts["accounts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a["accountId"]["iban"].as_str())
+        .collect();
     assert_eq!(ibans, [CLAIRE_EMPTY, CLAIRE_FULL]);
-    for shot in ["01-login.png", "02-one-time-code.png", "03-tpp-callback.png"] {
-        assert!(std::fs::metadata(screenshots().join(shot)).map(|m| m.len() > 1000).unwrap_or(false), "{shot} kept");
+    for shot in [
+        "01-login.png",
+        "02-one-time-code.png",
+        "03-tpp-callback.png",
+    ] {
+        assert!(
+            std::fs::metadata(screenshots().join(shot))
+                .map(|m| m.len() > 1000)
+                .unwrap_or(false),
+            "{shot} kept"
+        );
     }
 }

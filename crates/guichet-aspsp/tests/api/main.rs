@@ -7,8 +7,8 @@ mod helpers;
 mod pki;
 
 mod accounts;
-mod browser;
 mod balances;
+mod browser;
 mod consents;
 mod edge;
 mod funds;
