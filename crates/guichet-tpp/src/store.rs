@@ -267,6 +267,30 @@ impl LocalStore {
         Ok(row.map_or(0, |(calls,)| calls))
     }
 
+    /// Sets today's count from what the bank reported (`limit - remaining`): the bank counts
+    /// every page of a paginated answer.
+    pub async fn set_calls(
+        &self,
+        bank: &str,
+        account: &str,
+        method: &str,
+        day: &str,
+        calls: i64,
+    ) -> Result<(), TppError> {
+        sqlx::query(
+            "INSERT INTO call_budget (bank, account, method, day, calls) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (bank, account, method, day) DO UPDATE SET calls = MAX(call_budget.calls, excluded.calls)",
+        )
+        .bind(bank)
+        .bind(account)
+        .bind(method)
+        .bind(day)
+        .bind(calls)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     /// Records a batch call; `spent` marks the allowance as used up (the bank said 429).
     pub async fn count_call(
         &self,

@@ -107,6 +107,29 @@ impl Budget<'_> {
             .count_call(self.bank, account, method, &self.day, true)
             .await
     }
+
+    /// Aligns the count with the bank's own after a call: the bank counts every page.
+    async fn settle(
+        &self,
+        account: &str,
+        method: &str,
+        client: &BankClient,
+    ) -> Result<(), TppError> {
+        match client.last_allowance() {
+            Some(allowance) if self.batch => {
+                self.store
+                    .set_calls(
+                        self.bank,
+                        account,
+                        method,
+                        &self.day,
+                        allowance.limit - allowance.remaining,
+                    )
+                    .await
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Syncs one bank: accounts, then the balances and transactions the consent covers.
@@ -138,6 +161,7 @@ pub async fn sync_bank(
         }
         other => other?,
     };
+    budget.settle("", "accounts", client).await?;
     let since = store
         .last_sync_day(bank)
         .await?
@@ -178,6 +202,7 @@ pub async fn sync_bank(
             if budget.allow(&iban, "balances").await? {
                 match client.balances(&id).await {
                     Ok(balances) => {
+                        budget.settle(&iban, "balances", client).await?;
                         for balance in balances {
                             let amount =
                                 Decimal::from_str(&balance.balance_amount.amount.to_string())
@@ -211,6 +236,7 @@ pub async fn sync_bank(
             if budget.allow(&iban, "transactions").await? {
                 match client.transactions(&id, from, None).await {
                     Ok(transactions) => {
+                        budget.settle(&iban, "transactions", client).await?;
                         for tx in &transactions {
                             match store
                                 .upsert_transaction(&local(bank, &iban, tx), now())

@@ -231,6 +231,11 @@ impl TestApp {
         self.origins.get(bank).cloned().unwrap_or_default()
     }
 
+    /// The bank's clock, in Unix seconds.
+    pub fn clock_now(&self) -> i64 {
+        self.clock.now_seconds()
+    }
+
     /// The origin of a bank's PSU pages.
     pub fn psu_origin(&self, bank: &str) -> String {
         self.app

@@ -16,4 +16,5 @@ mod identity;
 mod limits;
 mod oauth;
 mod security;
+mod tpp;
 mod transactions;
