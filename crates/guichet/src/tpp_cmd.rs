@@ -36,6 +36,9 @@ pub enum TppCommand {
         sandbox: PathBuf,
         #[arg(long, default_value_os_t = default_dir())]
         dir: PathBuf,
+        /// The loopback port of the OAuth2 redirect (default: the sandbox demo TPP's, 8765).
+        #[arg(long)]
+        redirect_port: Option<u16>,
     },
     /// Register (or update) the TPP at a bank, over mutual TLS with its QWAC, sending its QSealC.
     Register {
@@ -210,8 +213,15 @@ fn today() -> jiff::civil::Date {
 
 pub async fn run(command: TppCommand) -> anyhow::Result<()> {
     match command {
-        TppCommand::Init { sandbox, dir } => {
-            let config = Workspace::config_from_sandbox(&sandbox)?;
+        TppCommand::Init {
+            sandbox,
+            dir,
+            redirect_port,
+        } => {
+            let mut config = Workspace::config_from_sandbox(&sandbox)?;
+            if let Some(port) = redirect_port {
+                config.redirect_port = port;
+            }
             let banks: Vec<String> = config
                 .banks
                 .iter()

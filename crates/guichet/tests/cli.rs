@@ -222,6 +222,255 @@ async fn serve_and_call(data_dir: &Path, database_url: Option<&str>) {
     assert_eq!(response.status().as_u16(), 200);
     let value: serde_json::Value = response.json().await.unwrap_or_default();
     assert_eq!(value["accounts"].as_array().map(Vec::len), Some(2));
+    if database_url.is_none() {
+        tpp_cli_journey(data_dir, &manifest, &identity).await;
+    }
+}
+
+fn run_ok(args: &[&str], dir: &Path) -> String {
+    let output = guichet().args(args).arg("--dir").arg(dir).output();
+    let Ok(output) = output else {
+        panic!("guichet {args:?}")
+    };
+    assert!(
+        output.status.success(),
+        "guichet {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// `guichet tpp` as a person uses it: init, register the callback, login (the bank's pages
+/// filled in over HTTP while the CLI waits on its loopback), consent, sync, report, export,
+/// status.
+async fn tpp_cli_journey(
+    data_dir: &Path,
+    manifest: &serde_json::Value,
+    identity: &guichet_tpp::TppIdentity,
+) {
+    use std::io::BufRead;
+    let ws = data_dir.join("tpp-workspace");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(18765);
+    let sandbox = data_dir.join("sandbox.json");
+    let init = guichet()
+        .args(["tpp", "init", "--sandbox"])
+        .arg(&sandbox)
+        .arg("--dir")
+        .arg(&ws)
+        .args(["--redirect-port", &port.to_string()])
+        .output();
+    assert!(init.map(|o| o.status.success()).unwrap_or(false));
+    let ce = manifest["banks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|b| b["code"] == "17515")
+        .cloned()
+        .unwrap_or_default();
+    let origin = ce["tokenUrl"]
+        .as_str()
+        .unwrap_or_default()
+        .trim_end_matches("/stet/psd2/oauth/token")
+        .to_owned();
+    let ca = manifest["caFile"].as_str().unwrap_or_default().to_owned();
+    let demo = |key: &str| {
+        manifest["demoTpp"][key]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let redirect = format!("http://127.0.0.1:{port}/callback");
+    let registered = guichet()
+        .args([
+            "tpp",
+            "register",
+            "--bank-url",
+            &origin,
+            "--ca",
+            &ca,
+            "--name",
+            "Guichet Demo TPP",
+            "--redirect-uri",
+            &redirect,
+        ])
+        .args([
+            "--qwac",
+            &demo("qwac"),
+            "--qwac-key",
+            &demo("qwacKey"),
+            "--qseal",
+            &demo("qseal"),
+            "--qseal-key",
+            &demo("qsealKey"),
+        ])
+        .output();
+    assert!(registered.map(|o| o.status.success()).unwrap_or(false));
+
+    let mut login = match guichet()
+        .args(["tpp", "login", "--bank", "17515", "--no-browser", "--dir"])
+        .arg(&ws)
+        .stderr(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+    {
+        Ok(child) => Server(child),
+        Err(e) => panic!("guichet tpp login: {e}"),
+    };
+    let stderr = login.0.stderr.take().map(std::io::BufReader::new);
+    let url = stderr
+        .and_then(|reader| {
+            reader
+                .lines()
+                .map_while(Result::ok)
+                .find(|l| l.trim_start().starts_with("https://"))
+        })
+        .unwrap_or_default();
+    let url = url.trim().to_owned();
+    assert!(url.contains("/stet/psd2/oauth/authorize?"), "{url}");
+    let browser = match identity.http_client(std::path::Path::new(&ca)) {
+        Ok(client) => client,
+        Err(e) => panic!("{e}"),
+    };
+    let page = browser
+        .get(&url)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let cookie = page
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .unwrap_or("")
+        .to_owned();
+    let html = page.text().await.unwrap_or_default();
+    let find = |html: &str, before: &str| {
+        html.split(before)
+            .nth(1)
+            .and_then(|rest| rest.split(['"', '<']).next())
+            .unwrap_or("")
+            .to_owned()
+    };
+    let psu_origin = url.split("/stet/").next().unwrap_or_default().to_owned();
+    let post = |path: &str, fields: Vec<(&str, String)>| {
+        let body = url_encode(&fields);
+        browser
+            .post(format!("{psu_origin}{path}"))
+            .header("cookie", cookie.clone())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    let otp = post(
+        "/sca/login",
+        vec![
+            ("csrf", find(&html, "name=\"csrf\" value=\"")),
+            ("identifier", "GEORGES".into()),
+            ("password", "sandbox".into()),
+        ],
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let otp = otp.text().await.unwrap_or_default();
+    let done = post(
+        "/sca/otp",
+        vec![
+            ("csrf", find(&otp, "name=\"csrf\" value=\"")),
+            ("code", find(&otp, "id=\"sandbox-code\">")),
+        ],
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let location = done
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(location.starts_with(&redirect), "{location}");
+    let _ = browser.get(&location).send().await;
+    let status = login.0.wait();
+    assert!(
+        status.map(|s| s.success()).unwrap_or(false),
+        "guichet tpp login failed"
+    );
+
+    run_ok(&["tpp", "consent", "--bank", "17515", "--all"], &ws);
+    let synced: serde_json::Value =
+        serde_json::from_str(&run_ok(&["tpp", "sync", "--json"], &ws)).unwrap_or_default();
+    assert_eq!(synced[0]["bank"], "17515");
+    assert_eq!(synced[0]["ok"], true, "{synced}");
+    let html = ws.join("report.html");
+    let report: serde_json::Value = serde_json::from_str(&run_ok(
+        &[
+            "tpp",
+            "report",
+            "--json",
+            "--html",
+            html.to_str().unwrap_or_default(),
+        ],
+        &ws,
+    ))
+    .unwrap_or_default();
+    assert_eq!(report["totals"]["EUR"], "18342.56", "{report}");
+    assert!(
+        std::fs::read_to_string(&html)
+            .unwrap_or_default()
+            .contains("<svg")
+    );
+    assert!(run_ok(&["tpp", "export", "--format", "ofx"], &ws).contains("<OFX>"));
+    assert!(
+        run_ok(&["tpp", "export", "--format", "csv"], &ws).starts_with("bank,iban,date,amount")
+    );
+    let status: serde_json::Value =
+        serde_json::from_str(&run_ok(&["tpp", "status", "--json"], &ws)).unwrap_or_default();
+    let ce = status
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|b| b["bank"] == "17515")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(ce["state"], "access token valid", "{status}");
+    assert_eq!(ce["accounts"][0]["transactions"], true);
+    let btp = status
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|b| b["bank"] == "30258")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(btp["state"], "not logged in");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(ws.join("tokens/17515.json"))
+            .map(|m| m.permissions().mode() & 0o777)
+            .unwrap_or(0);
+        assert_eq!(mode, 0o600, "tokens readable by the owner only");
+    }
+}
+
+fn url_encode(fields: &[(&str, String)]) -> String {
+    fields
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{k}={}",
+                v.bytes()
+                    .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                        (b as char).to_string()
+                    } else {
+                        format!("%{b:02X}")
+                    })
+                    .collect::<String>()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 #[tokio::test]
