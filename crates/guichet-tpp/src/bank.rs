@@ -420,10 +420,11 @@ impl BankClient {
         target: &str,
         body: Option<Vec<u8>>,
     ) -> Result<Answer, TppError> {
-        if let Some(tokens) = self.tokens() {
-            if tokens.expires_at - now() < 30 && tokens.refresh_token.is_some() {
-                self.refresh().await?;
-            }
+        if let Some(tokens) = self.tokens()
+            && tokens.expires_at - now() < 30
+            && tokens.refresh_token.is_some()
+        {
+            self.refresh().await?;
         }
         let mut refreshed = false;
         let mut attempt = 0;
@@ -529,14 +530,13 @@ impl BankClient {
             number("x-ratelimit-limit"),
             number("x-ratelimit-remaining"),
             number("x-ratelimit-reset"),
-        ) {
-            if let Ok(mut slot) = self.allowance.lock() {
-                *slot = Some(Allowance {
-                    limit,
-                    remaining,
-                    reset_in,
-                });
-            }
+        ) && let Ok(mut slot) = self.allowance.lock()
+        {
+            *slot = Some(Allowance {
+                limit,
+                remaining,
+                reset_in,
+            });
         }
     }
 

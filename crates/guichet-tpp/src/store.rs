@@ -104,6 +104,7 @@ impl LocalStore {
         Ok(())
     }
 
+    #[allow(clippy::too_many_arguments, reason = "one column each, all required")]
     pub async fn save_balance(
         &self,
         bank: &str,

@@ -279,13 +279,16 @@ fn seconds_to_midnight() -> i64 {
     midnight.map_or(86_400, |m| m.as_second() - now.as_second())
 }
 
+/// Told of each bank's progress: (bank code, step).
+pub type Progress = Arc<dyn Fn(&str, &str) + Send + Sync>;
+
 /// Syncs every bank at once; each answers on its own.
 pub async fn sync_all(
     clients: Vec<Arc<BankClient>>,
     store: LocalStore,
     batch: bool,
     today: Date,
-    progress: Arc<dyn Fn(&str, &str) + Send + Sync>,
+    progress: Progress,
 ) -> Vec<BankSync> {
     let mut tasks = tokio::task::JoinSet::new();
     for client in clients {

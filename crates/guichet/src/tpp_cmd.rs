@@ -298,12 +298,15 @@ pub async fn run(command: TppCommand) -> anyhow::Result<()> {
             let code = params.get("code").cloned().unwrap_or_default();
             let state = params.get("state").cloned().unwrap_or_default();
             let tokens = client.exchange_code(&request, &code, &state).await?;
-            println!(
-                "logged in at {} ({}); the PSU's authentication holds until {}",
-                client.endpoints.name,
-                tokens.scope,
-                days_from_now(tokens.refresh_expires_at)
-            );
+            let until = days_from_now(tokens.refresh_expires_at);
+            let value =
+                serde_json::json!({"bank": bank, "scope": tokens.scope, "scaRunsOut": until});
+            print(common.json, &value, || {
+                format!(
+                    "logged in at {} ({}); the PSU's authentication holds until {until}\n",
+                    client.endpoints.name, tokens.scope
+                )
+            })?;
         }
         TppCommand::Consent {
             bank,
@@ -355,12 +358,15 @@ pub async fn run(command: TppCommand) -> anyhow::Result<()> {
                     psu_identity: id,
                 })
                 .await?;
-            println!(
-                "consent forwarded: {} account(s) for balances, {} for transactions, identity {}",
-                b.len(),
-                t.len(),
-                if id { "yes" } else { "no" }
-            );
+            let value = serde_json::json!({"bank": bank, "balances": b, "transactions": t, "psuIdentity": id, "trustedBeneficiaries": beneficiaries});
+            print(common.json, &value, || {
+                format!(
+                    "consent forwarded: {} account(s) for balances, {} for transactions, identity {}\n",
+                    b.len(),
+                    t.len(),
+                    if id { "yes" } else { "no" }
+                )
+            })?;
         }
         TppCommand::Accounts { bank, common } => {
             let workspace = Workspace::open(&common.dir)?;

@@ -2,6 +2,10 @@
 //! password, then a one-time code; three failures lock the attempt; cancelling returns
 //! `access_denied` to the TPP. Success redirects to the TPP with a single-use code (one
 //! minute) and its `state`.
+#![allow(
+    clippy::result_large_err,
+    reason = "page handlers carry ready responses as errors"
+)]
 
 use std::sync::Arc;
 

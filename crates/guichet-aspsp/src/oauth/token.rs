@@ -537,14 +537,13 @@ pub async fn revoke(State(state): State<SharedState>, request: Request<Body>) ->
             .store
             .find_any_token(&presented, client.bank.code())
             .await?
+            && record.client_id == client.qwac.org_id.as_str()
         {
-            if record.client_id == client.qwac.org_id.as_str() {
-                let revoked = state
-                    .store
-                    .revoke_family(&record.family_id, state.now().as_second())
-                    .await?;
-                tracing::info!(client_id = %record.client_id, revoked, "tokens revoked by the TPP");
-            }
+            let revoked = state
+                .store
+                .revoke_family(&record.family_id, state.now().as_second())
+                .await?;
+            tracing::info!(client_id = %record.client_id, revoked, "tokens revoked by the TPP");
         }
         let mut response = StatusCode::OK.into_response();
         no_store(response.headers_mut());

@@ -69,10 +69,10 @@ async fn callback_server(listener: TcpListener, found: tokio::sync::oneshot::Sen
             page.len()
         );
         let _ = stream.write_all(answer.as_bytes()).await;
-        if target.starts_with("/callback") {
-            if let Some(sender) = found.take() {
-                let _ = sender.send(target);
-            }
+        if target.starts_with("/callback")
+            && let Some(sender) = found.take()
+        {
+            let _ = sender.send(target);
         }
     }
 }

@@ -300,7 +300,7 @@ async fn batch_syncs_stop_at_the_daily_allowance_and_say_so() {
     for _ in 0..4 {
         let _ = sync(&ws, true).await;
     }
-    let fifth = sync(&ws, true).await;
+    let _fifth = sync(&ws, true).await;
     // A TPP that kept no count of its own learns it from the bank: 429, never retried.
     let (fresh, fresh_dir) = workspace(&app, vec![]);
     std::fs::create_dir_all(fresh.dir.join("tokens")).unwrap_or_default();
