@@ -47,7 +47,7 @@ async fn main() -> Result<(), Error> {
         let request = bank.authorization_request(&callback.redirect_uri, "aisp")?;
         let waiting = tokio::spawn(callback.wait(Duration::from_secs(300)));
         if auto {
-            sandbox_login(&workspace, &request.url, &persona).await?;
+            guichet_tpp::sandbox::log_in(&request.url, &workspace.config.ca_file, &persona).await?;
         } else {
             println!(
                 "Log in at {} as {persona}:\n  {}",
@@ -99,77 +99,5 @@ async fn main() -> Result<(), Error> {
         }
         bank.revoke().await?;
     }
-    Ok(())
-}
-
-/// The sandbox's pages, filled in: identifier, password `sandbox`, then the code it shows.
-async fn sandbox_login(workspace: &Workspace, url: &str, persona: &str) -> Result<(), Error> {
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls_pki_types::pem::PemObject::pem_file_iter(&workspace.config.ca_file)? {
-        roots.add(cert?)?;
-    }
-    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let browser = reqwest::Client::builder()
-        .use_preconfigured_tls(tls)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()?;
-    let origin = url::Url::parse(url)?.origin().ascii_serialization();
-    let page = browser.get(url).send().await?;
-    let cookie = page
-        .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .unwrap_or("")
-        .to_owned();
-    let html = page.text().await?;
-    let find = |html: &str, before: &str| {
-        html.split(before)
-            .nth(1)
-            .and_then(|rest| rest.split(['"', '<']).next())
-            .unwrap_or("")
-            .to_owned()
-    };
-    let post = |path: &str, fields: Vec<(&str, String)>| {
-        let body = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(fields)
-            .finish();
-        browser
-            .post(format!("{origin}{path}"))
-            .header("cookie", cookie.clone())
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body)
-            .send()
-    };
-    let otp = post(
-        "/sca/login",
-        vec![
-            ("csrf", find(&html, "name=\"csrf\" value=\"")),
-            ("identifier", persona.to_owned()),
-            ("password", "sandbox".to_owned()),
-        ],
-    )
-    .await?
-    .text()
-    .await?;
-    let done = post(
-        "/sca/otp",
-        vec![
-            ("csrf", find(&otp, "name=\"csrf\" value=\"")),
-            ("code", find(&otp, "id=\"sandbox-code\">")),
-        ],
-    )
-    .await?;
-    let location = done
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .ok_or("no redirect after the code")?
-        .to_owned();
-    browser.get(location).send().await?;
     Ok(())
 }

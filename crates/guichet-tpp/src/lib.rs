@@ -21,6 +21,7 @@ mod error;
 pub mod export;
 mod identity;
 pub mod report;
+pub mod sandbox;
 mod store;
 pub mod sync;
 mod transport;

@@ -223,7 +223,7 @@ async fn serve_and_call(data_dir: &Path, database_url: Option<&str>) {
     let value: serde_json::Value = response.json().await.unwrap_or_default();
     assert_eq!(value["accounts"].as_array().map(Vec::len), Some(2));
     if database_url.is_none() {
-        tpp_cli_journey(data_dir, &manifest, &identity).await;
+        tpp_cli_journey(data_dir, &manifest).await;
     }
 }
 
@@ -243,11 +243,7 @@ fn run_ok(args: &[&str], dir: &Path) -> String {
 /// `guichet tpp` as a person uses it: init, register the callback, login (the bank's pages
 /// filled in over HTTP while the CLI waits on its loopback), consent, sync, report, export,
 /// status.
-async fn tpp_cli_journey(
-    data_dir: &Path,
-    manifest: &serde_json::Value,
-    identity: &guichet_tpp::TppIdentity,
-) {
+async fn tpp_cli_journey(data_dir: &Path, manifest: &serde_json::Value) {
     use std::io::BufRead;
     let ws = data_dir.join("tpp-workspace");
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -330,68 +326,11 @@ async fn tpp_cli_journey(
         .unwrap_or_default();
     let url = url.trim().to_owned();
     assert!(url.contains("/stet/psd2/oauth/authorize?"), "{url}");
-    let browser = match identity.http_client(std::path::Path::new(&ca)) {
-        Ok(client) => client,
-        Err(e) => panic!("{e}"),
+    let location = guichet_tpp::sandbox::log_in(&url, std::path::Path::new(&ca), "GEORGES").await;
+    let Ok(location) = location else {
+        panic!("{location:?}")
     };
-    let page = browser
-        .get(&url)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let cookie = page
-        .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .unwrap_or("")
-        .to_owned();
-    let html = page.text().await.unwrap_or_default();
-    let find = |html: &str, before: &str| {
-        html.split(before)
-            .nth(1)
-            .and_then(|rest| rest.split(['"', '<']).next())
-            .unwrap_or("")
-            .to_owned()
-    };
-    let psu_origin = url.split("/stet/").next().unwrap_or_default().to_owned();
-    let post = |path: &str, fields: Vec<(&str, String)>| {
-        let body = url_encode(&fields);
-        browser
-            .post(format!("{psu_origin}{path}"))
-            .header("cookie", cookie.clone())
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body)
-            .send()
-    };
-    let otp = post(
-        "/sca/login",
-        vec![
-            ("csrf", find(&html, "name=\"csrf\" value=\"")),
-            ("identifier", "GEORGES".into()),
-            ("password", "sandbox".into()),
-        ],
-    )
-    .await
-    .unwrap_or_else(|e| panic!("{e}"));
-    let otp = otp.text().await.unwrap_or_default();
-    let done = post(
-        "/sca/otp",
-        vec![
-            ("csrf", find(&otp, "name=\"csrf\" value=\"")),
-            ("code", find(&otp, "id=\"sandbox-code\">")),
-        ],
-    )
-    .await
-    .unwrap_or_else(|e| panic!("{e}"));
-    let location = done
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
     assert!(location.starts_with(&redirect), "{location}");
-    let _ = browser.get(&location).send().await;
     let status = login.0.wait();
     assert!(
         status.map(|s| s.success()).unwrap_or(false),
@@ -452,25 +391,6 @@ async fn tpp_cli_journey(
             .unwrap_or(0);
         assert_eq!(mode, 0o600, "tokens readable by the owner only");
     }
-}
-
-fn url_encode(fields: &[(&str, String)]) -> String {
-    fields
-        .iter()
-        .map(|(k, v)| {
-            format!(
-                "{k}={}",
-                v.bytes()
-                    .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                        (b as char).to_string()
-                    } else {
-                        format!("%{b:02X}")
-                    })
-                    .collect::<String>()
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("&")
 }
 
 #[tokio::test]

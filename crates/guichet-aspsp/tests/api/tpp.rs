@@ -10,7 +10,6 @@ use guichet_tpp::sync::{BankSync, sync_all};
 use guichet_tpp::{BankEndpoints, Callback, Certificates, Config, TppError, Workspace};
 use rust_decimal::Decimal;
 
-use crate::flow::{Step, browser};
 use crate::helpers::*;
 
 fn workspace(app: &TestApp, extra: Vec<BankEndpoints>) -> (Workspace, std::path::PathBuf) {
@@ -78,24 +77,11 @@ async fn login(app: &TestApp, ws: &Workspace, bank: &str, identifier: &str) {
         .authorization_request(&callback.redirect_uri, "aisp")
         .unwrap_or_else(|e| panic!("{e}"));
     let waiting = tokio::spawn(callback.wait(std::time::Duration::from_secs(20)));
-    let pages = browser();
-    let first = Step::read(
-        pages
-            .get(&request.url)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e}")),
-    )
-    .await;
-    let journey = crate::flow::Journey {
-        app,
-        bank,
-        client: pages,
-        cookie: first.cookie.clone().unwrap_or_default(),
-    };
-    let done = journey.authenticate(&first, identifier).await;
-    let location = done.location.clone().unwrap_or_default();
-    let _ = browser().get(&location).send().await;
+    if let Err(e) =
+        guichet_tpp::sandbox::log_in(&request.url, &the_pki().sandbox.ca_file, identifier).await
+    {
+        panic!("{e}");
+    }
     let params = match waiting.await {
         Ok(Ok(params)) => params,
         other => panic!("no callback: {other:?}"),
