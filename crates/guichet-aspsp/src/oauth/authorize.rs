@@ -7,24 +7,21 @@
     reason = "page handlers carry ready responses as errors"
 )]
 
-use std::sync::Arc;
-
 use askama::Template;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use guichet_store::{AuthCode, PsuRecord, ScaAttempt};
+use guichet_store::ScaAttempt;
 
-use super::pages::{MessagePage, Page, error_page, origin_of, see_other};
-use super::{bank_of, cookie, form, random, same, sha256_hex};
+use super::pages::{Page, error_page, origin_of, see_other};
+use super::{bank_of, form, random};
 use crate::state::{Bank, SharedState};
 
 pub const COOKIE: &str = "guichet_sca";
 const ATTEMPT_SECONDS: i64 = 600;
-const CODE_SECONDS: i64 = 60;
-const MAX_FAILURES: i64 = 3;
+pub(super) const CODE_SECONDS: i64 = 60;
+pub(super) const MAX_FAILURES: i64 = 3;
 
 pub struct TppView {
     pub name: String,
@@ -40,17 +37,6 @@ pub struct LoginPage<'a> {
     pub error: Option<String>,
     pub csrf: &'a str,
     pub cancellable: bool,
-}
-
-#[derive(Template)]
-#[template(path = "otp.html")]
-struct OtpPage<'a> {
-    bank_name: &'a str,
-    psu_name: &'a str,
-    sandbox_code: Option<&'a str>,
-    error: Option<String>,
-    csrf: &'a str,
-    cancellable: bool,
 }
 
 /// What each scope lets the TPP do, in the PSU's words.
@@ -71,12 +57,12 @@ pub fn session_cookie(id: &str) -> String {
     format!("{COOKIE}={id}; Path=/; Max-Age={ATTEMPT_SECONDS}; HttpOnly; Secure; SameSite=Strict")
 }
 
-fn clear_cookie() -> String {
+pub(super) fn clear_cookie() -> String {
     format!("{COOKIE}=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Strict")
 }
 
 /// The TPP's redirect URI with these parameters added.
-fn redirect_to(base: &str, params: &[(&str, &str)]) -> String {
+pub(super) fn redirect_to(base: &str, params: &[(&str, &str)]) -> String {
     match url::Url::parse(base) {
         Ok(mut url) => {
             {
@@ -91,7 +77,7 @@ fn redirect_to(base: &str, params: &[(&str, &str)]) -> String {
     }
 }
 
-fn oauth_error(
+pub(super) fn oauth_error(
     redirect_uri: &str,
     state: Option<&str>,
     error: &str,
@@ -285,359 +271,4 @@ pub async fn authorize(State(state): State<SharedState>, parts: Parts) -> Respon
         access: scopes.iter().map(|s| describe(s).to_owned()).collect(),
     };
     start(&state, &bank, attempt, Some(view)).await
-}
-
-/// The attempt of a posted form: from the session cookie, of this bank, alive, with the
-/// form's CSRF token.
-pub(crate) async fn posted_attempt(
-    state: &SharedState,
-    parts: &Parts,
-    fields: &std::collections::HashMap<String, String>,
-) -> Result<(Arc<Bank>, ScaAttempt), Response> {
-    let Some(bank) = bank_of(state, parts) else {
-        return Err(
-            error_page(StatusCode::NOT_FOUND, "Guichet", "Aucune banque ici.").into_response(),
-        );
-    };
-    let name = bank.profile.name.clone();
-    let expired = || {
-        error_page(
-            StatusCode::BAD_REQUEST,
-            &name,
-            "Votre session a expiré. Recommencez depuis le service qui vous a dirigé ici.",
-        )
-        .into_response()
-    };
-    let Some(id) = cookie(&parts.headers, COOKIE) else {
-        return Err(expired());
-    };
-    let attempt = match state.store.attempt(&id).await {
-        Ok(Some(attempt))
-            if attempt.bank_code == bank.code() && attempt.expires_at > state.now().as_second() =>
-        {
-            attempt
-        }
-        Ok(_) => return Err(expired()),
-        Err(e) => {
-            tracing::error!(error = %e, "reading an SCA attempt");
-            return Err(
-                error_page(StatusCode::INTERNAL_SERVER_ERROR, &name, "Erreur interne.")
-                    .into_response(),
-            );
-        }
-    };
-    let csrf = fields.get("csrf").map(String::as_str).unwrap_or("");
-    if !same(csrf, &attempt.csrf) {
-        return Err(error_page(
-            StatusCode::BAD_REQUEST,
-            &name,
-            "Le formulaire n'est pas valide (jeton de sécurité).",
-        )
-        .into_response());
-    }
-    Ok((bank, attempt))
-}
-
-fn locked_page(bank: &Bank, attempt: &ScaAttempt) -> Response {
-    let mut page = Page::render(
-        StatusCode::FORBIDDEN,
-        &MessagePage {
-            bank_name: &bank.profile.name,
-            heading: "Accès bloqué",
-            message: "Trois essais ont échoué : cette tentative est bloquée.",
-            return_csrf: attempt.redirect_uri.as_ref().map(|_| attempt.csrf.as_str()),
-        },
-    );
-    page.form_target = attempt.redirect_uri.as_deref().and_then(origin_of);
-    page.into_response()
-}
-
-/// Counts a failed factor; the third locks the attempt.
-async fn fail(
-    state: &SharedState,
-    bank: &Bank,
-    mut attempt: ScaAttempt,
-    stage: &str,
-) -> Result<ScaAttempt, Response> {
-    attempt.failures += 1;
-    if attempt.failures >= MAX_FAILURES {
-        attempt.stage = "locked".into();
-    }
-    match state.store.advance_attempt(&attempt, stage).await {
-        Ok(true) if attempt.stage == "locked" => Err(locked_page(bank, &attempt)),
-        Ok(true) => Ok(attempt),
-        _ => Err(error_page(
-            StatusCode::CONFLICT,
-            &bank.profile.name,
-            "Cette étape a déjà été traitée.",
-        )
-        .into_response()),
-    }
-}
-
-fn remaining(attempt: &ScaAttempt) -> String {
-    let left = MAX_FAILURES - attempt.failures;
-    format!(
-        "{left} essai{} restant{}",
-        if left > 1 { "s" } else { "" },
-        if left > 1 { "s" } else { "" }
-    )
-}
-
-pub async fn login(State(state): State<SharedState>, parts: Parts, body: Bytes) -> Response {
-    let fields = form(&body).unwrap_or_default();
-    let (bank, mut attempt) = match posted_attempt(&state, &parts, &fields).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    if attempt.stage == "locked" {
-        return locked_page(&bank, &attempt);
-    }
-    if attempt.stage != "login" {
-        return error_page(
-            StatusCode::CONFLICT,
-            &bank.profile.name,
-            "Cette étape a déjà été traitée.",
-        )
-        .into_response();
-    }
-    let identifier = fields.get("identifier").map(|s| s.trim()).unwrap_or("");
-    let password = fields.get("password").map(String::as_str).unwrap_or("");
-    let psu = match state.store.find_psu(bank.code(), identifier).await {
-        Ok(psu) => psu.filter(|p| state.sca.check_password(p, password)),
-        Err(e) => {
-            tracing::error!(error = %e, "reading a PSU");
-            None
-        }
-    };
-    let Some(psu) = psu else {
-        tracing::info!(bank = bank.code(), attempt = %attempt.id, "SCA password refused");
-        let attempt = match fail(&state, &bank, attempt, "login").await {
-            Ok(attempt) => attempt,
-            Err(response) => return response,
-        };
-        let message = format!(
-            "Identifiant ou mot de passe incorrect ({}).",
-            remaining(&attempt)
-        );
-        let mut page = Page::render(
-            StatusCode::OK,
-            &LoginPage {
-                bank_name: &bank.profile.name,
-                tpp: None,
-                error: Some(message),
-                csrf: &attempt.csrf,
-                cancellable: attempt.redirect_uri.is_some(),
-            },
-        );
-        page.form_target = attempt.redirect_uri.as_deref().and_then(origin_of);
-        return page.into_response();
-    };
-    let Some(challenge) = state.sca.send_code(&psu) else {
-        return error_page(
-            StatusCode::SERVICE_UNAVAILABLE,
-            &bank.profile.name,
-            "Le code de sécurité n'a pas pu être envoyé.",
-        )
-        .into_response();
-    };
-    attempt.psu_id = Some(psu.psu_id.clone());
-    attempt.stage = "otp".into();
-    attempt.otp_hash = Some(sha256_hex(&challenge.code));
-    attempt.otp_shown = challenge.shown;
-    if !matches!(
-        state.store.advance_attempt(&attempt, "login").await,
-        Ok(true)
-    ) {
-        return error_page(
-            StatusCode::CONFLICT,
-            &bank.profile.name,
-            "Cette étape a déjà été traitée.",
-        )
-        .into_response();
-    }
-    otp_page(&bank, &attempt, &psu, None)
-}
-
-fn otp_page(bank: &Bank, attempt: &ScaAttempt, psu: &PsuRecord, error: Option<String>) -> Response {
-    let mut page = Page::render(
-        StatusCode::OK,
-        &OtpPage {
-            bank_name: &bank.profile.name,
-            psu_name: &psu.display_name,
-            sandbox_code: attempt.otp_shown.as_deref(),
-            error,
-            csrf: &attempt.csrf,
-            cancellable: attempt.redirect_uri.is_some(),
-        },
-    );
-    page.form_target = attempt.redirect_uri.as_deref().and_then(origin_of);
-    page.into_response()
-}
-
-pub async fn otp(State(state): State<SharedState>, parts: Parts, body: Bytes) -> Response {
-    let fields = form(&body).unwrap_or_default();
-    let (bank, mut attempt) = match posted_attempt(&state, &parts, &fields).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    if attempt.stage == "locked" {
-        return locked_page(&bank, &attempt);
-    }
-    let psu = match &attempt.psu_id {
-        Some(id) if attempt.stage == "otp" => state.store.psu(bank.code(), id).await.ok().flatten(),
-        _ => None,
-    };
-    let Some(psu) = psu else {
-        return error_page(
-            StatusCode::CONFLICT,
-            &bank.profile.name,
-            "Cette étape a déjà été traitée.",
-        )
-        .into_response();
-    };
-    let code = fields.get("code").map(|s| s.trim()).unwrap_or("");
-    let expected = attempt.otp_hash.clone().unwrap_or_default();
-    if !same(&sha256_hex(code), &expected) {
-        tracing::info!(bank = bank.code(), attempt = %attempt.id, "SCA code refused");
-        let attempt = match fail(&state, &bank, attempt, "otp").await {
-            Ok(attempt) => attempt,
-            Err(response) => return response,
-        };
-        let message = format!("Code incorrect ({}).", remaining(&attempt));
-        return otp_page(&bank, &attempt, &psu, Some(message));
-    }
-    let now = state.now().as_second();
-    attempt.stage = "done".into();
-    attempt.sca_at = Some(now);
-    attempt.otp_hash = None;
-    attempt.otp_shown = None;
-    if !matches!(state.store.advance_attempt(&attempt, "otp").await, Ok(true)) {
-        return error_page(
-            StatusCode::CONFLICT,
-            &bank.profile.name,
-            "Cette étape a déjà été traitée.",
-        )
-        .into_response();
-    }
-    match attempt.purpose.as_str() {
-        "authorize" => finish_authorization(&state, &bank, &attempt, &psu, now).await,
-        "manage" => see_other("/psu/access", None, None),
-        _ => see_other("/fallback/banking", None, None),
-    }
-}
-
-async fn finish_authorization(
-    state: &SharedState,
-    bank: &Bank,
-    attempt: &ScaAttempt,
-    psu: &PsuRecord,
-    now: i64,
-) -> Response {
-    let (Some(client_id), Some(redirect_uri)) = (&attempt.client_id, &attempt.redirect_uri) else {
-        return error_page(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            &bank.profile.name,
-            "Erreur interne.",
-        )
-        .into_response();
-    };
-    let code = AuthCode {
-        bank_code: bank.code().to_owned(),
-        client_id: client_id.clone(),
-        redirect_uri: redirect_uri.clone(),
-        psu_id: psu.psu_id.clone(),
-        scopes: attempt
-            .scope
-            .clone()
-            .unwrap_or_default()
-            .split(' ')
-            .map(str::to_owned)
-            .collect(),
-        code_challenge: attempt.code_challenge.clone(),
-        sca_at: now,
-        expires_at: now + CODE_SECONDS,
-    };
-    let secret = match state.store.issue_code(&code).await {
-        Ok(secret) => secret,
-        Err(e) => {
-            tracing::error!(error = %e, "issuing a code");
-            return error_page(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                &bank.profile.name,
-                "Erreur interne.",
-            )
-            .into_response();
-        }
-    };
-    tracing::info!(
-        bank = bank.code(),
-        client_id,
-        "authorization granted by the PSU"
-    );
-    let mut params = vec![("code", secret.expose())];
-    if let Some(tpp_state) = &attempt.state {
-        params.push(("state", tpp_state.as_str()));
-    }
-    see_other(
-        &redirect_to(redirect_uri, &params),
-        origin_of(redirect_uri).as_deref(),
-        Some(clear_cookie()),
-    )
-}
-
-pub async fn cancel(State(state): State<SharedState>, parts: Parts, body: Bytes) -> Response {
-    let fields = form(&body).unwrap_or_default();
-    let (bank, mut attempt) = match posted_attempt(&state, &parts, &fields).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    if attempt.stage == "done" || attempt.stage == "cancelled" {
-        return error_page(
-            StatusCode::CONFLICT,
-            &bank.profile.name,
-            "Cette étape a déjà été traitée.",
-        )
-        .into_response();
-    }
-    let previous = attempt.stage.clone();
-    attempt.stage = "cancelled".into();
-    if !matches!(
-        state.store.advance_attempt(&attempt, &previous).await,
-        Ok(true)
-    ) {
-        return error_page(
-            StatusCode::CONFLICT,
-            &bank.profile.name,
-            "Cette étape a déjà été traitée.",
-        )
-        .into_response();
-    }
-    match &attempt.redirect_uri {
-        Some(uri) => {
-            let description = if previous == "locked" {
-                "the PSU failed strong authentication three times"
-            } else {
-                "the PSU cancelled"
-            };
-            let mut response =
-                oauth_error(uri, attempt.state.as_deref(), "access_denied", description);
-            if let Ok(value) = axum::http::HeaderValue::from_str(&clear_cookie()) {
-                response
-                    .headers_mut()
-                    .insert(axum::http::header::SET_COOKIE, value);
-            }
-            response
-        }
-        None => Page::render(
-            StatusCode::OK,
-            &MessagePage {
-                bank_name: &bank.profile.name,
-                heading: "Annulé",
-                message: "Vous avez annulé.",
-                return_csrf: None,
-            },
-        )
-        .into_response(),
-    }
 }

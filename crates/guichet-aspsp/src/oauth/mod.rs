@@ -11,6 +11,7 @@ mod fallback;
 mod pages;
 mod psu_access;
 pub mod sca;
+mod steps;
 mod token;
 
 use std::collections::HashMap;
@@ -37,9 +38,9 @@ pub fn api_router() -> Router<SharedState> {
 pub fn psu_router() -> Router<SharedState> {
     Router::new()
         .route("/stet/psd2/oauth/authorize", get(authorize::authorize))
-        .route("/sca/login", post(authorize::login))
-        .route("/sca/otp", post(authorize::otp))
-        .route("/sca/cancel", post(authorize::cancel))
+        .route("/sca/login", post(steps::login))
+        .route("/sca/otp", post(steps::otp))
+        .route("/sca/cancel", post(steps::cancel))
         .route("/psu/access", get(psu_access::show))
         .route("/psu/access/revoke", post(psu_access::revoke))
         .route("/fallback/login", get(fallback::login))

@@ -10,8 +10,9 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use guichet_store::ScaAttempt;
 
-use super::authorize::{COOKIE, new_attempt, posted_attempt, start};
+use super::authorize::{COOKIE, new_attempt, start};
 use super::pages::{Page, error_page, see_other};
+use super::steps::posted_attempt;
 use super::{bank_of, cookie, form};
 use crate::state::{Bank, SharedState};
 
