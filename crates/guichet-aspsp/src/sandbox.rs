@@ -75,7 +75,17 @@ pub fn prepare_pki(
     banks: &[(&str, &str)],
     domain: Option<&str>,
 ) -> anyhow::Result<SandboxPki> {
-    let mut qtsp = Qtsp::open_or_create(dir)?;
+    prepare_pki_at(dir, banks, domain, time::OffsetDateTime::now_utc())
+}
+
+/// The same, issuing certificates as of `now` (tests that run on a fixed clock).
+pub fn prepare_pki_at(
+    dir: &Path,
+    banks: &[(&str, &str)],
+    domain: Option<&str>,
+    now: time::OffsetDateTime,
+) -> anyhow::Result<SandboxPki> {
+    let mut qtsp = Qtsp::open_or_create_at(dir, now)?;
     let server_cert = dir.join("server/api.pem");
     let server_key = dir.join("server/api.key");
     if !server_cert.exists() {

@@ -65,8 +65,7 @@ pub enum Validity {
 }
 
 impl Validity {
-    fn bounds(self) -> (OffsetDateTime, OffsetDateTime) {
-        let now = OffsetDateTime::now_utc();
+    fn bounds(self, now: OffsetDateTime) -> (OffsetDateTime, OffsetDateTime) {
         match self {
             Validity::Days(days) => (now - Duration::days(1), now + Duration::days(days)),
             Validity::Expired => (now - Duration::days(400), now - Duration::days(30)),
@@ -147,6 +146,8 @@ struct IndexEntry {
 
 pub struct Qtsp {
     dir: PathBuf,
+    /// The time certificates are issued at: now, or a test's fixed clock.
+    now: OffsetDateTime,
     issuing_pem: String,
     issuing_key: KeyPair,
     index: Index,
@@ -213,10 +214,15 @@ impl Qtsp {
 
     /// Opens the QTSP in `dir`, creating its CAs on first use.
     pub fn open_or_create(dir: &Path) -> Result<Qtsp, PkiError> {
+        Qtsp::open_or_create_at(dir, OffsetDateTime::now_utc())
+    }
+
+    /// The same, issuing as if it were `now` (tests with a fixed clock).
+    pub fn open_or_create_at(dir: &Path, now: OffsetDateTime) -> Result<Qtsp, PkiError> {
         let ca = Qtsp::ca_dir(dir);
         let issuing_path = ca.join("issuing.pem");
         if !issuing_path.exists() {
-            Qtsp::create(dir)?;
+            Qtsp::create(dir, now)?;
         }
         let issuing_pem = fs::read_to_string(&issuing_path)?;
         let issuing_key = KeyPair::from_pem(&fs::read_to_string(ca.join("issuing.key"))?)?;
@@ -227,16 +233,16 @@ impl Qtsp {
         };
         Ok(Qtsp {
             dir: dir.to_owned(),
+            now,
             issuing_pem,
             issuing_key,
             index,
         })
     }
 
-    fn create(dir: &Path) -> Result<(), PkiError> {
+    fn create(dir: &Path, now: OffsetDateTime) -> Result<(), PkiError> {
         let ca = Qtsp::ca_dir(dir);
         fs::create_dir_all(&ca)?;
-        let now = OffsetDateTime::now_utc();
         let root_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
         let mut root = CertificateParams::default();
         root.distinguished_name = name("Guichet Sandbox QTSP", "Guichet Sandbox Root CA", None);
@@ -268,6 +274,7 @@ impl Qtsp {
         write_secret(&ca.join("issuing.key"), &issuing_key.serialize_pem())?;
         let mut qtsp = Qtsp {
             dir: dir.to_owned(),
+            now,
             issuing_pem: issuing_cert.pem(),
             issuing_key,
             index: Index::default(),
@@ -320,6 +327,7 @@ impl Qtsp {
     }
 
     fn psd2_params(
+        &self,
         org_id: &str,
         org_name: &str,
         cn: &str,
@@ -328,10 +336,11 @@ impl Qtsp {
         with_psd2: bool,
         validity: Validity,
     ) -> Result<CertificateParams, PkiError> {
+        let now = self.now;
         let parsed = OrgId::parse(org_id).map_err(PkiError::Invalid)?;
         let mut params = CertificateParams::default();
         params.distinguished_name = name(org_name, cn, Some(org_id));
-        let (not_before, not_after) = validity.bounds();
+        let (not_before, not_after) = validity.bounds(now);
         params.not_before = not_before;
         params.not_after = not_after;
         let statements = QcStatements {
@@ -360,7 +369,7 @@ impl Qtsp {
         } else {
             (QcType::Web, QcType::Eseal)
         };
-        let mut qwac = Qtsp::psd2_params(
+        let mut qwac = self.psd2_params(
             &request.org_id,
             &request.org_name,
             &format!("{} QWAC", request.org_name),
@@ -375,7 +384,7 @@ impl Qtsp {
             ExtendedKeyUsagePurpose::ServerAuth,
         ];
         let qseal_org = request.qseal_org_id.as_deref().unwrap_or(&request.org_id);
-        let mut qseal = Qtsp::psd2_params(
+        let mut qseal = self.psd2_params(
             qseal_org,
             &request.org_name,
             &format!("{} QSealC", request.org_name),
@@ -396,7 +405,7 @@ impl Qtsp {
 
     /// A bank's QSealC (role PSP_AS), with which it signs its responses (STET CR199).
     pub fn issue_bank_seal(&mut self, org_id: &str, bank_name: &str) -> Result<Issued, PkiError> {
-        let mut params = Qtsp::psd2_params(
+        let mut params = self.psd2_params(
             org_id,
             bank_name,
             &format!("{bank_name} QSealC"),
@@ -424,7 +433,7 @@ impl Qtsp {
                 Err(_) => n.clone().try_into().map(SanType::DnsName),
             })
             .collect::<Result<_, _>>()?;
-        let (not_before, not_after) = Validity::Days(825).bounds();
+        let (not_before, not_after) = Validity::Days(825).bounds(self.now);
         params.not_before = not_before;
         params.not_after = not_after;
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
@@ -446,9 +455,7 @@ impl Qtsp {
                     "no certificate with serial {serial} was issued here"
                 ))
             })?;
-        entry
-            .revoked_at
-            .get_or_insert(OffsetDateTime::now_utc().unix_timestamp());
+        entry.revoked_at.get_or_insert(self.now.unix_timestamp());
         self.save_index()?;
         self.write_crl()
     }
@@ -462,7 +469,7 @@ impl Qtsp {
 
     fn write_crl(&mut self) -> Result<(), PkiError> {
         self.index.crl_number += 1;
-        let now = OffsetDateTime::now_utc();
+        let now = self.now;
         let revoked_certs = self
             .index
             .issued

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use guichet_aspsp::BankProfile;
-use guichet_aspsp::sandbox::{DemoTpp, SandboxPki, prepare_pki};
+use guichet_aspsp::sandbox::{DemoTpp, SandboxPki, prepare_pki_at};
 use guichet_eidas::Role;
 use guichet_eidas::pki::{KeyAlgorithm, Qtsp, TppRequest, Validity};
 
@@ -26,7 +26,14 @@ pub const SWAPPED: &str = "swapped";
 pub const FOREIGN: &str = "foreign";
 pub const MISMATCH: &str = "mismatch";
 
-const VERSION: &str = "v3";
+const VERSION: &str = "v4";
+
+/// The tests' fixed clock (helpers::NOW): the certificates are issued as of then, so that
+/// they are valid at the bank's clock whatever day the tests run.
+fn issued_at() -> time::OffsetDateTime {
+    time::OffsetDateTime::from_unix_timestamp(1_795_514_400)
+        .unwrap_or_else(|_| time::OffsetDateTime::now_utc())
+}
 
 impl TestPki {
     pub fn tpp(&self, name: &str) -> DemoTpp {
@@ -62,7 +69,7 @@ fn build() -> anyhow::Result<TestPki> {
         .iter()
         .map(|(c, n)| (c.as_str(), n.as_str()))
         .collect();
-    let sandbox = prepare_pki(&dir, &banks, Some("sandbox.guichet.test"))?;
+    let sandbox = prepare_pki_at(&dir, &banks, Some("sandbox.guichet.test"), issued_at())?;
     let pki = TestPki {
         sandbox,
         dir: dir.clone(),
@@ -76,7 +83,7 @@ fn build() -> anyhow::Result<TestPki> {
 }
 
 fn make_variants(pki: &TestPki) -> anyhow::Result<()> {
-    let mut qtsp = Qtsp::open_or_create(&pki.dir)?;
+    let mut qtsp = Qtsp::open_or_create_at(&pki.dir, issued_at())?;
     let all = vec![
         Role::AccountInformation,
         Role::PaymentInitiation,
@@ -124,7 +131,7 @@ fn make_variants(pki: &TestPki) -> anyhow::Result<()> {
             qtsp.revoke(&issued.qwac.serial_hex)?;
         }
     }
-    let mut stranger = Qtsp::open_or_create(&pki.dir.join("foreign-qtsp"))?;
+    let mut stranger = Qtsp::open_or_create_at(&pki.dir.join("foreign-qtsp"), issued_at())?;
     let foreign = stranger.issue_tpp(&ec(TppRequest::new("PSDFR-ACPR-VARIANT", all)))?;
     let files = pki.tpp(FOREIGN);
     foreign.qwac.write(&files.qwac, &files.qwac_key)?;
