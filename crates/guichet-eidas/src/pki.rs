@@ -326,6 +326,10 @@ impl Qtsp {
         })
     }
 
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the subject, the QC statements and the validity of one certificate"
+    )]
     fn psd2_params(
         &self,
         org_id: &str,
