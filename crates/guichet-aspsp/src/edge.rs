@@ -262,4 +262,17 @@ mod tests {
         assert_eq!(pick(Some("application/xml")), None);
         assert_eq!(pick(Some("application/json;q=0")), None);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_accept_header_is_answered_without_panic(accept in "\\PC{0,120}") {
+            let _ = negotiate(Some(&accept));
+        }
+
+        #[test]
+        fn accept_shaped_headers_never_panic(ranges in proptest::collection::vec(("(application|text|\\*)/(json|hal\\+json|html|\\*)", 0u8..=10), 0..5)) {
+            let header: Vec<String> = ranges.iter().map(|(r, q)| format!("{r};q=0.{q}")).collect();
+            let _ = negotiate(Some(&header.join(", ")));
+        }
+    }
 }

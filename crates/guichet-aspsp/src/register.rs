@@ -215,3 +215,25 @@ async fn remove_qseal(
         None,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::check_redirect_uri;
+
+    #[test]
+    fn redirect_uris_are_https_or_loopback() {
+        assert!(check_redirect_uri("https://tpp.example/cb").is_ok());
+        assert!(check_redirect_uri("http://127.0.0.1:8765/callback").is_ok());
+        assert!(check_redirect_uri("http://tpp.example/cb").is_err());
+        assert!(check_redirect_uri("https://tpp.example/cb#frag").is_err());
+        assert!(check_redirect_uri("javascript:alert(1)").is_err());
+        assert!(check_redirect_uri("not a url").is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_redirect_uri_is_answered_without_panic(uri in "\\PC{0,200}") {
+            let _ = check_redirect_uri(&uri);
+        }
+    }
+}

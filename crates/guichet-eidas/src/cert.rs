@@ -233,6 +233,20 @@ mod tests {
         Ok(())
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_key_id_is_answered_without_panic(key_id in "\\PC{0,200}") {
+            let _ = KeyIdRef::parse(&key_id);
+            let _ = normalise_dn(&key_id);
+        }
+
+        #[test]
+        fn key_id_shaped_values_never_panic(serial in "[0-9a-fA-Fx]{0,20}", issuer in "[ -~]{0,60}", fp in "[0-9a-f]{0,70}") {
+            let _ = KeyIdRef::parse(&format!("SN={serial},CA={issuer}"));
+            let _ = KeyIdRef::parse(&format!("https://x/y_{fp}"));
+        }
+    }
+
     #[test]
     fn key_ids_are_read_in_both_portal_forms() {
         assert_eq!(
