@@ -1,5 +1,6 @@
 //! `guichet`: the command line. Thin: it reads configuration, wires the crates, prints.
 
+mod bench_cmd;
 mod config;
 mod pki_cmd;
 mod sandbox_cmd;
@@ -34,6 +35,8 @@ enum Command {
         #[command(subcommand)]
         command: pki_cmd::PkiCommand,
     },
+    /// Load on a running sandbox bank, measured from outside (loopback only).
+    Bench(bench_cmd::BenchArgs),
     /// The TPP side: a client of STET banks.
     Tpp {
         #[command(subcommand)]
@@ -65,6 +68,7 @@ fn main() -> std::process::ExitCode {
             Command::Serve(args) => serve::run(args).await,
             Command::Sandbox { command } => sandbox_cmd::run(command).await,
             Command::Pki { command } => pki_cmd::run(command),
+            Command::Bench(args) => bench_cmd::run(args).await,
             Command::Tpp { command } => tpp_cmd::run(command).await,
         }
     });
