@@ -222,18 +222,6 @@ impl Store {
         Ok(())
     }
 
-    /// Revokes one token (a refresh token replaced by a new one).
-    pub async fn revoke_token(&self, secret: &TokenSecret, now: i64) -> Result<()> {
-        sqlx::query(
-            "UPDATE tokens SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL",
-        )
-        .bind(now)
-        .bind(secret.hash())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
     /// The token with this secret, of either kind, at this bank.
     pub async fn find_any_token(
         &self,

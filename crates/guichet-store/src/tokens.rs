@@ -129,26 +129,63 @@ fn record(row: &AnyRow) -> Result<TokenRecord> {
 impl Store {
     /// Stores a new token and returns its secret.
     pub async fn issue_token(&self, token: &NewToken) -> Result<TokenSecret> {
-        let secret = TokenSecret::generate()?;
-        sqlx::query(
-            "INSERT INTO tokens (token_hash, kind, family_id, bank_code, client_id, psu_id, scopes, \
-             issued_at, expires_at, sca_at, revoked_at, cert_thumbprint) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL, $11)",
-        )
-        .bind(secret.hash())
-        .bind(token.kind.as_str())
-        .bind(token.family_id.as_str())
-        .bind(token.bank_code.as_str())
-        .bind(token.client_id.as_str())
-        .bind(token.psu_id.clone())
-        .bind(token.scopes.join(" "))
-        .bind(token.issued_at)
-        .bind(token.expires_at)
-        .bind(token.sca_at)
-        .bind(token.cert_thumbprint.clone())
-        .execute(&self.pool)
-        .await?;
-        Ok(secret)
+        let mut secrets = self
+            .issue_tokens(std::slice::from_ref(token), None, 0)
+            .await?
+            .unwrap_or_default();
+        secrets
+            .pop()
+            .ok_or_else(|| StoreError::Corrupt("no token issued".into()))
+    }
+
+    /// Issues tokens together, and revokes `replaced` (a refresh token being renewed), in one
+    /// transaction: the TPP gets the whole new pair, or nothing changes. `None` when `replaced`
+    /// was already revoked (two renewals raced: only the first wins).
+    pub async fn issue_tokens(
+        &self,
+        tokens: &[NewToken],
+        replaced: Option<&TokenSecret>,
+        now: i64,
+    ) -> Result<Option<Vec<TokenSecret>>> {
+        let mut tx = self.pool.begin().await?;
+        if let Some(old) = replaced {
+            let done = sqlx::query(
+                "UPDATE tokens SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL",
+            )
+            .bind(now)
+            .bind(old.hash())
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() != 1 {
+                tx.rollback().await?;
+                return Ok(None);
+            }
+        }
+        let mut secrets = Vec::with_capacity(tokens.len());
+        for token in tokens {
+            let secret = TokenSecret::generate()?;
+            sqlx::query(
+                "INSERT INTO tokens (token_hash, kind, family_id, bank_code, client_id, psu_id, scopes, \
+                 issued_at, expires_at, sca_at, revoked_at, cert_thumbprint) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL, $11)",
+            )
+            .bind(secret.hash())
+            .bind(token.kind.as_str())
+            .bind(token.family_id.as_str())
+            .bind(token.bank_code.as_str())
+            .bind(token.client_id.as_str())
+            .bind(token.psu_id.clone())
+            .bind(token.scopes.join(" "))
+            .bind(token.issued_at)
+            .bind(token.expires_at)
+            .bind(token.sca_at)
+            .bind(token.cert_thumbprint.clone())
+            .execute(&mut *tx)
+            .await?;
+            secrets.push(secret);
+        }
+        tx.commit().await?;
+        Ok(Some(secrets))
     }
 
     /// The token of this kind with this secret at this bank, live or not.

@@ -1,7 +1,9 @@
 //! The store against real SQLite files and a real PostgreSQL.
 
 use guichet_store::testing::TestDatabase;
-use guichet_store::{Backend, CallKey, ConsentRecord, Store, on_both_backends};
+use guichet_store::{
+    Backend, CallKey, ConsentRecord, NewToken, Store, TokenKind, new_family_id, on_both_backends,
+};
 
 async fn store(backend: Backend) -> (Store, TestDatabase) {
     let db = TestDatabase::new(backend).await;
@@ -62,5 +64,35 @@ on_both_backends! {
         assert_eq!(store.calls_made(&key).await.ok(), Some(4));
         let tomorrow = CallKey { day: "2026-11-25", ..key };
         assert_eq!(store.take_call(&tomorrow, 4).await.ok().flatten(), Some(3));
+    }
+}
+
+on_both_backends! {
+    // A refresh token renews once: of two renewals racing, one gets the new pair, the other
+    // nothing, and no half pair is ever stored.
+    async fn a_refresh_token_is_replaced_once(backend) {
+        let (store, _db) = store(backend).await;
+        let family = new_family_id().unwrap_or_default();
+        let token = |kind| NewToken {
+            kind,
+            family_id: family.clone(),
+            bank_code: "17515".into(),
+            client_id: "PSDFR-ACPR-12345".into(),
+            psu_id: Some("P".into()),
+            scopes: vec!["aisp".into()],
+            issued_at: 0,
+            expires_at: 1000,
+            sca_at: Some(0),
+            cert_thumbprint: None,
+        };
+        let first = store.issue_tokens(&[token(TokenKind::Access), token(TokenKind::Refresh)], None, 0).await.ok().flatten().unwrap_or_default();
+        assert_eq!(first.len(), 2);
+        let old = first[1].clone();
+        let pair = [token(TokenKind::Access), token(TokenKind::Refresh)];
+        let (a, b) = tokio::join!(store.issue_tokens(&pair, Some(&old), 10), store.issue_tokens(&pair, Some(&old), 10));
+        let winners = [a, b].into_iter().filter(|r| matches!(r, Ok(Some(_)))).count();
+        assert_eq!(winners, 1, "exactly one renewal wins");
+        let record = store.find_token(&old, TokenKind::Refresh, "17515").await.ok().flatten();
+        assert_eq!(record.and_then(|r| r.revoked_at), Some(10));
     }
 }

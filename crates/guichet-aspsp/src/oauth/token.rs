@@ -230,6 +230,8 @@ fn check_roles(qwac: &Psd2Certificate, scopes: &[String]) -> Result<(), OAuthErr
 }
 
 struct Issue<'a> {
+    /// The refresh token this issue replaces, revoked with it.
+    replaces: Option<&'a TokenSecret>,
     psu_id: Option<&'a str>,
     scopes: &'a [String],
     sca_at: Option<i64>,
@@ -256,22 +258,24 @@ async fn issue(
         sca_at: issue.sca_at,
         cert_thumbprint: Some(client.qwac.sha256.clone()),
     };
-    let access = state
+    let until = issue.sca_at.unwrap_or(now) + SCA_VALIDITY_SECONDS;
+    let mut tokens = vec![token(TokenKind::Access, now + lifetime)];
+    if issue.with_refresh {
+        tokens.push(token(TokenKind::Refresh, until));
+    }
+    // The pair, and the revocation of the refresh token it replaces, in one transaction.
+    let secrets = state
         .store
-        .issue_token(&token(TokenKind::Access, now + lifetime))
-        .await?;
+        .issue_tokens(&tokens, issue.replaces, now)
+        .await?
+        .ok_or_else(|| oauth("invalid_grant", "the refresh token was already used"))?;
     let mut body = serde_json::json!({
-        "access_token": access.expose(),
+        "access_token": secrets.first().map(|s| s.expose()),
         "token_type": "Bearer",
         "expires_in": lifetime,
         "scope": issue.scopes.join(" "),
     });
-    if issue.with_refresh {
-        let until = issue.sca_at.unwrap_or(now) + SCA_VALIDITY_SECONDS;
-        let refresh = state
-            .store
-            .issue_token(&token(TokenKind::Refresh, until))
-            .await?;
+    if let Some(refresh) = secrets.get(1) {
         body["refresh_token"] = refresh.expose().into();
         body["refresh_token_expires_in"] = (until - now).into();
     }
@@ -354,6 +358,7 @@ async fn authorization_code(state: &SharedState, client: &Client) -> Result<Resp
         state,
         client,
         Issue {
+            replaces: None,
             psu_id: Some(&redeemed.psu_id),
             scopes: &redeemed.scopes,
             sca_at: Some(redeemed.sca_at),
@@ -406,12 +411,12 @@ async fn refresh(state: &SharedState, client: &Client) -> Result<Response, OAuth
         None => record.scopes.clone(),
     };
     check_roles(&client.qwac, &scopes)?;
-    // Portal: "ASPSP de facto revokes the previous refresh token".
-    state.store.revoke_token(&presented, now).await?;
+    // Portal: "ASPSP de facto revokes the previous refresh token" (with the new pair's issue).
     issue(
         state,
         client,
         Issue {
+            replaces: Some(&presented),
             psu_id: record.psu_id.as_deref(),
             scopes: &scopes,
             sca_at: Some(sca_at),
@@ -444,6 +449,7 @@ async fn client_credentials(state: &SharedState, client: &Client) -> Result<Resp
         state,
         client,
         Issue {
+            replaces: None,
             psu_id: None,
             scopes: &scopes,
             sca_at: None,
