@@ -38,6 +38,18 @@ fn qwac(headers_peer: Option<&Peer>) -> ApiResult<Psd2Certificate> {
     }
 }
 
+/// The stored form of a registered QSealC.
+pub fn qseal_record(seal: Psd2Certificate, pem: String) -> QsealRecord {
+    QsealRecord {
+        sha256: seal.sha256,
+        sha1: seal.sha1,
+        serial: seal.serial_hex,
+        issuer: seal.issuer,
+        not_after: seal.not_after,
+        pem,
+    }
+}
+
 /// A redirect URI a bank will send a PSU to: https, or http on the loopback for development;
 /// no fragment (RFC 6749 §3.1.2).
 pub fn check_redirect_uri(text: &str) -> Result<(), String> {
@@ -115,33 +127,19 @@ async fn register(
             .map_err(|e| ApiError::BadRequest(format!("QSealC refused: {e}")))?;
         seals.push((seal, pem.clone()));
     }
-    let created = state
-        .store
-        .upsert_tpp(&TppRecord {
-            client_id: cert.org_id.to_string(),
-            name: name.to_owned(),
-            contacts: registration.contacts.clone(),
-            redirect_uris: registration.redirect_uris.clone(),
-            registered_at: now,
-            updated_at: now,
-        })
-        .await?;
-    for (seal, pem) in seals {
-        state
-            .store
-            .add_qseal(
-                cert.org_id.as_str(),
-                &QsealRecord {
-                    sha256: seal.sha256,
-                    sha1: seal.sha1,
-                    serial: seal.serial_hex,
-                    issuer: seal.issuer,
-                    not_after: seal.not_after,
-                    pem,
-                },
-            )
-            .await?;
-    }
+    let records: Vec<QsealRecord> = seals
+        .into_iter()
+        .map(|(seal, pem)| qseal_record(seal, pem))
+        .collect();
+    let tpp = TppRecord {
+        client_id: cert.org_id.to_string(),
+        name: name.to_owned(),
+        contacts: registration.contacts.clone(),
+        redirect_uris: registration.redirect_uris.clone(),
+        registered_at: now,
+        updated_at: now,
+    };
+    let created = state.store.register_tpp(&tpp, &records).await?;
     tracing::info!(client_id = %cert.org_id, created, "TPP registered");
     let answer = answer(&state, cert.org_id.as_str()).await?;
     json(

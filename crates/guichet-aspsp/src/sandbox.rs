@@ -7,9 +7,7 @@ use guichet_eidas::pki::{Qtsp, TppRequest};
 use guichet_eidas::{Psd2Certificate, Role};
 
 use guichet_store::sandbox::SANDBOX_BANKS;
-use guichet_store::{
-    NewToken, PsuRecord, QsealRecord, Store, TokenKind, TokenSecret, TppRecord, new_family_id,
-};
+use guichet_store::{NewToken, PsuRecord, Store, TokenKind, TokenSecret, TppRecord, new_family_id};
 use serde_json::{Value, json};
 
 use crate::security::{BankSeal, TlsConfig};
@@ -148,27 +146,18 @@ pub async fn register_tpp(
     let qseal =
         Psd2Certificate::from_pem(qseal_pem.as_bytes()).map_err(|e| anyhow::anyhow!("{e}"))?;
     let client_id = qseal.org_id.to_string();
+    let tpp = TppRecord {
+        client_id: client_id.clone(),
+        name: name.to_owned(),
+        contacts: vec![],
+        redirect_uris: redirect_uris.to_vec(),
+        registered_at: now,
+        updated_at: now,
+    };
     store
-        .upsert_tpp(&TppRecord {
-            client_id: client_id.clone(),
-            name: name.to_owned(),
-            contacts: vec![],
-            redirect_uris: redirect_uris.to_vec(),
-            registered_at: now,
-            updated_at: now,
-        })
-        .await?;
-    store
-        .add_qseal(
-            &client_id,
-            &QsealRecord {
-                sha256: qseal.sha256,
-                sha1: qseal.sha1,
-                serial: qseal.serial_hex,
-                issuer: qseal.issuer,
-                not_after: qseal.not_after,
-                pem: qseal_pem.to_owned(),
-            },
+        .register_tpp(
+            &tpp,
+            &[crate::register::qseal_record(qseal, qseal_pem.to_owned())],
         )
         .await?;
     Ok(client_id)

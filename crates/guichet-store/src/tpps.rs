@@ -33,9 +33,15 @@ fn lines(text: &str) -> Vec<String> {
 }
 
 impl Store {
-    /// Creates or updates a TPP; answers whether it was new. QSealCs are kept.
-    pub async fn upsert_tpp(&self, tpp: &TppRecord) -> Result<bool> {
-        let existing = self.tpp(&tpp.client_id).await?;
+    /// Creates or updates a TPP and adds its QSealCs, in one transaction; answers whether it
+    /// was new. QSealCs registered before are kept.
+    pub async fn register_tpp(&self, tpp: &TppRecord, qseals: &[QsealRecord]) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let existing: Option<(String,)> =
+            sqlx::query_as("SELECT client_id FROM tpps WHERE client_id = $1")
+                .bind(tpp.client_id.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
         sqlx::query(
             "INSERT INTO tpps (client_id, name, contacts, redirect_uris, registered_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6) \
@@ -48,8 +54,24 @@ impl Store {
         .bind(tpp.redirect_uris.join("\n"))
         .bind(tpp.registered_at)
         .bind(tpp.updated_at)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        for qseal in qseals {
+            sqlx::query(
+                "INSERT INTO tpp_qseals (client_id, sha256, sha1, serial, issuer, not_after, pem) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (client_id, sha256) DO NOTHING",
+            )
+            .bind(tpp.client_id.as_str())
+            .bind(qseal.sha256.as_str())
+            .bind(qseal.sha1.as_str())
+            .bind(qseal.serial.as_str())
+            .bind(qseal.issuer.as_str())
+            .bind(qseal.not_after)
+            .bind(qseal.pem.as_str())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
         Ok(existing.is_none())
     }
 
@@ -75,6 +97,7 @@ impl Store {
         .transpose()
     }
 
+    /// Adds one QSealC to a TPP (no check: callers check the organisation).
     pub async fn add_qseal(&self, client_id: &str, qseal: &QsealRecord) -> Result<()> {
         sqlx::query(
             "INSERT INTO tpp_qseals (client_id, sha256, sha1, serial, issuer, not_after, pem) \
