@@ -91,11 +91,24 @@ pub async fn edge(State(state): State<SharedState>, mut request: Request, next: 
         .and_then(|v| v.to_str().ok());
     let negotiated = negotiate(accept);
     let media = *negotiated.as_ref().unwrap_or(&MediaType::Json);
+    let method = request.method().clone();
+    let started = std::time::Instant::now();
     let response = match admit(&state, &mut request, negotiated) {
         Ok(()) => next.run(request).await,
         Err(refusal) => refusal.into_response(),
     };
-    finish(&state, response, &path, media, echo)
+    let response = finish(&state, response, &path, media, echo);
+    // The access log: no query string (it may carry entryReferences), no header values
+    // beyond the request id, never a token or a signature.
+    tracing::info!(
+        target: "guichet::access",
+        request_id = response.headers().get(X_REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-"),
+        %method,
+        path,
+        status = response.status().as_u16(),
+        micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+    );
+    response
 }
 
 fn admit(
