@@ -98,3 +98,37 @@ pub fn database_url(explicit: Option<&str>, data_dir: &Path) -> anyhow::Result<D
 pub fn default_data_dir() -> PathBuf {
     PathBuf::from("./guichet-data")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The configuration example of README.md parses, with every bank profile valid.
+    #[test]
+    fn the_readme_configuration_example_is_valid() -> anyhow::Result<()> {
+        let readme = include_str!("../../../README.md");
+        let block = readme
+            .split("```toml\n")
+            .nth(1)
+            .and_then(|rest| rest.split("```").next())
+            .ok_or_else(|| anyhow::anyhow!("no toml block in README.md"))?;
+        let config: FileConfig = toml::from_str(block)?;
+        assert_eq!(config.mode, Some(Mode::Production));
+        assert_eq!(config.banks.len(), 1);
+        for bank in &config.banks {
+            bank.validate().map_err(anyhow::Error::msg)?;
+        }
+        let tls = config
+            .tls
+            .ok_or_else(|| anyhow::anyhow!("no [tls]"))?
+            .into_config();
+        assert_eq!(tls.trust_files.len(), 2);
+        assert_eq!(tls.bank_seals[0].bank_code, "30258");
+        Ok(())
+    }
+
+    #[test]
+    fn unknown_settings_are_refused() {
+        assert!(toml::from_str::<FileConfig>("mode = \"sandbox\"\nport_number = 1").is_err());
+    }
+}
