@@ -59,37 +59,32 @@ impl Store {
         psu_id: &str,
         client_id: &str,
     ) -> Result<Option<ConsentRecord>> {
-        let flags: Option<(i64, i64, i64)> = sqlx::query_as(
-            "SELECT psu_identity, trusted_beneficiaries, updated_at FROM consents \
-             WHERE bank_code = $1 AND psu_id = $2 AND client_id = $3",
-        )
-        .bind(bank_code)
-        .bind(psu_id)
-        .bind(client_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some((psu_identity, trusted_beneficiaries, updated_at)) = flags else {
-            return Ok(None);
-        };
-        let rows: Vec<(String, String)> = sqlx::query_as(
-            "SELECT account_id, operation FROM consent_accounts \
-             WHERE bank_code = $1 AND psu_id = $2 AND client_id = $3",
+        // One round trip: the flags, and one row per granted account and operation (or one row
+        // of NULLs when the consent names no account).
+        let rows: Vec<(i64, i64, i64, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT c.psu_identity, c.trusted_beneficiaries, c.updated_at, a.account_id, a.operation \
+             FROM consents c LEFT JOIN consent_accounts a \
+               ON a.bank_code = c.bank_code AND a.psu_id = c.psu_id AND a.client_id = c.client_id \
+             WHERE c.bank_code = $1 AND c.psu_id = $2 AND c.client_id = $3",
         )
         .bind(bank_code)
         .bind(psu_id)
         .bind(client_id)
         .fetch_all(&self.pool)
         .await?;
+        let Some((psu_identity, trusted_beneficiaries, updated_at, _, _)) = rows.first().cloned() else {
+            return Ok(None);
+        };
         let mut consent = ConsentRecord {
             psu_identity: psu_identity != 0,
             trusted_beneficiaries: trusted_beneficiaries != 0,
             updated_at,
             ..ConsentRecord::default()
         };
-        for (account_id, operation) in rows {
-            match operation.as_str() {
-                "balances" => consent.balances.insert(account_id),
-                "transactions" => consent.transactions.insert(account_id),
+        for (_, _, _, account_id, operation) in rows {
+            match (account_id, operation.as_deref()) {
+                (Some(id), Some("balances")) => consent.balances.insert(id),
+                (Some(id), Some("transactions")) => consent.transactions.insert(id),
                 _ => false,
             };
         }
