@@ -48,7 +48,7 @@ pub struct Security {
     trust: RwLock<Arc<TrustStore>>,
     trust_files: Vec<PathBuf>,
     crl_files: Vec<PathBuf>,
-    crl_stamp: Mutex<Vec<Option<SystemTime>>>,
+    crl_stamp: Mutex<Vec<Option<(SystemTime, u64)>>>,
     pub clock_skew_seconds: i64,
     pub bank_signers: HashMap<String, Signer>,
     qseal_cache: Mutex<HashMap<String, Arc<Psd2Certificate>>>,

@@ -72,7 +72,8 @@ impl Store {
         .bind(client_id)
         .fetch_all(&self.pool)
         .await?;
-        let Some((psu_identity, trusted_beneficiaries, updated_at, _, _)) = rows.first().cloned() else {
+        let Some((psu_identity, trusted_beneficiaries, updated_at, _, _)) = rows.first().cloned()
+        else {
             return Ok(None);
         };
         let mut consent = ConsentRecord {

@@ -33,6 +33,7 @@ pub struct TestApp {
     pub tpp: TppIdentity,
     pub client: reqwest::Client,
     banks: Vec<BankProfile>,
+    tls: guichet_aspsp::security::TlsConfig,
     urls: HashMap<String, String>,
     origins: HashMap<String, String>,
     mode: Mode,
@@ -143,6 +144,16 @@ impl TestApp {
     }
 
     pub async fn spawn_with(backend: Backend, banks: Vec<BankProfile>, mode: Mode) -> TestApp {
+        TestApp::spawn_with_tls(backend, banks, mode, pki().sandbox.tls.clone()).await
+    }
+
+    /// The same with another trust list and certificates (a test that changes its CRL).
+    pub async fn spawn_with_tls(
+        backend: Backend,
+        banks: Vec<BankProfile>,
+        mode: Mode,
+        tls: guichet_aspsp::security::TlsConfig,
+    ) -> TestApp {
         let db = TestDatabase::new(backend).await;
         let now = match NOW.parse() {
             Ok(now) => now,
@@ -160,6 +171,7 @@ impl TestApp {
             tpp,
             client,
             banks,
+            tls,
             urls: HashMap::new(),
             origins: HashMap::new(),
             mode,
@@ -185,7 +197,7 @@ impl TestApp {
             psu_port: 0,
             host_domain: Some("sandbox.guichet.test".into()),
             pool_size: 4,
-            tls: pki().sandbox.tls.clone(),
+            tls: self.tls.clone(),
         };
         let app = match Application::start(config, self.clock.clone()).await {
             Ok(app) => app,

@@ -367,3 +367,105 @@ async fn openssl_clients_complete_the_mutual_tls_handshake() {
     assert!(text.contains("CONNECTION ESTABLISHED"), "{text}");
     assert!(!text.contains("alert"), "{text}");
 }
+
+/// "A CRL the server reads": a QWAC revoked while the bank runs is refused on the next
+/// connection once the trust list is re-read (the bank re-reads it when a CRL file changes).
+#[tokio::test]
+async fn a_qwac_revoked_while_the_bank_runs_is_refused() {
+    let dir = std::env::temp_dir().join(format!("guichet-crl-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let now = time::OffsetDateTime::from_unix_timestamp(1_795_514_400)
+        .unwrap_or_else(|_| time::OffsetDateTime::now_utc());
+    let banks = guichet_aspsp::BankProfile::sandbox_banks();
+    let named: Vec<(&str, &str)> = banks
+        .iter()
+        .map(|b| (b.code.as_str(), b.name.as_str()))
+        .collect();
+    let pki = match guichet_aspsp::sandbox::prepare_pki_at(
+        &dir,
+        &named,
+        Some("sandbox.guichet.test"),
+        now,
+    ) {
+        Ok(pki) => pki,
+        Err(e) => panic!("{e}"),
+    };
+    let app = TestApp::spawn_with_tls(Backend::Sqlite, banks, Mode::Sandbox, pki.tls.clone()).await;
+    let mut qtsp = match guichet_eidas::pki::Qtsp::open_or_create_at(&dir, now) {
+        Ok(qtsp) => qtsp,
+        Err(e) => panic!("{e}"),
+    };
+    let request = guichet_eidas::pki::TppRequest::new(
+        "PSDFR-ACPR-LATER",
+        vec![guichet_eidas::Role::AccountInformation],
+    );
+    let issued = qtsp.issue_tpp(&request).unwrap_or_else(|e| panic!("{e}"));
+    let files = DemoTppFiles::new(&dir.join("later"));
+    issued
+        .qwac
+        .write(&files.qwac, &files.qwac_key)
+        .unwrap_or_else(|e| panic!("{e}"));
+    issued
+        .qseal
+        .write(&files.qseal, &files.qseal_key)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let later = guichet_tpp::TppIdentity::from_files(
+        &files.qwac,
+        &files.qwac_key,
+        &files.qseal,
+        &files.qseal_key,
+        "https://later/qseal.pem",
+    );
+    let Ok(later) = later else { panic!("identity") };
+    let pem = std::fs::read_to_string(&files.qseal).unwrap_or_default();
+    let _ =
+        guichet_aspsp::sandbox::register_tpp(&app.state().store, "Later TPP", &[], &pem, 0).await;
+    let token = app.token_for(CE, "CLAIRE", &["aisp"], &later).await;
+    let client = later
+        .http_client(&pki.ca_file)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let call = || async {
+        let mut request = client
+            .get(app.url(CE, "/accounts"))
+            .bearer_auth(&token)
+            .header("X-Request-ID", "crl-1")
+            .header("PSU-IP-Address", "192.0.2.1")
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        guichet_tpp::sign_request(&mut request, &later.signer).unwrap_or_else(|e| panic!("{e}"));
+        // A new connection each time: the certificate is checked per connection.
+        let fresh = later
+            .http_client(&pki.ca_file)
+            .unwrap_or_else(|e| panic!("{e}"));
+        fresh
+            .execute(request)
+            .await
+            .map(|r| r.status().as_u16())
+            .unwrap_or(0)
+    };
+    assert_eq!(call().await, 200);
+    qtsp.revoke(&issued.qwac.serial_hex)
+        .unwrap_or_else(|e| panic!("{e}"));
+    // The CRL file's modification time moved; the housekeeping pass re-reads it.
+    assert!(matches!(app.state().security.refresh_trust(), Ok(true)));
+    assert_eq!(call().await, 401, "the revoked QWAC is refused");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+struct DemoTppFiles {
+    qwac: std::path::PathBuf,
+    qwac_key: std::path::PathBuf,
+    qseal: std::path::PathBuf,
+    qseal_key: std::path::PathBuf,
+}
+
+impl DemoTppFiles {
+    fn new(dir: &std::path::Path) -> DemoTppFiles {
+        DemoTppFiles {
+            qwac: dir.join("qwac.pem"),
+            qwac_key: dir.join("qwac.key"),
+            qseal: dir.join("qseal.pem"),
+            qseal_key: dir.join("qseal.key"),
+        }
+    }
+}
