@@ -48,7 +48,7 @@ pub struct Security {
     trust: RwLock<Arc<TrustStore>>,
     trust_files: Vec<PathBuf>,
     crl_files: Vec<PathBuf>,
-    crl_stamp: Mutex<Vec<Option<(SystemTime, u64)>>>,
+    crl_stamp: Mutex<Vec<Stamp>>,
     pub clock_skew_seconds: i64,
     pub bank_signers: HashMap<String, Signer>,
     qseal_cache: Mutex<HashMap<String, Arc<Psd2Certificate>>>,
@@ -60,10 +60,18 @@ fn read_trust(trust: &[PathBuf], crls: &[PathBuf]) -> anyhow::Result<TrustStore>
     TrustStore::from_pem_files(&trust, &crls).map_err(|e| anyhow::anyhow!("trust list: {e}"))
 }
 
-fn modified(files: &[PathBuf]) -> Vec<Option<SystemTime>> {
+/// What tells a changed file: its modification time and its length (a revocation adds an entry,
+/// even within a filesystem's time granularity).
+type Stamp = Option<(SystemTime, u64)>;
+
+fn modified(files: &[PathBuf]) -> Vec<Stamp> {
     files
         .iter()
-        .map(|f| std::fs::metadata(f).and_then(|m| m.modified()).ok())
+        .map(|f| {
+            std::fs::metadata(f)
+                .and_then(|m| Ok((m.modified()?, m.len())))
+                .ok()
+        })
         .collect()
 }
 

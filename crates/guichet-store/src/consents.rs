@@ -52,6 +52,9 @@ impl ConsentRecord {
     }
 }
 
+/// psu_identity, trusted_beneficiaries, updated_at, account_id, operation.
+type ConsentRow = (i64, i64, i64, Option<String>, Option<String>);
+
 impl Store {
     pub async fn consent(
         &self,
@@ -61,7 +64,7 @@ impl Store {
     ) -> Result<Option<ConsentRecord>> {
         // One round trip: the flags, and one row per granted account and operation (or one row
         // of NULLs when the consent names no account).
-        let rows: Vec<(i64, i64, i64, Option<String>, Option<String>)> = sqlx::query_as(
+        let rows: Vec<ConsentRow> = sqlx::query_as(
             "SELECT c.psu_identity, c.trusted_beneficiaries, c.updated_at, a.account_id, a.operation \
              FROM consents c LEFT JOIN consent_accounts a \
                ON a.bank_code = c.bank_code AND a.psu_id = c.psu_id AND a.client_id = c.client_id \
