@@ -24,7 +24,7 @@ pub use consents::{ConsentRecord, Operation};
 pub use db::{Backend, DatabaseUrl, Store};
 pub use limits::CallKey;
 pub use oauth::{AuthCode, PsuGrant, Redeemed, ScaAttempt};
-pub use tokens::{NewToken, TokenKind, TokenRecord, TokenSecret, new_family_id};
+pub use tokens::{NewToken, TokenKind, TokenRecord, TokenSecret, new_family_id, split_scopes};
 pub use tpps::{QsealRecord, TppRecord};
 
 /// What can go wrong in the store. Database errors keep their cause for the operator's log;

@@ -189,11 +189,7 @@ impl Store {
                 client_id: row.try_get("client_id")?,
                 redirect_uri: row.try_get("redirect_uri")?,
                 psu_id: row.try_get("psu_id")?,
-                scopes: scopes
-                    .split(' ')
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned)
-                    .collect(),
+                scopes: crate::tokens::split_scopes(&scopes),
                 code_challenge: row.try_get("code_challenge")?,
                 sca_at: row.try_get("sca_at")?,
                 expires_at: row.try_get("expires_at")?,

@@ -106,6 +106,14 @@ impl TokenRecord {
     }
 }
 
+/// An OAuth2 scope string (`"aisp cbpii"`) as its scopes (RFC 6749 §3.3: space-delimited).
+pub fn split_scopes(text: &str) -> Vec<String> {
+    text.split(' ')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
 fn record(row: &AnyRow) -> Result<TokenRecord> {
     let scopes: String = row.try_get("scopes")?;
     Ok(TokenRecord {
@@ -113,11 +121,7 @@ fn record(row: &AnyRow) -> Result<TokenRecord> {
         bank_code: row.try_get("bank_code")?,
         client_id: row.try_get("client_id")?,
         psu_id: row.try_get("psu_id")?,
-        scopes: scopes
-            .split(' ')
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect(),
+        scopes: split_scopes(&scopes),
         issued_at: row.try_get("issued_at")?,
         expires_at: row.try_get("expires_at")?,
         sca_at: row.try_get("sca_at")?,

@@ -181,51 +181,53 @@ fn json_file(value: serde_json::Value) -> Response {
     response
 }
 
+/// An App2App association file of the request's bank, built from its profile; 404 where the
+/// bank has no app.
+fn app2app_file(
+    state: &SharedState,
+    parts: &Parts,
+    file: impl FnOnce(&crate::profile::App2App) -> serde_json::Value,
+) -> Response {
+    let bank = match bank_or_404(state, parts) {
+        Ok(bank) => bank,
+        Err(response) => return response,
+    };
+    match &bank.profile.app2app {
+        Some(app) => json_file(file(app)),
+        None => error_page(
+            StatusCode::NOT_FOUND,
+            &bank.profile.name,
+            "Pas d'application associée.",
+        )
+        .into_response(),
+    }
+}
+
 /// iOS universal links for the bank's own app (portal, "Trigger App2App feature").
 pub async fn apple_app_site_association(
     State(state): State<SharedState>,
     parts: Parts,
 ) -> Response {
-    let bank = match bank_or_404(&state, &parts) {
-        Ok(bank) => bank,
-        Err(response) => return response,
-    };
-    let Some(app) = &bank.profile.app2app else {
-        return error_page(
-            StatusCode::NOT_FOUND,
-            &bank.profile.name,
-            "Pas d'application associée.",
-        )
-        .into_response();
-    };
-    json_file(serde_json::json!({
-        "applinks": {
-            "apps": [],
-            "details": app.apple_app_ids.iter().map(|id| serde_json::json!({"appID": id, "paths": app.paths})).collect::<Vec<_>>(),
-        }
-    }))
+    app2app_file(&state, &parts, |app| {
+        serde_json::json!({
+            "applinks": {
+                "apps": [],
+                "details": app.apple_app_ids.iter().map(|id| serde_json::json!({"appID": id, "paths": app.paths})).collect::<Vec<_>>(),
+            }
+        })
+    })
 }
 
 /// Android app links for the bank's own app.
 pub async fn assetlinks(State(state): State<SharedState>, parts: Parts) -> Response {
-    let bank = match bank_or_404(&state, &parts) {
-        Ok(bank) => bank,
-        Err(response) => return response,
-    };
-    let Some(app) = &bank.profile.app2app else {
-        return error_page(
-            StatusCode::NOT_FOUND,
-            &bank.profile.name,
-            "Pas d'application associée.",
-        )
-        .into_response();
-    };
-    json_file(serde_json::json!([{
-        "relation": ["delegate_permission/common.handle_all_urls"],
-        "target": {
-            "namespace": "android_app",
-            "package_name": app.android_package,
-            "sha256_cert_fingerprints": app.android_cert_fingerprints,
-        }
-    }]))
+    app2app_file(&state, &parts, |app| {
+        serde_json::json!([{
+            "relation": ["delegate_permission/common.handle_all_urls"],
+            "target": {
+                "namespace": "android_app",
+                "package_name": app.android_package,
+                "sha256_cert_fingerprints": app.android_cert_fingerprints,
+            }
+        }])
+    })
 }

@@ -289,13 +289,7 @@ async fn finish_authorization(
         client_id: client_id.clone(),
         redirect_uri: redirect_uri.clone(),
         psu_id: psu.psu_id.clone(),
-        scopes: attempt
-            .scope
-            .clone()
-            .unwrap_or_default()
-            .split(' ')
-            .map(str::to_owned)
-            .collect(),
+        scopes: guichet_store::split_scopes(attempt.scope.as_deref().unwrap_or_default()),
         code_challenge: attempt.code_challenge.clone(),
         sca_at: now,
         expires_at: now + CODE_SECONDS,

@@ -395,11 +395,7 @@ async fn refresh(state: &SharedState, client: &Client) -> Result<Response, OAuth
     }
     let scopes = match client.params.get("scope") {
         Some(asked) => {
-            let asked: Vec<String> = asked
-                .split(' ')
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect();
+            let asked = guichet_store::split_scopes(asked);
             if let Some(extra) = asked.iter().find(|s| !record.scopes.contains(s)) {
                 return Err(oauth(
                     "invalid_scope",
@@ -428,11 +424,7 @@ async fn refresh(state: &SharedState, client: &Client) -> Result<Response, OAuth
 }
 
 async fn client_credentials(state: &SharedState, client: &Client) -> Result<Response, OAuthError> {
-    let scopes: Vec<String> = required(&client.params, "scope")?
-        .split(' ')
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect();
+    let scopes = guichet_store::split_scopes(required(&client.params, "scope")?);
     // STET: client credentials serve the CBPII (when the bank chose that model) and the PISP;
     // account information needs the PSU's authorization.
     if let Some(bad) = scopes
