@@ -2,20 +2,20 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::middleware;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
+use crate::conn::{self, Activity, ClientAddr, EdgeLimits, Gate, TrackedBody};
 use crate::state::{ListenerBank, SharedState};
-use crate::tls::Peer;
+use crate::tls::ConnectionPeer;
 use crate::{ais, cbpii, edge, oauth, register, signature};
 
 /// The whole API, with the edge layer around it. The routes sit in an inner router so that the
@@ -35,7 +35,12 @@ pub fn router(state: SharedState) -> Router {
     let stet = Router::new()
         .fallback_service(routes)
         .layer(middleware::from_fn_with_state(state.clone(), edge::edge));
-    oauth::api_router().with_state(state).fallback_service(stet)
+    let listener = oauth::api_router()
+        .with_state(state.clone())
+        .fallback_service(stet);
+    Router::new()
+        .fallback_service(listener)
+        .layer(middleware::from_fn_with_state(state, edge::guard))
 }
 
 /// The PSU's pages (authorize, SCA, access management, fallback login, App2App files).
@@ -115,6 +120,14 @@ pub async fn serve(
             base.saturating_add(u16::try_from(i).unwrap_or(u16::MAX))
         }
     };
+    let open_files = conn::raise_open_file_limit();
+    let cap = conn::listener_cap(&state.edge, open_files, state.banks.len() * 2);
+    tracing::info!(
+        open_files,
+        per_listener = cap,
+        per_client = state.edge.max_connections_per_client,
+        "connection caps"
+    );
     for (i, bank) in state.banks.iter().enumerate() {
         for (face, base, app, tls) in [
             (Face::Api, port, api.clone(), state.security.tls.clone()),
@@ -133,13 +146,17 @@ pub async fn serve(
                 address,
                 face,
             });
+            let listening = Listening {
+                acceptor: TlsAcceptor::from(tls),
+                app,
+                state: state.clone(),
+                bank: ListenerBank(code),
+                face,
+                gate: Gate::new(cap, state.edge.max_connections_per_client),
+            };
             tasks.push(tokio::spawn(accept_loop(
                 listener,
-                TlsAcceptor::from(tls),
-                app,
-                state.clone(),
-                ListenerBank(code),
-                face,
+                Arc::new(listening),
                 watcher.clone(),
             )));
         }
@@ -151,29 +168,31 @@ pub async fn serve(
     })
 }
 
-/// How long a client may take to complete its TLS handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Accepts connections until shutdown. Each connection is handshaken and served on its own
-/// task, so a slow client never holds up the others; the connection's facts (the listener's
-/// bank, the checked client certificate) are attached to each of its requests.
-async fn accept_loop(
-    listener: TcpListener,
+/// What one listener serves, and to whom.
+struct Listening {
     acceptor: TlsAcceptor,
     app: Router,
     state: SharedState,
     bank: ListenerBank,
     face: Face,
+    gate: Arc<Gate>,
+}
+
+/// Accepts connections until shutdown, turning away those beyond the caps at once. Each
+/// admitted connection is served on its own task, so a slow client never holds up the others.
+async fn accept_loop(
+    listener: TcpListener,
+    listening: Arc<Listening>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let graceful = GracefulShutdown::new();
-    let builder = Arc::new(auto::Builder::new(TokioExecutor::new()));
+    let mut connections = tokio::task::JoinSet::new();
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
             _ = shutdown.changed() => break,
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
         };
-        let (stream, _peer) = match accepted {
+        let (stream, client) = match accepted {
             Ok(conn) => conn,
             Err(e) => {
                 tracing::warn!(error = %e, "accept failed");
@@ -181,50 +200,136 @@ async fn accept_loop(
                 continue;
             }
         };
-        let _ = stream.set_nodelay(true);
-        let (app, bank, acceptor, state, builder) = (
-            app.clone(),
-            bank.clone(),
-            acceptor.clone(),
-            state.clone(),
-            builder.clone(),
-        );
-        let watcher = graceful.watcher();
-        tokio::spawn(async move {
-            let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                Ok(Ok(tls)) => tls,
-                Ok(Err(e)) => {
-                    tracing::debug!(error = %e, "TLS handshake failed");
-                    return;
-                }
-                Err(_) => {
-                    tracing::debug!("TLS handshake timed out");
-                    return;
-                }
-            };
-            // The PSU's browser presents no certificate; only API connections are checked.
-            let peer = match face {
-                Face::Api => Peer::check(
-                    tls.get_ref().1.peer_certificates(),
-                    &state.security.trust(),
-                    state.now().as_second(),
-                ),
-                Face::Psu => Peer::absent(),
-            };
-            let service = hyper::service::service_fn(
-                move |mut request: hyper::Request<hyper::body::Incoming>| {
-                    request.extensions_mut().insert(bank.clone());
-                    request.extensions_mut().insert(peer.clone());
-                    app.clone().oneshot(request.map(axum::body::Body::new))
-                },
-            );
-            let connection = builder
-                .serve_connection_with_upgrades(TokioIo::new(tls), service)
-                .into_owned();
-            if let Err(e) = watcher.watch(connection).await {
-                tracing::debug!(error = %e, "connection closed with an error");
+        let admission = match listening.gate.admit(client.ip()) {
+            Ok(admission) => admission,
+            Err(crowded) => {
+                tracing::debug!(?crowded, client = %client.ip(), "connection refused: cap reached");
+                drop(stream);
+                continue;
             }
-        });
+        };
+        let _ = stream.set_nodelay(true);
+        connections.spawn(serve_connection(
+            stream,
+            client.ip(),
+            listening.clone(),
+            admission,
+            shutdown.clone(),
+        ));
     }
-    let _ = tokio::time::timeout(Duration::from_secs(10), graceful.shutdown()).await;
+    // Draining: connections finish the requests they are answering, then close.
+    let drain = async { while connections.join_next().await.is_some() {} };
+    if tokio::time::timeout(Duration::from_secs(10), drain).await.is_err() {
+        connections.abort_all();
+    }
+}
+
+/// The HTTP protocol the TLS handshake agreed on (ALPN); HTTP/1.1 without ALPN.
+fn http_builder(tls: &tokio_rustls::server::TlsStream<tokio::net::TcpStream>, edge: &EdgeLimits) -> auto::Builder<TokioExecutor> {
+    let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2".as_slice());
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    if h2 {
+        builder = builder.http2_only();
+        builder
+            .http2()
+            .timer(TokioTimer::new())
+            .max_header_list_size(u32::try_from(conn::PARSER_MAX_HEAD_BYTES).unwrap_or(u32::MAX))
+            .max_concurrent_streams(100);
+    } else {
+        builder = builder.http1_only();
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(edge.header_timeout())
+            .max_headers(conn::PARSER_MAX_HEADERS)
+            .max_buf_size(conn::PARSER_MAX_HEAD_BYTES);
+    }
+    builder
+}
+
+/// Handshakes and serves one connection; closes it when it presents no complete request head
+/// within the header deadline, and when the server stops (after the requests in flight).
+async fn serve_connection(
+    stream: tokio::net::TcpStream,
+    client: IpAddr,
+    listening: Arc<Listening>,
+    _admission: conn::Admission,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let edge = &listening.state.edge;
+    let tls = match tokio::time::timeout(edge.handshake_timeout(), listening.acceptor.accept(stream)).await {
+        Ok(Ok(tls)) => tls,
+        Ok(Err(e)) => {
+            tracing::debug!(error = %e, "TLS handshake failed");
+            return;
+        }
+        Err(_) => {
+            tracing::debug!("TLS handshake timed out");
+            return;
+        }
+    };
+    // The PSU's browser presents no certificate; only API connections are checked, and again
+    // at each request when the trust list changed or the certificate expired.
+    let peer = Arc::new(match listening.face {
+        Face::Api => ConnectionPeer::new(
+            tls.get_ref().1.peer_certificates(),
+            listening.state.security.trust(),
+            listening.state.now().as_second(),
+        ),
+        Face::Psu => ConnectionPeer::none(),
+    });
+    let activity = Activity::new();
+    let builder = http_builder(&tls, edge);
+    let service = {
+        let (listening, activity) = (listening.clone(), activity.clone());
+        hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+            let busy = activity.begin();
+            let state = &listening.state;
+            let extensions = request.extensions_mut();
+            extensions.insert(listening.bank.clone());
+            extensions.insert(peer.for_request(state.security.trust(), state.now().as_second()));
+            extensions.insert(ClientAddr(client));
+            let answer = listening.app.clone().oneshot(request.map(axum::body::Body::new));
+            async move {
+                let response = answer.await?;
+                Ok::<_, std::convert::Infallible>(response.map(|body| TrackedBody::new(body, busy)))
+            }
+        })
+    };
+    let connection = builder.serve_connection(TokioIo::new(tls), service);
+    tokio::pin!(connection);
+    let timeout = edge.header_timeout();
+    // Once closing, how long the connection may still take: a moment to send its GOAWAY when
+    // idle, the requests in flight when the server stops.
+    let mut closing_until: Option<Instant> = None;
+    loop {
+        let wake = match closing_until {
+            Some(until) => until,
+            None => activity
+                .deadline(timeout)
+                .unwrap_or_else(|| Instant::now() + timeout),
+        };
+        tokio::select! {
+            result = connection.as_mut() => {
+                if let Err(e) = result {
+                    tracing::debug!(error = %e, "connection closed with an error");
+                }
+                return;
+            }
+            _ = tokio::time::sleep_until(wake.into()) => {
+                if closing_until.is_some() {
+                    return;
+                }
+                if activity.deadline(timeout).is_some_and(|d| d <= Instant::now()) {
+                    tracing::debug!(%client, "connection closed: no request head within the header deadline");
+                    connection.as_mut().graceful_shutdown();
+                    closing_until = Some(Instant::now() + Duration::from_secs(1));
+                }
+            }
+            _ = shutdown.changed(), if closing_until.is_none() => {
+                connection.as_mut().graceful_shutdown();
+                closing_until = Some(Instant::now() + Duration::from_secs(10));
+            }
+        }
+    }
 }

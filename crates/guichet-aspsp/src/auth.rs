@@ -12,7 +12,7 @@ use guichet_eidas::{Psd2Certificate, Role};
 use guichet_store::{TokenKind, TokenRecord, TokenSecret};
 
 use crate::error::{ApiError, ApiResult};
-use crate::state::{CurrentBank, SharedState};
+use crate::state::{AppState, CurrentBank, SharedState};
 use crate::tls::Peer;
 
 /// The OAuth2 scopes of STET 1.4.2.
@@ -41,8 +41,17 @@ pub fn role_for_scope(scope: &str) -> Option<Role> {
 impl Grant {
     /// Refuses with 403 `insufficient_scope` unless the token carries `scope`, and with 403
     /// unless the QWAC holds the PSD2 role the scope needs.
-    pub fn require_scope(&self, scope: &str) -> ApiResult<()> {
+    ///
+    /// Portal, "Refresh your token", step 4: the bank revokes the refresh token "after reject
+    /// of a request for insufficient scope, in order to allow the AISP to request another
+    /// token with the desired scope".
+    pub async fn require_scope(&self, state: &AppState, scope: &str) -> ApiResult<()> {
         if !self.token.has_scope(scope) {
+            let revoked = state
+                .store
+                .revoke_refresh_tokens(&self.token.family_id, state.now().as_second())
+                .await?;
+            tracing::info!(client_id = %self.token.client_id, revoked, "insufficient scope: the grant's refresh token is revoked");
             return Err(ApiError::InsufficientScope(format!(
                 "this API needs the '{scope}' scope; the token has '{}'",
                 self.token.scopes.join(" ")

@@ -33,7 +33,7 @@ pub async fn confirm(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Response> {
-    grant.require_scope(CBPII)?;
+    grant.require_scope(&state, CBPII).await?;
     let bytes = read_json_body(&headers, body).await?;
     let request: PaymentCoverageRequestResource = serde_json::from_slice(&bytes).map_err(|e| {
         ApiError::BadRequest(format!("the payment coverage request is invalid: {e}"))
@@ -56,6 +56,29 @@ pub async fn confirm(
                 "IBAN {iban} is not an account this token may check"
             ))
         })?;
+    // PSD2 art. 65(2)(c): the bank answers only when "the payer has given explicit consent to
+    // the account servicing payment service provider to respond to requests from a specific
+    // payment service provider"; the portal: "the TPP and the PSU have a contract that has been
+    // registered by the ASPSP". The PSU registers it on the bank's pages (`/psu/access`): by
+    // this PSU when the token names one, by any PSU holding the account otherwise. The refusal
+    // says nothing of the account's other holders.
+    let allowed = state
+        .store
+        .funds_check_allowed(
+            bank.code(),
+            grant.client_id(),
+            &account.resource_id,
+            grant.token.psu_id.as_deref(),
+        )
+        .await?;
+    if !allowed {
+        return Err(ApiError::Forbidden(guichet_stet::error::truncate(
+            &format!(
+                "the PSU has not registered {} for funds confirmation on this account",
+                grant.client_id()
+            ),
+        )));
+    }
     if request.instructed_amount.currency != account.currency {
         return Err(ApiError::BadRequest(format!(
             "the account is held in {}; instructedAmount is in {}",

@@ -12,6 +12,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use guichet_stet::{ErrorModel, XRequestId};
 
+use crate::conn::EdgeLimits;
 use crate::error::{ApiError, Refusal};
 use crate::state::{CurrentBank, ListenerBank, SharedState};
 use crate::tls::Peer;
@@ -78,26 +79,30 @@ pub fn negotiate(accept: Option<&str>) -> Result<MediaType, ApiError> {
     })
 }
 
-pub async fn edge(State(state): State<SharedState>, mut request: Request, next: Next) -> Response {
+/// The outermost layer of the API listener (STET API, token and revocation endpoints,
+/// registration): the size limits of the request head and body, the `X-Request-ID` echo on
+/// every answer (the value as received, whatever its characters), the access log.
+pub async fn guard(State(state): State<SharedState>, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
-    let echo = request
-        .headers()
-        .get(X_REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| HeaderValue::from_str(v).ok());
-    let accept = request
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok());
-    let negotiated = negotiate(accept);
-    let media = *negotiated.as_ref().unwrap_or(&MediaType::Json);
+    let echo = request.headers().get(X_REQUEST_ID).cloned();
     let method = request.method().clone();
     let started = std::time::Instant::now();
-    let response = match admit(&state, &mut request, negotiated) {
+    let mut response = match within_limits(&state.edge, &request) {
         Ok(()) => next.run(request).await,
-        Err(refusal) => refusal.into_response(),
+        Err(refusal) => {
+            let media = negotiate(
+                request
+                    .headers()
+                    .get(header::ACCEPT)
+                    .and_then(|v| v.to_str().ok()),
+            )
+            .unwrap_or(MediaType::Json);
+            render(&state, refusal.into_response(), &path, media)
+        }
     };
-    let response = finish(&state, response, &path, media, echo);
+    if let Some(echo) = echo {
+        response.headers_mut().insert(X_REQUEST_ID, echo);
+    }
     // The access log: no query string (it may carry entryReferences), no header values
     // beyond the request id, never a token or a signature.
     tracing::info!(
@@ -109,6 +114,89 @@ pub async fn edge(State(state): State<SharedState>, mut request: Request, next: 
         micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
     );
     response
+}
+
+/// The request head's limits (README, "Security"): header fields, each field, the whole
+/// block; and a declared body length.
+fn within_limits(limits: &EdgeLimits, request: &Request) -> Result<(), ApiError> {
+    let headers = request.headers();
+    if headers.len() > limits.max_headers {
+        return Err(ApiError::HeadersTooLarge(format!(
+            "{} header fields; at most {} are accepted",
+            headers.len(),
+            limits.max_headers
+        )));
+    }
+    let mut block = 0usize;
+    for (name, value) in headers {
+        // RFC 9112 §5: name, colon, space, value, CRLF.
+        let size = name.as_str().len() + value.len() + 4;
+        if size > limits.max_header_bytes {
+            return Err(ApiError::HeadersTooLarge(format!(
+                "the header field {} is {size} bytes; at most {} are accepted",
+                guichet_stet::error::truncate(name.as_str()),
+                limits.max_header_bytes
+            )));
+        }
+        block += size;
+    }
+    if block > limits.max_header_block_bytes {
+        return Err(ApiError::HeadersTooLarge(format!(
+            "the header block is {block} bytes; at most {} are accepted",
+            limits.max_header_block_bytes
+        )));
+    }
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limits.max_body_bytes as u64) {
+        return Err(too_large_body(limits));
+    }
+    Ok(())
+}
+
+/// Reads a request body of at most `limit` bytes: 413 beyond, 400 when it was cut.
+pub async fn read_body(body: Body, limit: usize) -> Result<axum::body::Bytes, ApiError> {
+    axum::body::to_bytes(body, limit).await.map_err(|e| {
+        if e.into_inner()
+            .downcast_ref::<http_body_util::LengthLimitError>()
+            .is_some()
+        {
+            ApiError::PayloadTooLarge(format!(
+                "the request body is larger than {} KiB",
+                limit / 1024
+            ))
+        } else {
+            ApiError::BadRequest("the request body was cut".into())
+        }
+    })
+}
+
+/// 413 for a body over the limit.
+pub fn too_large_body(limits: &EdgeLimits) -> ApiError {
+    ApiError::PayloadTooLarge(format!(
+        "the request body is larger than {} KiB",
+        limits.max_body_bytes / 1024
+    ))
+}
+
+/// The STET API's admission and refusals: the bank, `X-Request-ID`, the media type, the
+/// client certificate, the maintenance window; every refusal of the API rendered as an
+/// ErrorModel in the negotiated media type.
+pub async fn edge(State(state): State<SharedState>, mut request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
+    let accept = request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok());
+    let negotiated = negotiate(accept);
+    let media = *negotiated.as_ref().unwrap_or(&MediaType::Json);
+    let response = match admit(&state, &mut request, negotiated) {
+        Ok(()) => next.run(request).await,
+        Err(refusal) => refusal.into_response(),
+    };
+    render(&state, response, &path, media)
 }
 
 fn admit(
@@ -173,13 +261,9 @@ fn admit(
     Ok(())
 }
 
-fn finish(
-    state: &SharedState,
-    mut response: Response,
-    path: &str,
-    media: MediaType,
-    echo: Option<HeaderValue>,
-) -> Response {
+/// Writes the STET ErrorModel of a refusal — the only place that writes one — and sets the
+/// negotiated media type on JSON answers.
+fn render(state: &SharedState, mut response: Response, path: &str, media: MediaType) -> Response {
     let status = response.status();
     let refusal = response.extensions().get::<Refusal>().cloned();
     if status.is_client_error() || status.is_server_error() {
@@ -206,9 +290,6 @@ fn finish(
             .headers_mut()
             .insert(header::CONTENT_TYPE, media.content_type());
     }
-    if let Some(echo) = echo {
-        response.headers_mut().insert(X_REQUEST_ID, echo);
-    }
     response
 }
 
@@ -233,10 +314,7 @@ fn framework_refusal(status: StatusCode, path: &str, headers: &HeaderMap) -> Ref
             )
         }
         StatusCode::NOT_FOUND => (status, format!("no resource at {path}")),
-        StatusCode::PAYLOAD_TOO_LARGE => (
-            StatusCode::BAD_REQUEST,
-            "the request body is too large".to_owned(),
-        ),
+        StatusCode::PAYLOAD_TOO_LARGE => (status, "the request body is too large".to_owned()),
         s if s.is_client_error() => (StatusCode::BAD_REQUEST, "malformed request".to_owned()),
         s => (
             s,

@@ -33,12 +33,21 @@ pub enum ApiError {
     /// 404: no such resource for this PSU (never says whether it exists for someone else).
     #[error("{0}")]
     NotFound(String),
+    /// 413: the request body is larger than the bank accepts.
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// 431: too many header fields, one too large, or too large a header block.
+    #[error("{0}")]
+    HeadersTooLarge(String),
     /// 406: the Accept header asks for a media type the bank cannot produce.
     #[error("{0}")]
     NotAcceptable(String),
-    /// 429: the daily batch allowance is spent; `retry_after` seconds until it resets.
+    /// 429: the daily batch allowance is spent; it resets in `allowance.reset_in` seconds.
     #[error("{message}")]
-    TooManyRequests { message: String, retry_after: i64 },
+    TooManyRequests {
+        message: String,
+        allowance: crate::limits::Allowance,
+    },
     /// 501: the entry point exists but the bank does not offer it (STET 1.4.2).
     #[error("{0}")]
     NotImplemented(String),
@@ -62,6 +71,8 @@ impl ApiError {
             ApiError::Forbidden(_) | ApiError::InsufficientScope(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::HeadersTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -129,8 +140,13 @@ impl IntoResponse for ApiError {
                     headers.insert(header::WWW_AUTHENTICATE, value);
                 }
             }
-            ApiError::TooManyRequests { retry_after, .. }
-            | ApiError::Unavailable {
+            // Portal, Limits: a refused batch call carries the same X-RateLimit-* headers as
+            // the counted ones, with nothing remaining.
+            ApiError::TooManyRequests { allowance, .. } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(allowance.reset_in));
+                allowance.write(headers);
+            }
+            ApiError::Unavailable {
                 retry_after: Some(retry_after),
                 ..
             } => {

@@ -11,6 +11,7 @@ pub mod app;
 pub mod auth;
 pub mod cbpii;
 pub mod clock;
+pub mod conn;
 pub mod edge;
 pub mod error;
 pub mod limits;
@@ -22,6 +23,7 @@ pub mod sandbox;
 pub mod security;
 pub mod signature;
 pub mod state;
+pub mod throttle;
 pub mod tls;
 
 use std::net::IpAddr;
@@ -49,6 +51,8 @@ pub struct ServerConfig {
     pub host_domain: Option<String>,
     pub pool_size: u32,
     pub tls: security::TlsConfig,
+    /// Connection and request limits of the edge.
+    pub edge: conn::EdgeLimits,
 }
 
 /// A started bank server.
@@ -80,6 +84,7 @@ impl Application {
             .map(|profile| Bank::new(profile).map(Arc::new).map_err(anyhow::Error::msg))
             .collect::<anyhow::Result<Vec<_>>>()?;
         anyhow::ensure!(!banks.is_empty(), "no bank is configured");
+        config.edge.validate().map_err(anyhow::Error::msg)?;
         let store = Store::connect(&config.database_url, config.pool_size)
             .await
             .with_context(|| format!("opening the database {}", config.database_url))?;
@@ -94,6 +99,11 @@ impl Application {
             security,
             sca,
             psu_origins: std::sync::OnceLock::new(),
+            throttle: throttle::Throttle::new(
+                config.edge.psu_failures_per_client,
+                config.edge.psu_failure_window_seconds,
+            ),
+            edge: config.edge,
         });
         if config.mode == Mode::Sandbox {
             sandbox::refresh(&state).await?;
@@ -149,11 +159,13 @@ impl Application {
     }
 }
 
-/// Every 30 seconds: re-read the trust list if a CRL changed; in the sandbox, refresh the data
-/// set when the day changed.
+/// Every `trust_refresh_seconds` (30 by default): re-read the trust list if a CRL changed (a
+/// revoked QWAC is then refused at its connection's next request); in the sandbox, refresh
+/// the data set when the day changed.
 async fn housekeeping(state: SharedState) {
+    let period = std::time::Duration::from_secs(state.edge.trust_refresh_seconds.max(1));
     loop {
-        tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+        tokio::time::sleep(period).await;
         match state.security.refresh_trust() {
             Ok(true) => tracing::info!("trust list reloaded (a CRL changed)"),
             Ok(false) => {}

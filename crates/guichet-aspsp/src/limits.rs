@@ -99,7 +99,11 @@ pub async fn spend(
                 "batch limit reached: {limit} calls per day without PSU-IP-Address for this account and method; resets at midnight, {}",
                 bank.zone.iana_name().unwrap_or("bank time")
             ),
-            retry_after: reset_in,
+            allowance: Allowance {
+                limit,
+                remaining: 0,
+                reset_in,
+            },
         }),
     }
 }

@@ -145,6 +145,13 @@ pub struct BankProfile {
     /// The bank's mobile app, for App2App universal links (portal, "Trigger App2App feature").
     #[serde(default)]
     pub app2app: Option<App2App>,
+    /// Consecutive failed SCA factors (password or one-time code, across attempts) that block
+    /// the PSU's authentication: at most 5 (RTS art. 4(3)(d)).
+    #[serde(default = "default_sca_max_failures")]
+    pub sca_max_failures: i64,
+    /// How long a block lasts, in minutes (RTS art. 4(3)(d): "for a duration the bank sets").
+    #[serde(default = "default_sca_block_minutes")]
+    pub sca_block_minutes: i64,
 }
 
 /// The association files a mobile OS fetches from the bank's domain to open its app.
@@ -161,6 +168,12 @@ pub struct App2App {
     pub paths: Vec<String>,
 }
 
+fn default_sca_max_failures() -> i64 {
+    5
+}
+fn default_sca_block_minutes() -> i64 {
+    60
+}
 fn default_access_minutes() -> i64 {
     15
 }
@@ -205,6 +218,20 @@ impl BankProfile {
         if !["OTHR", "PDNG"].contains(&self.pending_status.as_str()) {
             return Err(format!(
                 "bank {}: pending_status is OTHR or PDNG",
+                self.code
+            ));
+        }
+        // RTS art. 4(3)(d): "the number of failed authentication attempts that can take place
+        // consecutively ... shall not exceed five within a given period of time".
+        if !(1..=5).contains(&self.sca_max_failures) {
+            return Err(format!(
+                "bank {}: sca_max_failures must be 1 to 5",
+                self.code
+            ));
+        }
+        if !(1..=525_600).contains(&self.sca_block_minutes) {
+            return Err(format!(
+                "bank {}: sca_block_minutes must be 1 to 525600 (a year)",
                 self.code
             ));
         }
@@ -255,6 +282,8 @@ impl BankProfile {
             access_token_minutes: 15,
             colour: "#e3001b".into(),
             app2app: None,
+            sca_max_failures: default_sca_max_failures(),
+            sca_block_minutes: default_sca_block_minutes(),
         }
     }
 
@@ -283,6 +312,8 @@ impl BankProfile {
                 ],
                 paths: default_app_paths(),
             }),
+            sca_max_failures: default_sca_max_failures(),
+            sca_block_minutes: default_sca_block_minutes(),
             ..BankProfile::btp_banque()
         }
     }

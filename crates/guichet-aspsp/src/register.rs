@@ -138,6 +138,7 @@ async fn register(
         redirect_uris: registration.redirect_uris.clone(),
         registered_at: now,
         updated_at: now,
+        roles: Some(cert.roles.iter().map(|r| r.name().to_owned()).collect()),
     };
     let created = state.store.register_tpp(&tpp, &records).await?;
     tracing::info!(client_id = %cert.org_id, created, "TPP registered");

@@ -153,6 +153,7 @@ pub async fn register_tpp(
         redirect_uris: redirect_uris.to_vec(),
         registered_at: now,
         updated_at: now,
+        roles: Some(qseal.roles.iter().map(|r| r.name().to_owned()).collect()),
     };
     store
         .register_tpp(
@@ -200,6 +201,33 @@ pub enum MintError {
 
 /// Mints an access token for a sandbox persona, as if the PSU had just passed SCA, for the TPP
 /// of `qwac` and bound to that certificate.
+/// Lifts the SCA block of a persona (sandbox mode only): `guichet sandbox unblock`. Answers
+/// the PSU and whether a block was lifted.
+pub async fn unblock(
+    store: &Store,
+    bank_code: &str,
+    login: &str,
+    now: i64,
+) -> Result<(PsuRecord, bool), MintError> {
+    let mode = store.meta("mode").await?.unwrap_or_default();
+    if mode != Mode::Sandbox.as_str() {
+        return Err(MintError::NotSandbox(if mode.is_empty() {
+            "unknown".into()
+        } else {
+            mode
+        }));
+    }
+    let psu = store
+        .find_psu(bank_code, login)
+        .await?
+        .ok_or_else(|| MintError::UnknownPsu {
+            bank: bank_code.into(),
+            login: login.into(),
+        })?;
+    let lifted = store.unblock_psu(bank_code, &psu.psu_id, now).await?;
+    Ok((psu, lifted))
+}
+
 pub async fn mint_token(
     store: &Store,
     bank_code: &str,

@@ -50,12 +50,7 @@ async fn check(state: &SharedState, request: Request) -> ApiResult<Request> {
             ));
         }
     };
-    let bytes = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
-        ApiError::BadRequest(format!(
-            "the request body is larger than {} KiB or was cut",
-            MAX_BODY / 1024
-        ))
-    })?;
+    let bytes = crate::edge::read_body(body, state.edge.max_body_bytes.min(MAX_BODY)).await?;
     let header = parts
         .headers
         .get("signature")

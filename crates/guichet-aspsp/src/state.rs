@@ -76,6 +76,10 @@ pub struct AppState {
     pub sca: std::sync::Arc<dyn crate::oauth::ScaProvider>,
     /// Where each bank's PSU pages are served (`https://host:port`), once bound.
     pub psu_origins: std::sync::OnceLock<std::collections::HashMap<String, String>>,
+    /// Connection and request limits.
+    pub edge: crate::conn::EdgeLimits,
+    /// Failed SCA factors per client address.
+    pub throttle: crate::throttle::Throttle,
 }
 
 pub type SharedState = Arc<AppState>;

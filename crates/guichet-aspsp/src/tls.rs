@@ -163,3 +163,58 @@ impl Peer {
         Peer(Arc::new(Err(PeerRefusal::NoCertificate)))
     }
 }
+
+/// A connection's client certificate and its verdict, checked again at a request when the
+/// trust list changed (a CRL was re-read) or the certificate's validity ended since: a QWAC
+/// revoked or expired while a kept-alive connection is open is refused at its next request.
+pub struct ConnectionPeer {
+    chain: Option<Vec<CertificateDer<'static>>>,
+    verdict: std::sync::Mutex<Option<(Arc<TrustStore>, Peer)>>,
+}
+
+impl ConnectionPeer {
+    pub fn new(
+        chain: Option<&[CertificateDer<'static>]>,
+        trust: Arc<TrustStore>,
+        now: i64,
+    ) -> ConnectionPeer {
+        let peer = Peer::check(chain, &trust, now);
+        ConnectionPeer {
+            chain: chain.map(<[CertificateDer<'static>]>::to_vec),
+            verdict: std::sync::Mutex::new(Some((trust, peer))),
+        }
+    }
+
+    /// A connection without a client certificate (the PSU's pages).
+    pub fn none() -> ConnectionPeer {
+        ConnectionPeer {
+            chain: None,
+            verdict: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// The verdict for a request made now, under the trust list in force.
+    pub fn for_request(&self, trust: Arc<TrustStore>, now: i64) -> Peer {
+        let Some(chain) = self.chain.as_deref() else {
+            return Peer::absent();
+        };
+        let mut verdict = match self.verdict.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let current = match verdict.as_ref() {
+            Some((checked_under, peer)) if Arc::ptr_eq(checked_under, &trust) => {
+                match peer.0.as_ref() {
+                    Ok(cert) if now >= cert.not_after || now < cert.not_before => None,
+                    _ => Some(peer.clone()),
+                }
+            }
+            _ => None,
+        };
+        current.unwrap_or_else(|| {
+            let peer = Peer::check(Some(chain), &trust, now);
+            *verdict = Some((trust, peer.clone()));
+            peer
+        })
+    }
+}

@@ -8,6 +8,8 @@ use rustls_pki_types::pem::PemObject;
 use x509_parser::oid_registry::Oid;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
+use crate::dn::Dn;
+pub use crate::keyid::KeyIdRef;
 use crate::orgid::OrgId;
 use crate::qc::{QC_STATEMENTS, QcStatements, QcType, Role};
 
@@ -42,8 +44,12 @@ pub struct Psd2Certificate {
     pub not_after: i64,
     /// Serial number, lower-case hex without leading zeros.
     pub serial_hex: String,
-    /// The issuer's distinguished name, RFC 4514 style.
+    /// Serial number, big-endian bytes without leading zeros.
+    pub serial_bytes: Vec<u8>,
+    /// The issuer's distinguished name, for display: RFC 4514, most specific RDN first.
     pub issuer: String,
+    /// The issuer's distinguished name, for matching (`SN=…,CA=…` keyIds).
+    pub issuer_dn: Dn,
     pub sha256: String,
     pub sha1: String,
     pub public_key: VerifyingKey,
@@ -101,6 +107,7 @@ impl Psd2Certificate {
         };
         let serial = crate::hex(cert.raw_serial());
         let serial_hex = serial.trim_start_matches('0').to_owned();
+        let issuer_dn = Dn::from_x509(cert.issuer());
         Ok(Psd2Certificate {
             der: der.to_vec(),
             organization: cert
@@ -119,7 +126,9 @@ impl Psd2Certificate {
             } else {
                 serial_hex
             },
-            issuer: cert.issuer().to_string(),
+            serial_bytes: crate::keyid::magnitude(cert.raw_serial()),
+            issuer: issuer_dn.to_rfc4514(),
+            issuer_dn,
             sha256: crate::hex(digest(&SHA256, der).as_ref()),
             sha1: crate::hex(digest(&SHA1_FOR_LEGACY_USE_ONLY, der).as_ref()),
             public_key: VerifyingKey {
@@ -146,60 +155,18 @@ impl Psd2Certificate {
     }
 
     /// Whether a keyId designates this certificate: a URL (or any text) ending in `_` and the
-    /// SHA-256 (64 hex) or SHA-1 (40 hex) fingerprint, or `SN=<serial hex>,CA=<issuer DN>`.
+    /// SHA-256 (64 hex) or SHA-1 (40 hex) fingerprint, or `SN=<serial>,CA=<issuer DN>` with the
+    /// serial in hex (or decimal) and the issuer DN in any syntax and order (see [`KeyIdRef`]).
     pub fn matches_key_id(&self, key_id: &str) -> bool {
-        match KeyIdRef::parse(key_id) {
-            Some(KeyIdRef::Fingerprint(fp)) => fp == self.sha256 || fp == self.sha1,
-            Some(KeyIdRef::SerialIssuer { serial, issuer }) => {
-                serial == self.serial_hex && normalise_dn(&issuer) == normalise_dn(&self.issuer)
-            }
-            None => false,
-        }
+        KeyIdRef::readings(key_id)
+            .iter()
+            .any(|wanted| self.is_designated_by(wanted))
     }
-}
 
-/// What a keyId points at.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum KeyIdRef {
-    /// Lower-case hex SHA-256 or SHA-1 of the certificate.
-    Fingerprint(String),
-    SerialIssuer {
-        serial: String,
-        issuer: String,
-    },
-}
-
-impl KeyIdRef {
-    pub fn parse(key_id: &str) -> Option<KeyIdRef> {
-        if let Some(rest) = key_id.strip_prefix("SN=") {
-            let (serial, issuer) = rest
-                .split_once(",CA=")
-                .or_else(|| rest.split_once(", CA="))?;
-            let serial = serial.trim().to_ascii_lowercase();
-            let serial = serial.trim_start_matches("0x").trim_start_matches('0');
-            if serial.is_empty() || !serial.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return None;
-            }
-            return Some(KeyIdRef::SerialIssuer {
-                serial: serial.to_owned(),
-                issuer: issuer.trim().to_owned(),
-            });
-        }
-        let (_, suffix) = key_id.rsplit_once('_')?;
-        let suffix = suffix.to_ascii_lowercase();
-        ((suffix.len() == 64 || suffix.len() == 40)
-            && suffix.bytes().all(|b| b.is_ascii_hexdigit()))
-        .then_some(KeyIdRef::Fingerprint(suffix))
+    /// Whether a parsed keyId designates this certificate.
+    pub fn is_designated_by(&self, wanted: &KeyIdRef) -> bool {
+        wanted.designates(&self.sha256, &self.sha1, &self.serial_bytes, &self.issuer_dn)
     }
-}
-
-/// Distinguished names compared without regard to spaces after separators or case.
-fn normalise_dn(dn: &str) -> String {
-    dn.split([',', '/'])
-        .map(|part| part.trim().to_ascii_lowercase().replace(" = ", "="))
-        .filter(|part| !part.is_empty())
-        .collect::<Vec<_>>()
-        .join(",")
 }
 
 #[cfg(test)]
@@ -233,16 +200,65 @@ mod tests {
         Ok(())
     }
 
+    /// The shared vector's issuer, as openssl and Python print it, in every keyId spelling.
+    #[test]
+    fn the_issuer_is_matched_as_a_name() -> Result<(), CertError> {
+        let cert = Psd2Certificate::from_pem(include_bytes!(
+            "../../guichet-httpsig/tests/vectors/qwac.pem"
+        ))?;
+        assert_eq!(
+            cert.issuer,
+            "CN=tpp.example.com,organizationIdentifier=PSDFR-ACPR-12345,O=Example TPP SAS,C=FR"
+        );
+        assert_eq!(cert.serial_hex, "553e97fcd3c8d3bbe3b60f5c55a3d12c36e92597");
+        let issuers = [
+            "CN=tpp.example.com,organizationIdentifier=PSDFR-ACPR-12345,O=Example TPP SAS,C=FR",
+            "C = FR, O = Example TPP SAS, organizationIdentifier = PSDFR-ACPR-12345, CN = tpp.example.com",
+            "CN=tpp.example.com,2.5.4.97=PSDFR-ACPR-12345,O=Example TPP SAS,C=FR",
+            "/C=FR/O=Example TPP SAS/organizationIdentifier=PSDFR-ACPR-12345/CN=tpp.example.com",
+            "cn=TPP.example.com; OID.2.5.4.97=\"PSDFR-ACPR-12345\"; o=example  tpp sas; c=fr",
+        ];
+        let serials = [
+            "553E97FCD3C8D3BBE3B60F5C55A3D12C36E92597",
+            "0x553e97fcd3c8d3bbe3b60f5c55a3d12c36e92597",
+            "00553e97fcd3c8d3bbe3b60f5c55a3d12c36e92597",
+            "55:3E:97:FC:D3:C8:D3:BB:E3:B6:0F:5C:55:A3:D1:2C:36:E9:25:97",
+            "486660101710177279025219046770642368707349259671",
+        ];
+        for issuer in issuers {
+            for serial in serials {
+                let key_id = format!("SN={serial},CA={issuer}");
+                assert!(cert.matches_key_id(&key_id), "{key_id}");
+                let key_id = format!("sn={serial}, ca={}", issuer.replace(' ', "%20"));
+                assert!(cert.matches_key_id(&key_id), "{key_id}");
+            }
+        }
+        for key_id in [
+            "SN=553E97FCD3C8D3BBE3B60F5C55A3D12C36E92598,CA=CN=tpp.example.com,2.5.4.97=PSDFR-ACPR-12345,O=Example TPP SAS,C=FR",
+            "SN=486660101710177279025219046770642368707349259672,CA=CN=tpp.example.com,2.5.4.97=PSDFR-ACPR-12345,O=Example TPP SAS,C=FR",
+            "SN=553E97FCD3C8D3BBE3B60F5C55A3D12C36E92597,CA=CN=tpp.example.com,O=Example TPP SAS,C=FR",
+            "SN=553E97FCD3C8D3BBE3B60F5C55A3D12C36E92597,CA=CN=tpp.example.com,2.5.4.97=PSDFR-ACPR-12345,O=Example TPP SAS,C=FR,L=Paris",
+            "SN=553E97FCD3C8D3BBE3B60F5C55A3D12C36E92597,CA=CN=tpp.example.org,2.5.4.97=PSDFR-ACPR-12345,O=Example TPP SAS,C=FR",
+            "SN=553E97FCD3C8D3BBE3B60F5C55A3D12C36E92597,CA=CN=tpp.example.com+2.5.4.97=PSDFR-ACPR-12345,O=Example TPP SAS,C=FR",
+            "SN=553E97FCD3C8D3BBE3B60F5C55A3D12C36E92597,CA=SN=tpp.example.com,2.5.4.97=PSDFR-ACPR-12345,O=Example TPP SAS,C=FR",
+        ] {
+            assert!(!cert.matches_key_id(key_id), "{key_id}");
+        }
+        Ok(())
+    }
+
     proptest::proptest! {
         #[test]
         fn any_key_id_is_answered_without_panic(key_id in "\\PC{0,200}") {
             let _ = KeyIdRef::parse(&key_id);
-            let _ = normalise_dn(&key_id);
+            let _ = KeyIdRef::readings(&key_id);
+            let _ = Dn::parse(&key_id);
         }
 
         #[test]
         fn key_id_shaped_values_never_panic(serial in "[0-9a-fA-Fx]{0,20}", issuer in "[ -~]{0,60}", fp in "[0-9a-f]{0,70}") {
             let _ = KeyIdRef::parse(&format!("SN={serial},CA={issuer}"));
+            let _ = KeyIdRef::parse(&format!("SN={serial},CA={}", issuer.replace(' ', "%")));
             let _ = KeyIdRef::parse(&format!("https://x/y_{fp}"));
         }
     }
@@ -257,11 +273,40 @@ mod tests {
                 "612b4c7d103074b29e4c1ece1ef40bc575c0a87e".into()
             ))
         );
+        let Ok(issuer) = Dn::parse("CN=Guichet Sandbox Issuing CA,O=Guichet,C=FR") else {
+            panic!("the issuer is a DN")
+        };
         assert_eq!(
             KeyIdRef::parse("SN=0A1B,CA=CN=Guichet Sandbox Issuing CA,O=Guichet,C=FR"),
             Some(KeyIdRef::SerialIssuer {
-                serial: "a1b".into(),
-                issuer: "CN=Guichet Sandbox Issuing CA,O=Guichet,C=FR".into()
+                serial_candidates: vec![vec![0x0a, 0x1b]],
+                issuer: issuer.clone(),
+            })
+        );
+        // RFC 4514 order or certificate order, percent-encoded or not.
+        for key_id in [
+            "SN=A1B, CA=C=FR, O=Guichet, CN=Guichet Sandbox Issuing CA",
+            "SN=0A1B,CA=CN%3DGuichet%20Sandbox%20Issuing%20CA%2CO%3DGuichet%2CC%3DFR",
+            "sn = 0x0a1b , ca = /C=FR/O=Guichet/CN=Guichet Sandbox Issuing CA",
+        ] {
+            assert_eq!(
+                KeyIdRef::parse(key_id),
+                Some(KeyIdRef::SerialIssuer {
+                    serial_candidates: vec![vec![0x0a, 0x1b]],
+                    issuer: issuer.clone(),
+                }),
+                "{key_id}"
+            );
+        }
+        // Digits only: hex or decimal.
+        assert_eq!(
+            KeyIdRef::parse("SN=2587,CA=CN=X"),
+            KeyIdRef::parse("SN=0x2587,CA=CN=X").map(|k| match k {
+                KeyIdRef::SerialIssuer { issuer, .. } => KeyIdRef::SerialIssuer {
+                    serial_candidates: vec![vec![0x25, 0x87], vec![0x0a, 0x1b]],
+                    issuer,
+                },
+                other => other,
             })
         );
         for bad in [
@@ -271,6 +316,10 @@ mod tests {
             "SN=,CA=x",
             "SN=zz,CA=x",
             "SN=12",
+            "SN=12,CA=",
+            "SN=12,CA=not a DN",
+            "SN=12;CA=CN=X",
+            "SN=12,OU=CN=X",
         ] {
             assert_eq!(KeyIdRef::parse(bad), None, "{bad}");
         }

@@ -7,12 +7,16 @@
 //! `rustls-webpki`, and the test QTSP builds certificates with `rcgen`.
 
 pub mod cert;
+pub mod dn;
+pub mod keyid;
 pub mod orgid;
 pub mod pki;
 pub mod qc;
 pub mod trust;
 
 pub use cert::{CertError, Psd2Certificate};
+pub use dn::Dn;
+pub use keyid::KeyIdRef;
 pub use orgid::OrgId;
 pub use qc::{Psd2Statement, QcStatements, QcType, Role};
 pub use trust::{TrustError, TrustStore};

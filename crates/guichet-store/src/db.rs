@@ -126,7 +126,7 @@ impl Store {
     }
 
     async fn migrate(&self) -> Result<()> {
-        let files: [(i64, &str, &'static str, &'static str); 3] = [
+        let files: [(i64, &str, &'static str, &'static str); 4] = [
             (
                 1,
                 "init",
@@ -144,6 +144,12 @@ impl Store {
                 "oauth",
                 include_str!("../migrations/sqlite/0003_oauth.sql"),
                 include_str!("../migrations/postgres/0003_oauth.sql"),
+            ),
+            (
+                4,
+                "edge",
+                include_str!("../migrations/sqlite/0004_edge.sql"),
+                include_str!("../migrations/postgres/0004_edge.sql"),
             ),
         ];
         let migrations = files

@@ -9,7 +9,9 @@
 mod accounts;
 mod consents;
 mod db;
+mod funds;
 mod limits;
+mod lockout;
 mod oauth;
 pub mod sandbox;
 #[cfg(feature = "test-support")]
@@ -22,7 +24,9 @@ pub use accounts::{
 };
 pub use consents::{ConsentRecord, Operation};
 pub use db::{Backend, DatabaseUrl, Store};
+pub use funds::FundsCheckRecord;
 pub use limits::CallKey;
+pub use lockout::{ScaBlockRecord, ScaFailure};
 pub use oauth::{AuthCode, PsuGrant, Redeemed, ScaAttempt};
 pub use tokens::{NewToken, TokenKind, TokenRecord, TokenSecret, new_family_id, split_scopes};
 pub use tpps::{QsealRecord, TppRecord};

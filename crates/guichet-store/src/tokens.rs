@@ -212,6 +212,20 @@ impl Store {
         row.map(|row| record(&row)).transpose()
     }
 
+    /// Revokes the refresh tokens of a grant (its access tokens stay); answers how many were
+    /// live.
+    pub async fn revoke_refresh_tokens(&self, family_id: &str, now: i64) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE tokens SET revoked_at = $1 WHERE family_id = $2 AND kind = $3 AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(family_id)
+        .bind(TokenKind::Refresh.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     /// Revokes every token of a grant; answers how many were live.
     pub async fn revoke_family(&self, family_id: &str, now: i64) -> Result<u64> {
         let done = sqlx::query(

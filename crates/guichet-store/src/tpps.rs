@@ -13,6 +13,9 @@ pub struct TppRecord {
     pub redirect_uris: Vec<String>,
     pub registered_at: i64,
     pub updated_at: i64,
+    /// The PSD2 roles of the TPP's certificate (`PSP_AI`, `PSP_PI`, `PSP_IC`, …), as named in
+    /// its QC statement; `None` for a TPP registered before roles were recorded.
+    pub roles: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,10 +46,10 @@ impl Store {
                 .fetch_optional(&mut *tx)
                 .await?;
         sqlx::query(
-            "INSERT INTO tpps (client_id, name, contacts, redirect_uris, registered_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) \
+            "INSERT INTO tpps (client_id, name, contacts, redirect_uris, registered_at, updated_at, roles) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) \
              ON CONFLICT (client_id) DO UPDATE SET name = excluded.name, contacts = excluded.contacts, \
-             redirect_uris = excluded.redirect_uris, updated_at = excluded.updated_at",
+             redirect_uris = excluded.redirect_uris, updated_at = excluded.updated_at, roles = excluded.roles",
         )
         .bind(tpp.client_id.as_str())
         .bind(tpp.name.as_str())
@@ -54,6 +57,7 @@ impl Store {
         .bind(tpp.redirect_uris.join("\n"))
         .bind(tpp.registered_at)
         .bind(tpp.updated_at)
+        .bind(tpp.roles.as_ref().map(|roles| roles.join(" ")))
         .execute(&mut *tx)
         .await?;
         for qseal in qseals {
@@ -77,7 +81,7 @@ impl Store {
 
     pub async fn tpp(&self, client_id: &str) -> Result<Option<TppRecord>> {
         let row = sqlx::query(
-            "SELECT client_id, name, contacts, redirect_uris, registered_at, updated_at FROM tpps WHERE client_id = $1",
+            "SELECT client_id, name, contacts, redirect_uris, registered_at, updated_at, roles FROM tpps WHERE client_id = $1",
         )
         .bind(client_id)
         .fetch_optional(&self.pool)
@@ -85,6 +89,7 @@ impl Store {
         row.map(|row| {
             let contacts: String = row.try_get("contacts")?;
             let uris: String = row.try_get("redirect_uris")?;
+            let roles: Option<String> = row.try_get("roles")?;
             Ok(TppRecord {
                 client_id: row.try_get("client_id")?,
                 name: row.try_get("name")?,
@@ -92,6 +97,7 @@ impl Store {
                 redirect_uris: lines(&uris),
                 registered_at: row.try_get("registered_at")?,
                 updated_at: row.try_get("updated_at")?,
+                roles: roles.as_deref().map(crate::tokens::split_scopes),
             })
         })
         .transpose()

@@ -23,6 +23,8 @@ pub struct FileConfig {
     pub banks: Vec<BankProfile>,
     /// Production TLS and eIDAS material (the sandbox makes its own).
     pub tls: Option<FileTls>,
+    /// Connection and request limits of the edge (README, "Security").
+    pub edge: Option<guichet_aspsp::conn::EdgeLimits>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Subcommand;
-use guichet_aspsp::sandbox::{DEMO_TPP_CLIENT_ID, DemoTpp, mint_token};
+use guichet_aspsp::sandbox::{DEMO_TPP_CLIENT_ID, DemoTpp, mint_token, unblock};
 use guichet_eidas::Psd2Certificate;
 use guichet_store::Store;
 
@@ -38,10 +38,43 @@ pub enum SandboxCommand {
         #[arg(long, env = "GUICHET_DATABASE_URL")]
         database_url: Option<String>,
     },
+    /// Lift a persona's SCA block (after 5 failed passwords or codes; the BLOCKED persona is
+    /// blocked from the start), sandbox mode only.
+    Unblock {
+        /// Bank code, e.g. 17515.
+        #[arg(long)]
+        bank: String,
+        /// Persona (BLOCKED) or PSU identifier (D0999995I0).
+        #[arg(long)]
+        psu: String,
+        #[arg(long, env = "GUICHET_DATA_DIR", default_value_os_t = default_data_dir())]
+        data_dir: PathBuf,
+        #[arg(long, env = "GUICHET_DATABASE_URL")]
+        database_url: Option<String>,
+    },
 }
 
 pub async fn run(command: SandboxCommand) -> anyhow::Result<()> {
     match command {
+        SandboxCommand::Unblock {
+            bank,
+            psu,
+            data_dir,
+            database_url: url,
+        } => {
+            let url = database_url(url.as_deref(), &data_dir)?;
+            let store = Store::connect(&url, 1).await?;
+            let now = jiff::Timestamp::now().as_second();
+            let outcome = unblock(&store, &bank, &psu, now).await;
+            store.close().await;
+            let (record, lifted) = outcome?;
+            if lifted {
+                println!("{} ({}) at {bank}: unblocked", record.psu_id, record.display_name);
+            } else {
+                println!("{} ({}) at {bank}: was not blocked", record.psu_id, record.display_name);
+            }
+            Ok(())
+        }
         SandboxCommand::Token {
             bank,
             psu,

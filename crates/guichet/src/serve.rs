@@ -87,6 +87,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         host_domain,
         pool_size: file.pool_size.unwrap_or(8),
         tls,
+        edge: file.edge.unwrap_or_default(),
     };
     let app = Application::start(config, Arc::new(SystemClock)).await?;
     let urls: Vec<(String, String)> = app

@@ -29,7 +29,7 @@ pub async fn list(
     grant: Grant,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let psu = ais_psu(&grant)?;
+    let psu = ais_psu(&state, &grant).await?;
     let accounts: Vec<AccountRecord> = state
         .store
         .psu_accounts(bank.code(), psu)

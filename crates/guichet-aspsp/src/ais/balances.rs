@@ -22,7 +22,7 @@ pub async fn get(
     headers: HeaderMap,
     Path(raw_id): Path<String>,
 ) -> ApiResult<Response> {
-    let psu = ais_psu(&grant)?;
+    let psu = ais_psu(&state, &grant).await?;
     let account = psu_account(&state, &bank, psu, &raw_id).await?;
     let id = account.resource_id.as_str();
     let consent = consent_of(&state, &bank, &grant, psu)

@@ -21,7 +21,7 @@ pub async fn get(
     grant: Grant,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let psu = ais_psu(&grant)?;
+    let psu = ais_psu(&state, &grant).await?;
     if !bank.profile.trusted_beneficiaries {
         // Portal, Limits: "Access to the list of trusted beneficiaries ... is NOT available";
         // STET 1.4.2 lists 501 for this entry point.

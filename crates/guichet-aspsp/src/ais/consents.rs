@@ -27,7 +27,7 @@ pub async fn replace(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Response> {
-    let psu = ais_psu(&grant)?;
+    let psu = ais_psu(&state, &grant).await?;
     let bytes = read_json_body(&headers, body).await?;
     let request = parse_access(&bytes)?;
     let mut consent = ConsentRecord {
@@ -114,10 +114,5 @@ pub(crate) async fn read_json_body(
             )));
         }
     }
-    axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
-        ApiError::BadRequest(format!(
-            "the request body is larger than {} KiB or was cut",
-            MAX_BODY / 1024
-        ))
-    })
+    crate::edge::read_body(body, MAX_BODY).await
 }

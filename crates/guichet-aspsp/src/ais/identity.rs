@@ -21,7 +21,7 @@ pub async fn get(
     grant: Grant,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let psu = ais_psu(&grant)?;
+    let psu = ais_psu(&state, &grant).await?;
     if !bank.profile.end_user_identity {
         // Portal, Limits: "Access to customer account holder identity (first name and last
         // name) is NOT available". 403 is among the codes listed for this entry point.

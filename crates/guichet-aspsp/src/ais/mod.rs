@@ -69,8 +69,8 @@ pub(crate) fn amount(minor: i64, currency: &str) -> AmountType {
 }
 
 /// An AIS call's who: a token with the `aisp` scope, granted by a PSU.
-pub(crate) fn ais_psu(grant: &Grant) -> ApiResult<&str> {
-    grant.require_scope(AISP)?;
+pub(crate) async fn ais_psu<'g>(state: &AppState, grant: &'g Grant) -> ApiResult<&'g str> {
+    grant.require_scope(state, AISP).await?;
     grant.psu()
 }
 

@@ -34,7 +34,7 @@ pub async fn get(
     Path(raw_id): Path<String>,
     RawQuery(raw_query): RawQuery,
 ) -> ApiResult<Response> {
-    let psu = ais_psu(&grant)?;
+    let psu = ais_psu(&state, &grant).await?;
     let filters = query::parse(raw_query.as_deref())?;
     let account = psu_account(&state, &bank, psu, &raw_id).await?;
     let id = account.resource_id.clone();

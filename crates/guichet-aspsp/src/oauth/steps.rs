@@ -9,13 +9,16 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use guichet_store::{AuthCode, PsuRecord, ScaAttempt};
+use std::net::IpAddr;
+
+use guichet_store::{AuthCode, PsuRecord, ScaAttempt, ScaFailure};
 
 use super::authorize::{
     CODE_SECONDS, COOKIE, LoginPage, MAX_FAILURES, clear_cookie, oauth_error, redirect_to,
 };
 use super::pages::{MessagePage, Page, error_page, origin_of, see_other};
 use super::{bank_of, cookie, form, same, sha256_hex};
+use crate::conn::ClientAddr;
 use crate::state::{Bank, SharedState};
 
 #[derive(Template)]
@@ -80,13 +83,19 @@ pub(crate) async fn posted_attempt(
     Ok((bank, attempt))
 }
 
-fn locked_page(bank: &Bank, attempt: &ScaAttempt) -> Response {
+fn message_page(
+    status: StatusCode,
+    bank: &Bank,
+    attempt: &ScaAttempt,
+    heading: &str,
+    message: &str,
+) -> Response {
     let mut page = Page::render(
-        StatusCode::FORBIDDEN,
+        status,
         &MessagePage {
             bank_name: &bank.profile.name,
-            heading: "Accès bloqué",
-            message: "Trois essais ont échoué : cette tentative est bloquée.",
+            heading,
+            message,
             return_csrf: attempt.redirect_uri.as_ref().map(|_| attempt.csrf.as_str()),
         },
     );
@@ -94,7 +103,129 @@ fn locked_page(bank: &Bank, attempt: &ScaAttempt) -> Response {
     page.into_response()
 }
 
-/// Counts a failed factor; the third locks the attempt.
+fn locked_page(bank: &Bank, attempt: &ScaAttempt) -> Response {
+    message_page(
+        StatusCode::FORBIDDEN,
+        bank,
+        attempt,
+        "Accès bloqué",
+        "Trois essais ont échoué : cette tentative est bloquée.",
+    )
+}
+
+/// RTS art. 4(3)(d): the PSU is told that its authentication is blocked, and until when.
+fn blocked_page(bank: &Bank, attempt: &ScaAttempt, until: i64) -> Response {
+    let when = jiff::Timestamp::from_second(until)
+        .map(|t| bank.zone.to_datetime(t).strftime("%d/%m/%Y à %H:%M").to_string())
+        .unwrap_or_default();
+    let message = format!(
+        "Après {} essais infructueux, votre authentification est bloquée jusqu'au {when}. Vous pourrez réessayer ensuite, ou contacter votre conseiller.",
+        bank.profile.sca_max_failures
+    );
+    message_page(StatusCode::FORBIDDEN, bank, attempt, "Authentification bloquée", &message)
+}
+
+/// Too many failures from this address: nothing is checked until the window ends.
+fn throttled_page(bank: &Bank, attempt: &ScaAttempt, wait: i64) -> Response {
+    let message = format!(
+        "Trop d'essais infructueux depuis votre connexion. Réessayez dans {} minute(s).",
+        (wait + 59) / 60
+    );
+    let mut response = message_page(
+        StatusCode::TOO_MANY_REQUESTS,
+        bank,
+        attempt,
+        "Trop d'essais",
+        &message,
+    );
+    response
+        .headers_mut()
+        .insert(axum::http::header::RETRY_AFTER, wait.into());
+    response
+}
+
+/// The address the form came from.
+fn client_of(parts: &Parts) -> IpAddr {
+    parts
+        .extensions
+        .get::<ClientAddr>()
+        .map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0)
+}
+
+/// A factor is not even checked while the client address is slowed down or the PSU blocked.
+async fn refuse_unchecked(
+    state: &SharedState,
+    bank: &Bank,
+    attempt: &ScaAttempt,
+    client: IpAddr,
+    psu_id: Option<&str>,
+) -> Option<Response> {
+    let now = state.now().as_second();
+    if let Some(wait) = state.throttle.wait(client, now) {
+        return Some(throttled_page(bank, attempt, wait));
+    }
+    let psu_id = psu_id?;
+    match state.store.sca_blocked_until(bank.code(), psu_id, now).await {
+        Ok(Some(until)) => Some(blocked_page(bank, attempt, until)),
+        Ok(None) => None,
+        Err(e) => {
+            tracing::error!(error = %e, "reading an SCA block");
+            Some(
+                error_page(StatusCode::SERVICE_UNAVAILABLE, &bank.profile.name, "Service indisponible.")
+                    .into_response(),
+            )
+        }
+    }
+}
+
+/// Counts a failed factor of a known PSU, across attempts and instances; answers the block
+/// page when this failure reaches the bank's limit.
+async fn count_psu_failure(
+    state: &SharedState,
+    bank: &Bank,
+    attempt: &ScaAttempt,
+    psu_id: &str,
+    factor: &str,
+) -> Result<i64, Response> {
+    let now = state.now().as_second();
+    let profile = &bank.profile;
+    match state
+        .store
+        .record_sca_failure(
+            bank.code(),
+            psu_id,
+            factor,
+            now,
+            profile.sca_max_failures,
+            profile.sca_block_minutes * 60,
+        )
+        .await
+    {
+        Ok(ScaFailure {
+            blocked_until: Some(until),
+            failures,
+        }) => {
+            tracing::warn!(
+                bank = bank.code(),
+                psu_id,
+                failures,
+                until,
+                "PSU authentication blocked after consecutive SCA failures"
+            );
+            Err(blocked_page(bank, attempt, until))
+        }
+        Ok(ScaFailure { failures, .. }) => Ok((profile.sca_max_failures - failures).max(0)),
+        Err(e) => {
+            tracing::error!(error = %e, "counting an SCA failure");
+            Err(
+                error_page(StatusCode::SERVICE_UNAVAILABLE, &profile.name, "Service indisponible.")
+                    .into_response(),
+            )
+        }
+    }
+}
+
+/// Counts a failed factor in the attempt; the third locks the attempt.
 async fn fail(
     state: &SharedState,
     bank: &Bank,
@@ -117,8 +248,7 @@ async fn fail(
     }
 }
 
-fn remaining(attempt: &ScaAttempt) -> String {
-    let left = MAX_FAILURES - attempt.failures;
+fn remaining(left: i64) -> String {
     format!(
         "{left} essai{} restant{}",
         if left > 1 { "s" } else { "" },
@@ -145,22 +275,40 @@ pub async fn login(State(state): State<SharedState>, parts: Parts, body: Bytes) 
     }
     let identifier = fields.get("identifier").map(|s| s.trim()).unwrap_or("");
     let password = fields.get("password").map(String::as_str).unwrap_or("");
-    let psu = match state.store.find_psu(bank.code(), identifier).await {
-        Ok(psu) => psu.filter(|p| state.sca.check_password(p, password)),
+    let client = client_of(&parts);
+    let known = match state.store.find_psu(bank.code(), identifier).await {
+        Ok(psu) => psu,
         Err(e) => {
             tracing::error!(error = %e, "reading a PSU");
             None
         }
     };
+    if let Some(refusal) =
+        refuse_unchecked(&state, &bank, &attempt, client, known.as_ref().map(|p| p.psu_id.as_str())).await
+    {
+        return refusal;
+    }
+    let known_id = known.as_ref().map(|p| p.psu_id.clone());
+    let psu = known.filter(|p| state.sca.check_password(p, password));
     let Some(psu) = psu else {
-        tracing::info!(bank = bank.code(), attempt = %attempt.id, "SCA password refused");
+        // Never the identifier typed, the password or the session: only the bank.
+        tracing::info!(bank = bank.code(), "SCA password refused");
+        state.throttle.failed(client, state.now().as_second());
+        if let Some(psu_id) = &known_id
+            && let Err(blocked) = count_psu_failure(&state, &bank, &attempt, psu_id, "password").await
+        {
+            return blocked;
+        }
         let attempt = match fail(&state, &bank, attempt, "login").await {
             Ok(attempt) => attempt,
             Err(response) => return response,
         };
+        // The same words whether the identifier exists or not.
         let message = format!(
-            "Identifiant ou mot de passe incorrect ({}).",
-            remaining(&attempt)
+            "Identifiant ou mot de passe incorrect ({} pour cette connexion ; après {} échecs consécutifs, l'accès est bloqué {} min).",
+            remaining(MAX_FAILURES - attempt.failures),
+            bank.profile.sca_max_failures,
+            bank.profile.sca_block_minutes
         );
         let mut page = Page::render(
             StatusCode::OK,
@@ -238,16 +386,30 @@ pub async fn otp(State(state): State<SharedState>, parts: Parts, body: Bytes) ->
         )
         .into_response();
     };
+    let client = client_of(&parts);
+    if let Some(refusal) = refuse_unchecked(&state, &bank, &attempt, client, Some(&psu.psu_id)).await {
+        return refusal;
+    }
     let code = fields.get("code").map(|s| s.trim()).unwrap_or("");
     let expected = attempt.otp_hash.clone().unwrap_or_default();
     if !same(&sha256_hex(code), &expected) {
-        tracing::info!(bank = bank.code(), attempt = %attempt.id, "SCA code refused");
+        tracing::info!(bank = bank.code(), "SCA code refused");
+        state.throttle.failed(client, state.now().as_second());
+        let left = match count_psu_failure(&state, &bank, &attempt, &psu.psu_id, "otp").await {
+            Ok(left) => left,
+            Err(blocked) => return blocked,
+        };
         let attempt = match fail(&state, &bank, attempt, "otp").await {
             Ok(attempt) => attempt,
             Err(response) => return response,
         };
-        let message = format!("Code incorrect ({}).", remaining(&attempt));
+        let left = left.min(MAX_FAILURES - attempt.failures);
+        let message = format!("Code incorrect ({}).", remaining(left));
         return otp_page(&bank, &attempt, &psu, Some(message));
+    }
+    // A successful SCA ends the run of failures (RTS art. 4(3)(d) counts consecutive ones).
+    if let Err(e) = state.store.reset_sca_failures(bank.code(), &psu.psu_id).await {
+        tracing::error!(error = %e, "resetting SCA failures");
     }
     let now = state.now().as_second();
     attempt.stage = "done".into();

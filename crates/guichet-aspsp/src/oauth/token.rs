@@ -264,11 +264,18 @@ async fn issue(
         tokens.push(token(TokenKind::Refresh, until));
     }
     // The pair, and the revocation of the refresh token it replaces, in one transaction.
-    let secrets = state
+    let Some(secrets) = state
         .store
         .issue_tokens(&tokens, issue.replaces, now)
         .await?
-        .ok_or_else(|| oauth("invalid_grant", "the refresh token was already used"))?;
+    else {
+        // Two renewals raced with one refresh token: the loser is a reuse (RFC 9700 §4.14.2).
+        state.store.revoke_family(&issue.family_id, now).await?;
+        return Err(oauth(
+            "invalid_grant",
+            "the refresh token was already used; every token of this grant is now revoked",
+        ));
+    };
     let mut body = serde_json::json!({
         "access_token": secrets.first().map(|s| s.expose()),
         "token_type": "Bearer",
@@ -384,7 +391,14 @@ async fn refresh(state: &SharedState, client: &Client) -> Result<Response, OAuth
         ));
     }
     if record.revoked_at.is_some() {
-        return Err(oauth("invalid_grant", "the refresh token was revoked"));
+        // RFC 9700 §4.14.2: a refresh token presented after it was rotated (or revoked) tells
+        // of a leak; the whole grant, newer tokens included, is revoked.
+        let revoked = state.store.revoke_family(&record.family_id, now).await?;
+        tracing::warn!(client_id = %record.client_id, revoked, "a used or revoked refresh token was presented; its grant is revoked");
+        return Err(oauth(
+            "invalid_grant",
+            "the refresh token was already used or revoked; every token of this grant is now revoked",
+        ));
     }
     let sca_at = record.sca_at.unwrap_or(record.issued_at);
     if now >= sca_at + SCA_VALIDITY_SECONDS || now >= record.expires_at {

@@ -37,6 +37,8 @@ pub struct TestApp {
     urls: HashMap<String, String>,
     origins: HashMap<String, String>,
     mode: Mode,
+    /// The edge's limits; tests of the edge lower them before `restart`.
+    pub edge: guichet_aspsp::conn::EdgeLimits,
 }
 
 /// A TPP's identity from its four files.
@@ -175,6 +177,7 @@ impl TestApp {
             urls: HashMap::new(),
             origins: HashMap::new(),
             mode,
+            edge: guichet_aspsp::conn::EdgeLimits::default(),
         };
         app.start().await;
         for tpp in [
@@ -198,6 +201,7 @@ impl TestApp {
             host_domain: Some("sandbox.guichet.test".into()),
             pool_size: 4,
             tls: self.tls.clone(),
+            edge: self.edge.clone(),
         };
         let app = match Application::start(config, self.clock.clone()).await {
             Ok(app) => app,

@@ -13,6 +13,26 @@ use personas::{PERSONAS, PersonaSpec, french_iban};
 /// The bank codes the sandbox has customers for.
 pub const SANDBOX_BANKS: [&str; 2] = ["30258", "17515"];
 
+/// The sandbox's demo TPP, the organizationIdentifier of the portal's examples (the same as
+/// `guichet_aspsp::sandbox::DEMO_TPP_CLIENT_ID`).
+pub const DEMO_TPP_CLIENT_ID: &str = "PSDFR-ACPR-12345";
+
+/// The personas whose eligible accounts the demo TPP may check funds on (portal: "the TPP and
+/// the PSU have a contract that has been registered by the ASPSP"), at every sandbox bank they
+/// bank at. LEA has no such contract, so that a funds confirmation on her account shows the
+/// refusal.
+pub const FUNDS_CHECK_PERSONAS: [&str; 5] = ["CLAIRE", "GEORGES", "MARC", "TECHNCO", "ATLAS"];
+
+/// The persona whose authentication the data set blocks (RTS art. 4(3)(d)).
+pub const BLOCKED_PERSONA: &str = "BLOCKED";
+
+/// The reason recorded with the blocked persona's block.
+pub const SANDBOX_BLOCK_REASON: &str = "sandbox";
+
+/// How long the blocked persona stays blocked: a hundred years (of 365.25 days), that is until
+/// someone unblocks it.
+pub const SANDBOX_BLOCK_SECONDS: i64 = 36_525 * 86_400;
+
 /// The account resource id: `CPT` and the account number, as in the portal's examples
 /// ("unknown – CPT30014684067").
 pub fn account_resource_id(account_number: &str) -> String {
@@ -103,6 +123,11 @@ impl Store {
     /// day's, in one transaction. Consents and tokens are kept: account and PSU identifiers do
     /// not change from one day to the next. Several processes may call this at once; the
     /// first one does the work.
+    ///
+    /// The same transaction registers the demo TPP's funds-confirmation contracts
+    /// ([`FUNDS_CHECK_PERSONAS`]) that do not exist yet, and blocks [`BLOCKED_PERSONA`] unless
+    /// the sandbox blocked it before: a contract revoked or a persona unblocked by hand stays
+    /// so across daily refreshes.
     pub async fn seed_sandbox(
         &self,
         bank_codes: &[&str],
@@ -149,6 +174,8 @@ impl Store {
             .filter(|p| bank_codes.contains(&p.bank_code))
             .collect();
         let summary = write_personas(&mut tx, &personas, today, now).await?;
+        register_funds_checks(&mut tx, &personas, now).await?;
+        block_personas(&mut tx, &personas, now).await?;
         sqlx::query("UPDATE meta SET value = $1 WHERE key = $2")
             .bind(stamp)
             .bind(SEEDED_ON)
@@ -157,6 +184,70 @@ impl Store {
         tx.commit().await?;
         Ok(summary)
     }
+}
+
+/// The demo TPP's funds-confirmation contracts on the eligible accounts of
+/// [`FUNDS_CHECK_PERSONAS`]; existing ones, live or revoked, are left as they are.
+async fn register_funds_checks(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    personas: &[&PersonaSpec],
+    now: i64,
+) -> Result<()> {
+    for p in personas {
+        if !FUNDS_CHECK_PERSONAS.contains(&p.persona) {
+            continue;
+        }
+        for account in p.accounts.iter().filter(|a| a.eligible) {
+            sqlx::query(
+                "INSERT INTO funds_checks (bank_code, psu_id, client_id, account_id, registered_at, revoked_at) \
+                 VALUES ($1, $2, $3, $4, $5, NULL) \
+                 ON CONFLICT (bank_code, psu_id, client_id, account_id) DO NOTHING",
+            )
+            .bind(p.bank_code)
+            .bind(p.psu_id)
+            .bind(DEMO_TPP_CLIENT_ID)
+            .bind(account_resource_id(account.number))
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Blocks [`BLOCKED_PERSONA`] for [`SANDBOX_BLOCK_SECONDS`] when the record holds no block the
+/// sandbox set on it: once, when the data set is first written for its bank, and never again
+/// after someone unblocks it (the record of blocks is kept by an unblock).
+async fn block_personas(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    personas: &[&PersonaSpec],
+    now: i64,
+) -> Result<()> {
+    for p in personas {
+        if p.persona != BLOCKED_PERSONA {
+            continue;
+        }
+        let (earlier,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) AS n FROM sca_blocks WHERE bank_code = $1 AND psu_id = $2 AND reason = $3",
+        )
+        .bind(p.bank_code)
+        .bind(p.psu_id)
+        .bind(SANDBOX_BLOCK_REASON)
+        .fetch_one(&mut **tx)
+        .await?;
+        if earlier == 0 {
+            crate::lockout::set_block(
+                &mut **tx,
+                p.bank_code,
+                p.psu_id,
+                now,
+                now.saturating_add(SANDBOX_BLOCK_SECONDS),
+                SANDBOX_BLOCK_REASON,
+            )
+            .await?;
+        }
+    }
+    Ok(())
 }
 
 async fn write_personas(

@@ -4,7 +4,9 @@
 //! one, you can use in sandbox the CE test cases", so the acceptance-test personas (CLAIRE,
 //! LEA, GEORGES, Marc, Tech'n Co) live at Caisse d'Epargne Île-de-France (17515). BTP Banque
 //! (30258) serves professionals and corporates (portal, "Limits related to eligible payment
-//! accounts"); GEORGES banks at both, for aggregation.
+//! accounts"); GEORGES banks at both, for aggregation. BLOCKED (17515) shows a PSU whose
+//! authentication is blocked after failed tries (RTS art. 4(3)(d)): the data set blocks it
+//! when first written.
 
 /// How an account's history is generated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -315,6 +317,32 @@ pub const PERSONAS: &[PersonaSpec] = &[
         ],
         beneficiaries: &[],
     },
+    PersonaSpec {
+        bank_code: "17515",
+        persona: "BLOCKED",
+        psu_id: "D0999995I0",
+        kind: "person",
+        name_prefix: Some("MIST"),
+        first_name: Some("Bernard"),
+        last_name: Some("Bloqué"),
+        display_name: "M BERNARD BLOQUE",
+        segment: "retail",
+        siren: None,
+        accounts: &[AccountSpec {
+            branch: "90000",
+            number: "04888777601",
+            name: "Compte chèques M Bernard Bloqué",
+            product: "Compte chèques",
+            usage: "PRIV",
+            psu_status: "Account Holder",
+            eligible: true,
+            clbd_minor: 53_710,
+            style: Style::Retail,
+            history_days: 60,
+            ops_per_day: RETAIL,
+        }],
+        beneficiaries: &[],
+    },
 ];
 
 /// The French BBAN key (clé RIB): 97 - ((89·bank + 15·branch + 3·account) mod 97), with the
@@ -371,6 +399,25 @@ mod tests {
             french_iban("17515", "90000", "08003580740"),
             "FR7617515900000800358074006"
         );
+    }
+
+    #[test]
+    fn the_blocked_persona_has_a_valid_iban() {
+        // RIB key: 97 - ((89·17515 + 15·90000 + 3·04888777601) mod 97) = 74; IBAN check digits
+        // 98 - (BBAN·"FR00" mod 97) = 76, computed independently of french_iban.
+        assert_eq!(rib_key("17515", "90000", "04888777601"), 74);
+        let iban = french_iban("17515", "90000", "04888777601");
+        assert_eq!(iban, "FR7617515900000488877760174");
+        assert!(guichet_stet::Iban::parse(&iban).is_ok(), "{iban}");
+        let blocked: Vec<_> = PERSONAS.iter().filter(|p| p.persona == "BLOCKED").collect();
+        assert_eq!(blocked.len(), 1);
+        assert_eq!(blocked[0].bank_code, "17515");
+        assert_eq!(blocked[0].psu_id, "D0999995I0");
+        let first = blocked[0]
+            .accounts
+            .first()
+            .map(|a| french_iban("17515", a.branch, a.number));
+        assert_eq!(first.as_deref(), Some("FR7617515900000488877760174"));
     }
 
     #[test]
