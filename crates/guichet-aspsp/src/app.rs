@@ -138,7 +138,7 @@ pub async fn serve(
                 state.security.psu_tls.clone(),
             ),
         ] {
-            let listener = TcpListener::bind((ip, nth(base, i))).await?;
+            let listener = bind(SocketAddr::new(ip, nth(base, i)))?;
             let address = listener.local_addr()?;
             let code = Some(bank.code().to_owned());
             bindings.push(Binding {
@@ -166,6 +166,18 @@ pub async fn serve(
         shutdown,
         tasks,
     })
+}
+
+/// A listening socket with a backlog for bursts of connections (the kernel caps it at
+/// `net.core.somaxconn`).
+fn bind(address: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = match address {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(address)?;
+    socket.listen(4096)
 }
 
 /// What one listener serves, and to whom.
@@ -219,13 +231,19 @@ async fn accept_loop(
     }
     // Draining: connections finish the requests they are answering, then close.
     let drain = async { while connections.join_next().await.is_some() {} };
-    if tokio::time::timeout(Duration::from_secs(10), drain).await.is_err() {
+    if tokio::time::timeout(Duration::from_secs(10), drain)
+        .await
+        .is_err()
+    {
         connections.abort_all();
     }
 }
 
 /// The HTTP protocol the TLS handshake agreed on (ALPN); HTTP/1.1 without ALPN.
-fn http_builder(tls: &tokio_rustls::server::TlsStream<tokio::net::TcpStream>, edge: &EdgeLimits) -> auto::Builder<TokioExecutor> {
+fn http_builder(
+    tls: &tokio_rustls::server::TlsStream<tokio::net::TcpStream>,
+    edge: &EdgeLimits,
+) -> auto::Builder<TokioExecutor> {
     let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2".as_slice());
     let mut builder = auto::Builder::new(TokioExecutor::new());
     if h2 {
@@ -257,17 +275,20 @@ async fn serve_connection(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let edge = &listening.state.edge;
-    let tls = match tokio::time::timeout(edge.handshake_timeout(), listening.acceptor.accept(stream)).await {
-        Ok(Ok(tls)) => tls,
-        Ok(Err(e)) => {
-            tracing::debug!(error = %e, "TLS handshake failed");
-            return;
-        }
-        Err(_) => {
-            tracing::debug!("TLS handshake timed out");
-            return;
-        }
-    };
+    let tls =
+        match tokio::time::timeout(edge.handshake_timeout(), listening.acceptor.accept(stream))
+            .await
+        {
+            Ok(Ok(tls)) => tls,
+            Ok(Err(e)) => {
+                tracing::debug!(error = %e, "TLS handshake failed");
+                return;
+            }
+            Err(_) => {
+                tracing::debug!("TLS handshake timed out");
+                return;
+            }
+        };
     // The PSU's browser presents no certificate; only API connections are checked, and again
     // at each request when the trust list changed or the certificate expired.
     let peer = Arc::new(match listening.face {
@@ -289,7 +310,10 @@ async fn serve_connection(
             extensions.insert(listening.bank.clone());
             extensions.insert(peer.for_request(state.security.trust(), state.now().as_second()));
             extensions.insert(ClientAddr(client));
-            let answer = listening.app.clone().oneshot(request.map(axum::body::Body::new));
+            let answer = listening
+                .app
+                .clone()
+                .oneshot(request.map(axum::body::Body::new));
             async move {
                 let response = answer.await?;
                 Ok::<_, std::convert::Infallible>(response.map(|body| TrackedBody::new(body, busy)))

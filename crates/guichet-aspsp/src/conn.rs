@@ -250,7 +250,9 @@ pub struct Busy(Arc<Activity>);
 
 impl Drop for Busy {
     fn drop(&mut self) {
-        self.0.idle_since.store(self.0.elapsed_ms(), Ordering::SeqCst);
+        self.0
+            .idle_since
+            .store(self.0.elapsed_ms(), Ordering::SeqCst);
         self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
 }
@@ -324,6 +326,10 @@ mod tests {
         let busy = activity.begin();
         assert_eq!(activity.deadline(timeout), None);
         drop(busy);
-        assert!(activity.deadline(timeout).is_some_and(|d| d > Instant::now()));
+        assert!(
+            activity
+                .deadline(timeout)
+                .is_some_and(|d| d > Instant::now())
+        );
     }
 }

@@ -46,15 +46,20 @@ pub enum SigError {
 /// The headers STET requires in the signed list for a request carrying these headers:
 /// `(request-target)`, `digest`, `x-request-id`, `date` when sent, and every `PSU-*` header
 /// present (STET Part I §3.5, as quoted by Airlock and Qonto; see the crates notes §2.3).
-pub fn stet_required_headers<'a>(present: impl Iterator<Item = &'a str>) -> Vec<String> {
-    let mut required = vec![
-        "(request-target)".to_owned(),
-        "digest".to_owned(),
-        "x-request-id".to_owned(),
-    ];
+pub fn stet_required_headers<'a>(
+    present: impl Iterator<Item = &'a str>,
+    has_body: bool,
+) -> Vec<String> {
+    let mut required = vec!["(request-target)".to_owned(), "x-request-id".to_owned()];
+    // The portal's parameter tables mark Digest "not mandatory": a bodiless request may go
+    // without it; a body, or a Digest sent anyway, must be covered by the signature.
+    if has_body {
+        required.push("digest".to_owned());
+    }
     for name in present {
         let name = name.to_ascii_lowercase();
-        if (name == "date" || name.starts_with("psu-")) && !required.contains(&name) {
+        let signed = name == "date" || name == "digest" || name.starts_with("psu-");
+        if signed && !required.contains(&name) {
             required.push(name);
         }
     }

@@ -69,9 +69,15 @@ pub async fn run(command: SandboxCommand) -> anyhow::Result<()> {
             store.close().await;
             let (record, lifted) = outcome?;
             if lifted {
-                println!("{} ({}) at {bank}: unblocked", record.psu_id, record.display_name);
+                println!(
+                    "{} ({}) at {bank}: unblocked",
+                    record.psu_id, record.display_name
+                );
             } else {
-                println!("{} ({}) at {bank}: was not blocked", record.psu_id, record.display_name);
+                println!(
+                    "{} ({}) at {bank}: was not blocked",
+                    record.psu_id, record.display_name
+                );
             }
             Ok(())
         }

@@ -16,6 +16,7 @@ use guichet_store::ScaAttempt;
 
 use super::pages::{Page, error_page, origin_of, see_other};
 use super::{bank_of, form, random};
+use crate::auth::role_for_scope;
 use crate::state::{Bank, SharedState};
 
 pub const COOKIE: &str = "guichet_sca";
@@ -227,6 +228,28 @@ pub async fn authorize(State(state): State<SharedState>, parts: Parts) -> Respon
             tpp_state,
             "invalid_scope",
             &format!("scope '{bad}' is not offered by {name}"),
+        );
+    }
+    // The PSD2 role of the QWAC the TPP registered with must allow each scope, checked before
+    // the PSU is sent through SCA (eIDAS notes §1.5: aisp needs PSP_AI, cbpii PSP_IC); the
+    // token endpoint checks the connection's QWAC again. A registration older than roles
+    // (NULL) is checked at the token endpoint only.
+    if let Some(roles) = &tpp.roles
+        && let Some((scope, role)) = scopes.iter().find_map(|scope| {
+            role_for_scope(scope)
+                .filter(|role| !roles.iter().any(|r| r == role.name()))
+                .map(|role| (scope, role))
+        })
+    {
+        return oauth_error(
+            redirect_uri,
+            tpp_state,
+            "invalid_scope",
+            &format!(
+                "scope '{scope}' needs the {} role, which the registered QWAC of {} lacks",
+                role.name(),
+                tpp.client_id
+            ),
         );
     }
     let challenge = params.get("code_challenge");

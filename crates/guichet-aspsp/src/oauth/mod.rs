@@ -43,7 +43,10 @@ pub fn psu_router() -> Router<SharedState> {
         .route("/sca/cancel", post(steps::cancel))
         .route("/psu/access", get(psu_access::show))
         .route("/psu/access/revoke", post(psu_access::revoke))
-        .route("/psu/access/funds/register", post(psu_access::register_funds))
+        .route(
+            "/psu/access/funds/register",
+            post(psu_access::register_funds),
+        )
         .route("/psu/access/funds/revoke", post(psu_access::revoke_funds))
         .route("/fallback/login", get(fallback::login))
         .route("/fallback/banking", get(fallback::banking))

@@ -116,13 +116,24 @@ fn locked_page(bank: &Bank, attempt: &ScaAttempt) -> Response {
 /// RTS art. 4(3)(d): the PSU is told that its authentication is blocked, and until when.
 fn blocked_page(bank: &Bank, attempt: &ScaAttempt, until: i64) -> Response {
     let when = jiff::Timestamp::from_second(until)
-        .map(|t| bank.zone.to_datetime(t).strftime("%d/%m/%Y à %H:%M").to_string())
+        .map(|t| {
+            bank.zone
+                .to_datetime(t)
+                .strftime("%d/%m/%Y à %H:%M")
+                .to_string()
+        })
         .unwrap_or_default();
     let message = format!(
         "Après {} essais infructueux, votre authentification est bloquée jusqu'au {when}. Vous pourrez réessayer ensuite, ou contacter votre conseiller.",
         bank.profile.sca_max_failures
     );
-    message_page(StatusCode::FORBIDDEN, bank, attempt, "Authentification bloquée", &message)
+    message_page(
+        StatusCode::FORBIDDEN,
+        bank,
+        attempt,
+        "Authentification bloquée",
+        &message,
+    )
 }
 
 /// Too many failures from this address: nothing is checked until the window ends.
@@ -165,14 +176,22 @@ async fn refuse_unchecked(
         return Some(throttled_page(bank, attempt, wait));
     }
     let psu_id = psu_id?;
-    match state.store.sca_blocked_until(bank.code(), psu_id, now).await {
+    match state
+        .store
+        .sca_blocked_until(bank.code(), psu_id, now)
+        .await
+    {
         Ok(Some(until)) => Some(blocked_page(bank, attempt, until)),
         Ok(None) => None,
         Err(e) => {
             tracing::error!(error = %e, "reading an SCA block");
             Some(
-                error_page(StatusCode::SERVICE_UNAVAILABLE, &bank.profile.name, "Service indisponible.")
-                    .into_response(),
+                error_page(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &bank.profile.name,
+                    "Service indisponible.",
+                )
+                .into_response(),
             )
         }
     }
@@ -217,10 +236,12 @@ async fn count_psu_failure(
         Ok(ScaFailure { failures, .. }) => Ok((profile.sca_max_failures - failures).max(0)),
         Err(e) => {
             tracing::error!(error = %e, "counting an SCA failure");
-            Err(
-                error_page(StatusCode::SERVICE_UNAVAILABLE, &profile.name, "Service indisponible.")
-                    .into_response(),
+            Err(error_page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &profile.name,
+                "Service indisponible.",
             )
+            .into_response())
         }
     }
 }
@@ -283,8 +304,14 @@ pub async fn login(State(state): State<SharedState>, parts: Parts, body: Bytes) 
             None
         }
     };
-    if let Some(refusal) =
-        refuse_unchecked(&state, &bank, &attempt, client, known.as_ref().map(|p| p.psu_id.as_str())).await
+    if let Some(refusal) = refuse_unchecked(
+        &state,
+        &bank,
+        &attempt,
+        client,
+        known.as_ref().map(|p| p.psu_id.as_str()),
+    )
+    .await
     {
         return refusal;
     }
@@ -295,7 +322,8 @@ pub async fn login(State(state): State<SharedState>, parts: Parts, body: Bytes) 
         tracing::info!(bank = bank.code(), "SCA password refused");
         state.throttle.failed(client, state.now().as_second());
         if let Some(psu_id) = &known_id
-            && let Err(blocked) = count_psu_failure(&state, &bank, &attempt, psu_id, "password").await
+            && let Err(blocked) =
+                count_psu_failure(&state, &bank, &attempt, psu_id, "password").await
         {
             return blocked;
         }
@@ -387,7 +415,9 @@ pub async fn otp(State(state): State<SharedState>, parts: Parts, body: Bytes) ->
         .into_response();
     };
     let client = client_of(&parts);
-    if let Some(refusal) = refuse_unchecked(&state, &bank, &attempt, client, Some(&psu.psu_id)).await {
+    if let Some(refusal) =
+        refuse_unchecked(&state, &bank, &attempt, client, Some(&psu.psu_id)).await
+    {
         return refusal;
     }
     let code = fields.get("code").map(|s| s.trim()).unwrap_or("");
@@ -408,7 +438,11 @@ pub async fn otp(State(state): State<SharedState>, parts: Parts, body: Bytes) ->
         return otp_page(&bank, &attempt, &psu, Some(message));
     }
     // A successful SCA ends the run of failures (RTS art. 4(3)(d) counts consecutive ones).
-    if let Err(e) = state.store.reset_sca_failures(bank.code(), &psu.psu_id).await {
+    if let Err(e) = state
+        .store
+        .reset_sca_failures(bank.code(), &psu.psu_id)
+        .await
+    {
         tracing::error!(error = %e, "resetting SCA failures");
     }
     let now = state.now().as_second();

@@ -131,7 +131,8 @@ on_both_backends! {
         let garbage = app.request(Method::PUT, CE, "/consents", &token).header("content-type", "application/json").body(vec![0xffu8; 10]);
         expect_error(garbage, 400, "JSON").await;
         let huge = app.request(Method::PUT, CE, "/consents", &token).header("content-type", "application/json").body(vec![b' '; 70 * 1024]);
-        expect_error(huge, 400, "larger").await;
+        // Issue #8: a body over the limit is a 413 ErrorModel, not a 400.
+        expect_error(huge, 413, "larger").await;
         let psu_ip = app.batch_request(Method::GET, CE, "/accounts", &token).header("PSU-IP-Address", "not-an-ip");
         expect_error(psu_ip, 400, "PSU-IP-Address").await;
     }

@@ -208,6 +208,19 @@ on_both_backends! {
         assert_eq!(get_accounts(&app, BTP, &text(&renewed, "access_token")).await, 200, "the request is replayed after the refresh");
         let (status, _, old) = token_request(&app, BTP, "token", &pairs, &[]).await;
         assert_eq!((status, text(&old, "error")), (400, "invalid_grant".to_owned()), "the previous refresh token is revoked");
+        // RFC 9700 §4.14.2: that replay revoked the whole grant, the renewed pair with it.
+        let fields = as_ref(&refresh_fields(&text(&renewed, "refresh_token")));
+        let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (status, _, family) = token_request(&app, BTP, "token", &pairs, &[]).await;
+        assert_eq!((status, text(&family, "error")), (400, "invalid_grant".to_owned()), "the renewed refresh token is revoked with its grant");
+        assert_eq!(get_accounts(&app, BTP, &text(&renewed, "access_token")).await, 401, "the renewed access token too");
+        // A new grant, renewed once, then 181 days later: the PSU must authenticate again.
+        let code = code_for(&app, BTP, "GEORGES", "aisp", None).await;
+        let (_, body) = exchange(&app, BTP, &code, None).await;
+        let fields = as_ref(&refresh_fields(&text(&body, "refresh_token")));
+        let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (status, _, renewed) = token_request(&app, BTP, "token", &pairs, &[]).await;
+        assert_eq!(status, 200, "{renewed}");
         app.clock.advance(jiff::SignedDuration::from_hours(24 * 181));
         let fields = as_ref(&refresh_fields(&text(&renewed, "refresh_token")));
         let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -269,12 +282,14 @@ on_both_backends! {
 
 on_both_backends! {
     // Portal, "How to use the fallback mode": 302 Found to the online-banking login with a JWT
-    // signed by the bank; no batch; every use recorded; the JWT is no API token.
+    // signed by the bank; every use recorded; the JWT is no API token. The portal's own
+    // sample request carries no PSU-IP-Address: it is accepted (the PSU logs in next).
     async fn the_fallback_redirects_to_online_banking_with_a_signed_jwt(backend) {
         let app = TestApp::spawn(backend).await;
         let fields = [("client_id", "PSDFR-ACPR-12345"), ("grant_type", "client_credentials"), ("scope", "aisp")];
-        let (status, _, body) = token_request(&app, CE, "token", &fields, &[("fallback", "1")]).await;
-        assert_eq!((status, text(&body, "error")), (400, "invalid_request".to_owned()), "no PSU present: refused");
+        let (status, headers, _) = token_request(&app, CE, "token", &fields, &[("fallback", "1")]).await;
+        assert_eq!(status, 302, "the portal's sample, without PSU-IP-Address");
+        assert!(headers.get("location").is_some());
         let (status, headers, _) = token_request(&app, CE, "token", &fields, &[("fallback", "1"), ("PSU-IP-Address", "192.0.2.7")]).await;
         assert_eq!(status, 302);
         let location = headers.get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
@@ -290,7 +305,7 @@ on_both_backends! {
         assert_eq!(claims.claims["sub"], "PSDFR-ACPR-12345");
         assert_eq!(claims.claims["iss"], "guichet:17515");
         let uses = app.state().store.fallback_uses(CE, 0).await.unwrap_or_default();
-        assert_eq!(uses.len(), 1, "recorded for the supervision report");
+        assert_eq!(uses.len(), 2, "recorded for the supervision report");
         expect_error(app.get(CE, "/accounts", &jwt), 401, "unknown access token").await;
         let client = browser();
         let page = client.get(&location).send().await;

@@ -11,16 +11,18 @@
 //!   `"…"` quoted values (with `\"`, `\\` and `\XX` inside), `OID.2.5.4.97` types.
 //!
 //! Slash form (read in certificate order): OpenSSL's legacy `/C=FR/O=…/CN=…` (`-nameopt
-//! compat`, `X509_NAME_oneline`): `/` between RDNs, `+` within one, `\/` `\+` `\\` escapes
-//! and `\xHH` bytes. That printer leaves a literal `\` unescaped, so `\` followed by anything
-//! else is kept as is; and it dumps a BMPString or UniversalString as its raw UTF-16 or UTF-32
-//! bytes, which are decoded when they contain NULs and decode cleanly, and bytes that are not
+//! compat`, `X509_NAME_oneline`): `/` between RDNs, `+` within one, `\/` and `\+` escapes and
+//! `\xHH` bytes. That printer leaves a literal `\` as it is, so `\` followed by anything else
+//! is a backslash (a value ending in `\`, or with `\x` and two hex digits in it, cannot be told
+//! apart in that form). It dumps a BMPString or UniversalString as its raw UTF-16 or UTF-32
+//! bytes, which are decoded when they contain NULs and decode cleanly; bytes that are not
 //! UTF-8 are read as Latin-1 (how it prints a TeletexString).
 
 use super::{AttrType, Ava, Dn, DnError, Rdn, Value, utf16be, utf32be};
 
 pub(super) fn parse(text: &str) -> Result<Dn, DnError> {
-    let trimmed = text.trim();
+    // Not trim(): in the slash form, spaces at the end belong to the last value.
+    let trimmed = text.trim_start();
     if trimmed.starts_with('/') {
         parse_slashes(trimmed)
     } else {
@@ -271,7 +273,7 @@ fn legacy_value(cur: &mut Cursor) -> Value {
                     }
                     cur.pos -= 1;
                 }
-                Some(escaped @ ('/' | '+' | '\\' | '=' | ',' | '"')) => {
+                Some(escaped @ ('/' | '+')) => {
                     cur.pos += 1;
                     bytes.push_char(escaped);
                     continue;

@@ -52,8 +52,8 @@ fn text_of(value: &Value) -> &str {
     }
 }
 
-/// OpenSSL's legacy `/C=FR/O=…` form: `\/`, `\+`, `\\`, and `\xHH` for bytes outside
-/// printable ASCII.
+/// OpenSSL's legacy `/C=FR/O=…` form as `X509_NAME_oneline` writes it: `\/`, `\+`, a `\`
+/// left as it is, and `\xHH` for bytes outside printable ASCII.
 fn legacy(dn: &Dn) -> String {
     let mut out = String::new();
     for rdn in dn.rdns() {
@@ -66,7 +66,7 @@ fn legacy(dn: &Dn) -> String {
             out.push('=');
             for c in text_of(&ava.value).chars() {
                 match c {
-                    '/' | '+' | '\\' => {
+                    '/' | '+' => {
                         out.push('\\');
                         out.push(c);
                     }
@@ -82,6 +82,22 @@ fn legacy(dn: &Dn) -> String {
         }
     }
     out
+}
+
+/// Whether the legacy form tells this name's values apart: it cannot when a value ends in `\`
+/// or has `\x` and two hex digits in it (the printer does not escape `\`).
+fn legacy_is_faithful(dn: &Dn) -> bool {
+    dn.rdns().iter().flat_map(|rdn| &rdn.avas).all(|ava| {
+        let text = text_of(&ava.value);
+        let chars: Vec<char> = text.chars().collect();
+        !text.ends_with('\\')
+            && !chars.windows(4).any(|w| {
+                w[0] == '\\'
+                    && (w[1] == 'x' || w[1] == 'X')
+                    && w[2].is_ascii_hexdigit()
+                    && w[3].is_ascii_hexdigit()
+            })
+    })
 }
 
 /// OpenSSL's default (`oneline`) form: certificate order, `, ` and ` + `, spaces around `=`,
@@ -242,8 +258,10 @@ proptest! {
         prop_assert_eq!(&back, &dn);
         let reversed = Dn::new(dn.rdns().iter().rev().cloned().collect());
         prop_assert_eq!(&reversed, &dn);
-        let legacy = legacy(&dn);
-        prop_assert_eq!(read(&legacy).rdns(), dn.rdns(), "{}", legacy);
+        if legacy_is_faithful(&dn) {
+            let legacy = legacy(&dn);
+            prop_assert_eq!(read(&legacy).rdns(), dn.rdns(), "{}", legacy);
+        }
         let oneline = oneline(&dn);
         let mut from_oneline = read(&oneline).rdns().to_vec();
         from_oneline.reverse();

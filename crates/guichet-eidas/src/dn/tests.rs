@@ -237,7 +237,8 @@ fn certificate_values_are_rebuilt_and_decoded() {
     );
     assert_eq!(Value::from_ber(b"\x14\x01\xe9".to_vec()), Value::Text("é".into()));
     assert_eq!(Value::from_ber(b"\x13\x02FR".to_vec()), Value::Text("FR".into()));
-    for opaque in [&b"\x02\x01\x05"[..], b"\x0c\x05ab", b"\x0c\x01\xff", b"\x1e\x01a", b""] {
+    let opaque: [&[u8]; 5] = [b"\x02\x01\x05", b"\x0c\x05ab", b"\x0c\x01\xff", b"\x1e\x01a", b""];
+    for opaque in opaque {
         assert_eq!(Value::from_ber(opaque.to_vec()), Value::Ber(opaque.to_vec()));
     }
 }
