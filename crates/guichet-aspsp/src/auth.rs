@@ -11,9 +11,9 @@ use axum::http::request::Parts;
 use guichet_eidas::{Psd2Certificate, Role};
 use guichet_store::{TokenKind, TokenRecord, TokenSecret};
 
+use crate::context::{Qwac, Signed};
 use crate::error::{ApiError, ApiResult};
 use crate::state::{AppState, CurrentBank, SharedState};
-use crate::tls::Peer;
 
 /// The OAuth2 scopes of STET 1.4.2.
 pub const AISP: &str = "aisp";
@@ -102,17 +102,9 @@ impl FromRequestParts<SharedState> for Grant {
                 "the access token has expired; refresh it and replay the request".into(),
             ));
         }
-        let qwac = match parts.extensions.get::<Peer>().map(|p| p.0.clone()) {
-            Some(peer) => match peer.as_ref() {
-                Ok(cert) => Arc::new(cert.clone()),
-                Err(refusal) => return Err(ApiError::Unauthenticated(refusal.message())),
-            },
-            None => {
-                return Err(ApiError::Unauthenticated(
-                    "a QWAC client certificate is required (mutual TLS)".into(),
-                ));
-            }
-        };
+        let Qwac(qwac) = Qwac::from_request_parts(parts, state).await?;
+        // Every API request is signed before its token is read (STET Part I §3.5).
+        Signed::from_request_parts(parts, state).await?;
         // Portal: "The [client_id] that is linked to the access token must directly or
         // indirectly match with the Authorisation Number that is located within the TPP's
         // eIDAS certificate (QWAC)"; RFC 8705: the token is bound to the certificate.

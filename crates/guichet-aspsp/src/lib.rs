@@ -12,6 +12,7 @@ pub mod auth;
 pub mod cbpii;
 pub mod clock;
 pub mod conn;
+pub mod context;
 pub mod edge;
 pub mod error;
 pub mod limits;
@@ -20,6 +21,7 @@ pub mod oauth;
 pub mod profile;
 pub mod register;
 pub mod sandbox;
+pub mod sca;
 pub mod security;
 pub mod signature;
 pub mod state;
@@ -66,9 +68,9 @@ impl Application {
     /// Starts the bank with the mode's SCA: the sandbox's, or none in production (plug one in
     /// with [`Application::start_with_sca`]).
     pub async fn start(config: ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Result<Application> {
-        let sca: Arc<dyn oauth::ScaProvider> = match config.mode {
-            Mode::Sandbox => Arc::new(oauth::SandboxSca),
-            Mode::Production => Arc::new(oauth::DisabledSca),
+        let sca: Arc<dyn sca::ScaProvider> = match config.mode {
+            Mode::Sandbox => Arc::new(sca::SandboxSca),
+            Mode::Production => Arc::new(sca::DisabledSca),
         };
         Application::start_with_sca(config, clock, sca).await
     }
@@ -76,7 +78,7 @@ impl Application {
     pub async fn start_with_sca(
         config: ServerConfig,
         clock: Arc<dyn Clock>,
-        sca: Arc<dyn oauth::ScaProvider>,
+        sca: Arc<dyn sca::ScaProvider>,
     ) -> anyhow::Result<Application> {
         let banks = config
             .banks

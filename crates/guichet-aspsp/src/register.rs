@@ -18,24 +18,14 @@ use guichet_stet::register::{RegisteredQseal, Registration, RegistrationAnswer};
 use guichet_store::{QsealRecord, TppRecord};
 
 use crate::ais::{json, read_json_body};
+use crate::context::Qwac;
 use crate::error::{ApiError, ApiResult};
 use crate::state::SharedState;
-use crate::tls::Peer;
 
 pub fn router() -> Router<SharedState> {
     Router::new()
         .route("/register", post(register).get(show))
         .route("/register/qseals/{sha256}", delete(remove_qseal))
-}
-
-fn qwac(headers_peer: Option<&Peer>) -> ApiResult<Psd2Certificate> {
-    match headers_peer.map(|p| p.0.as_ref()) {
-        Some(Ok(cert)) => Ok(cert.clone()),
-        Some(Err(refusal)) => Err(ApiError::Unauthenticated(refusal.message())),
-        None => Err(ApiError::Unauthenticated(
-            "a QWAC client certificate is required (mutual TLS)".into(),
-        )),
-    }
 }
 
 /// The stored form of a registered QSealC.
@@ -78,7 +68,8 @@ async fn register(
     request: axum::extract::Request,
 ) -> ApiResult<Response> {
     let (parts, body): (_, Body) = request.into_parts();
-    let cert = qwac(parts.extensions.get::<Peer>())?;
+    let Qwac(cert) = Qwac::of(&parts.extensions)
+        .map_err(|refusal| ApiError::Unauthenticated(refusal.message()))?;
     let bytes = read_json_body(&headers, body).await?;
     let registration: Registration = serde_json::from_slice(&bytes)
         .map_err(|e| ApiError::BadRequest(format!("the registration is invalid: {e}")))?;
@@ -179,11 +170,7 @@ async fn answer(state: &SharedState, client_id: &str) -> ApiResult<RegistrationA
     })
 }
 
-async fn show(
-    State(state): State<SharedState>,
-    request: axum::extract::Request,
-) -> ApiResult<Response> {
-    let cert = qwac(request.extensions().get::<Peer>())?;
+async fn show(State(state): State<SharedState>, Qwac(cert): Qwac) -> ApiResult<Response> {
     json(
         StatusCode::OK,
         &answer(&state, cert.org_id.as_str()).await?,
@@ -194,9 +181,8 @@ async fn show(
 async fn remove_qseal(
     State(state): State<SharedState>,
     Path(sha256): Path<String>,
-    request: axum::extract::Request,
+    Qwac(cert): Qwac,
 ) -> ApiResult<Response> {
-    let cert = qwac(request.extensions().get::<Peer>())?;
     let sha256 = sha256.to_ascii_lowercase();
     if !state
         .store

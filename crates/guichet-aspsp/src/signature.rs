@@ -19,9 +19,9 @@ use guichet_httpsig::{
 };
 
 use crate::ais::consents::MAX_BODY;
+use crate::context::{Qwac, Signed};
 use crate::error::{ApiError, ApiResult};
 use crate::state::{Mode, SharedState};
-use crate::tls::Peer;
 
 pub async fn verify(State(state): State<SharedState>, request: Request, next: Next) -> Response {
     match check(&state, request).await {
@@ -39,17 +39,8 @@ fn refuse(error: SigError) -> ApiError {
 
 async fn check(state: &SharedState, request: Request) -> ApiResult<Request> {
     let (parts, body) = request.into_parts();
-    let qwac = match parts.extensions.get::<Peer>().map(|p| p.0.clone()) {
-        Some(peer) => match peer.as_ref() {
-            Ok(cert) => cert.clone(),
-            Err(refusal) => return Err(ApiError::Unauthenticated(refusal.message())),
-        },
-        None => {
-            return Err(ApiError::Unauthenticated(
-                "a QWAC client certificate is required (mutual TLS)".into(),
-            ));
-        }
-    };
+    let Qwac(qwac) = Qwac::of(&parts.extensions)
+        .map_err(|refusal| ApiError::Unauthenticated(refusal.message()))?;
     let bytes = crate::edge::read_body(body, state.edge.max_body_bytes.min(MAX_BODY)).await?;
     let header = parts
         .headers
@@ -125,6 +116,8 @@ async fn check(state: &SharedState, request: Request) -> ApiResult<Request> {
             signing_string: shown,
         });
     }
+    let mut parts = parts;
+    parts.extensions.insert(Signed { qseal });
     Ok(Request::from_parts(parts, Body::from(bytes)))
 }
 

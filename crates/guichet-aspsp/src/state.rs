@@ -73,7 +73,7 @@ pub struct AppState {
     pub host_domain: Option<String>,
     pub security: crate::security::Security,
     /// Strong customer authentication of the PSU.
-    pub sca: std::sync::Arc<dyn crate::oauth::ScaProvider>,
+    pub sca: std::sync::Arc<dyn crate::sca::ScaProvider>,
     /// Where each bank's PSU pages are served (`https://host:port`), once bound.
     pub psu_origins: std::sync::OnceLock<std::collections::HashMap<String, String>>,
     /// Connection and request limits.

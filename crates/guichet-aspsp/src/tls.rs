@@ -131,7 +131,7 @@ impl PeerRefusal {
 
 /// What the connection proved: a TPP's QWAC, or why not.
 #[derive(Debug, Clone)]
-pub struct Peer(pub Arc<Result<Psd2Certificate, PeerRefusal>>);
+pub struct Peer(pub Arc<Result<Arc<Psd2Certificate>, PeerRefusal>>);
 
 impl Peer {
     /// Checks a connection's certificate chain: a PSD2 certificate, trusted, valid now, not
@@ -144,7 +144,7 @@ impl Peer {
         chain: Option<&[CertificateDer<'static>]>,
         trust: &TrustStore,
         now: i64,
-    ) -> Result<Psd2Certificate, PeerRefusal> {
+    ) -> Result<Arc<Psd2Certificate>, PeerRefusal> {
         let chain = chain
             .filter(|c| !c.is_empty())
             .ok_or(PeerRefusal::NoCertificate)?;
@@ -156,7 +156,7 @@ impl Peer {
         if !cert.is_qwac() {
             return Err(PeerRefusal::NotQwac);
         }
-        Ok(cert)
+        Ok(Arc::new(cert))
     }
 
     pub fn absent() -> Peer {

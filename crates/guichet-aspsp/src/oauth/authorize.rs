@@ -14,6 +14,7 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use guichet_store::ScaAttempt;
 
+use super::error::OAuthError;
 use super::pages::{Page, error_page, origin_of, see_other};
 use super::{bank_of, form, random};
 use crate::auth::role_for_scope;
@@ -78,6 +79,7 @@ pub(super) fn redirect_to(base: &str, params: &[(&str, &str)]) -> String {
     }
 }
 
+/// Sends an OAuth2 error back to the TPP; built by [`OAuthError::redirect`].
 pub(super) fn oauth_error(
     redirect_uri: &str,
     state: Option<&str>,
@@ -190,20 +192,12 @@ pub async fn authorize(State(state): State<SharedState>, parts: Parts) -> Respon
     };
     let tpp_state = params.get("state").map(String::as_str);
     if tpp_state.is_some_and(|s| s.len() > 512) {
-        return oauth_error(
-            redirect_uri,
-            None,
-            "invalid_request",
-            "state is longer than 512 characters",
-        );
+        return OAuthError::invalid_request("state is longer than 512 characters")
+            .redirect(redirect_uri, None);
     }
     if params.get("response_type").map(String::as_str) != Some("code") {
-        return oauth_error(
-            redirect_uri,
-            tpp_state,
-            "unsupported_response_type",
-            "response_type must be code",
-        );
+        return OAuthError::unsupported_response_type("response_type must be code")
+            .redirect(redirect_uri, tpp_state);
     }
     let scopes: Vec<&str> = params
         .get("scope")
@@ -215,20 +209,12 @@ pub async fn authorize(State(state): State<SharedState>, parts: Parts) -> Respon
         _ => false,
     };
     if scopes.is_empty() {
-        return oauth_error(
-            redirect_uri,
-            tpp_state,
-            "invalid_scope",
-            "scope is required: aisp, cbpii",
-        );
+        return OAuthError::invalid_scope("scope is required: aisp, cbpii")
+            .redirect(redirect_uri, tpp_state);
     }
     if let Some(bad) = scopes.iter().find(|s| !allowed(s)) {
-        return oauth_error(
-            redirect_uri,
-            tpp_state,
-            "invalid_scope",
-            &format!("scope '{bad}' is not offered by {name}"),
-        );
+        return OAuthError::invalid_scope(format!("scope '{bad}' is not offered by {name}"))
+            .redirect(redirect_uri, tpp_state);
     }
     // The PSD2 role of the QWAC the TPP registered with must allow each scope, checked before
     // the PSU is sent through SCA (eIDAS notes §1.5: aisp needs PSP_AI, cbpii PSP_IC); the
@@ -241,38 +227,26 @@ pub async fn authorize(State(state): State<SharedState>, parts: Parts) -> Respon
                 .map(|role| (scope, role))
         })
     {
-        return oauth_error(
-            redirect_uri,
-            tpp_state,
-            "invalid_scope",
-            &format!(
-                "scope '{scope}' needs the {} role, which the registered QWAC of {} lacks",
-                role.name(),
-                tpp.client_id
-            ),
-        );
+        return OAuthError::invalid_scope(format!(
+            "scope '{scope}' needs the {} role, which the registered QWAC of {} lacks",
+            role.name(),
+            tpp.client_id
+        ))
+        .redirect(redirect_uri, tpp_state);
     }
     let challenge = params.get("code_challenge");
     if let Some(challenge) = challenge {
         if params.get("code_challenge_method").map(String::as_str) != Some("S256") {
-            return oauth_error(
-                redirect_uri,
-                tpp_state,
-                "invalid_request",
-                "code_challenge_method must be S256",
-            );
+            return OAuthError::invalid_request("code_challenge_method must be S256")
+                .redirect(redirect_uri, tpp_state);
         }
         let well_formed = (43..=128).contains(&challenge.len())
             && challenge
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         if !well_formed {
-            return oauth_error(
-                redirect_uri,
-                tpp_state,
-                "invalid_request",
-                "code_challenge is not a base64url SHA-256",
-            );
+            return OAuthError::invalid_request("code_challenge is not a base64url SHA-256")
+                .redirect(redirect_uri, tpp_state);
         }
     }
     let now = state.now().as_second();

@@ -7,10 +7,10 @@
 //! fallback online-banking login, the App2App association files.
 
 mod authorize;
+pub mod error;
 mod fallback;
 mod pages;
 mod psu_access;
-pub mod sca;
 mod steps;
 mod token;
 
@@ -24,7 +24,7 @@ use axum::routing::{get, post};
 
 use crate::state::{AppState, Bank, ListenerBank, SharedState};
 
-pub use sca::{Challenge, DisabledSca, SANDBOX_PASSWORD, SandboxSca, ScaProvider};
+pub use crate::sca::{Challenge, DisabledSca, SANDBOX_PASSWORD, SandboxSca, ScaProvider};
 pub use token::jwt_keys;
 
 /// Token and revocation endpoints, for the API listener.

@@ -13,9 +13,8 @@ use std::net::IpAddr;
 
 use guichet_store::{AuthCode, PsuRecord, ScaAttempt, ScaFailure};
 
-use super::authorize::{
-    CODE_SECONDS, COOKIE, LoginPage, MAX_FAILURES, clear_cookie, oauth_error, redirect_to,
-};
+use super::authorize::{CODE_SECONDS, COOKIE, LoginPage, MAX_FAILURES, clear_cookie, redirect_to};
+use super::error::OAuthError;
 use super::pages::{MessagePage, Page, error_page, origin_of, see_other};
 use super::{bank_of, cookie, form, same, sha256_hex};
 use crate::conn::ClientAddr;
@@ -553,7 +552,7 @@ pub async fn cancel(State(state): State<SharedState>, parts: Parts, body: Bytes)
                 "the PSU cancelled"
             };
             let mut response =
-                oauth_error(uri, attempt.state.as_deref(), "access_denied", description);
+                OAuthError::access_denied(description).redirect(uri, attempt.state.as_deref());
             if let Ok(value) = axum::http::HeaderValue::from_str(&clear_cookie()) {
                 response
                     .headers_mut()

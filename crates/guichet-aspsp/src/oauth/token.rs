@@ -18,71 +18,17 @@ use guichet_eidas::Psd2Certificate;
 use guichet_store::{NewToken, Redeemed, TokenKind, TokenSecret, new_family_id};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
 
+use super::error::{OAuthError, no_store};
 use super::fallback::{FallbackClaims, audience};
 use super::{bank_of, form, random};
 use crate::auth::role_for_scope;
+use crate::context::Qwac;
 use crate::security::BankSeal;
 use crate::state::{Bank, SharedState};
-use crate::tls::Peer;
 
 /// Refresh tokens live until 180 days after the PSU's last SCA (RTS art. 10 as amended).
 pub const SCA_VALIDITY_SECONDS: i64 = 180 * 86_400;
 const MAX_BODY: usize = 16 * 1024;
-
-/// An RFC 6749 §5.2 error.
-#[derive(Debug)]
-pub struct OAuthError {
-    status: StatusCode,
-    code: &'static str,
-    description: String,
-}
-
-fn oauth(code: &'static str, description: impl Into<String>) -> OAuthError {
-    let status = match code {
-        "invalid_client" => StatusCode::UNAUTHORIZED,
-        "server_error" => StatusCode::INTERNAL_SERVER_ERROR,
-        _ => StatusCode::BAD_REQUEST,
-    };
-    OAuthError {
-        status,
-        code,
-        description: description.into(),
-    }
-}
-
-fn no_store(headers: &mut HeaderMap) {
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-}
-
-impl IntoResponse for OAuthError {
-    fn into_response(self) -> Response {
-        if self.status == StatusCode::INTERNAL_SERVER_ERROR {
-            tracing::error!(cause = %self.description, "token endpoint failed");
-        }
-        let description = if self.status == StatusCode::INTERNAL_SERVER_ERROR {
-            "internal error".to_owned()
-        } else {
-            self.description
-        };
-        let body = serde_json::json!({"error": self.code, "error_description": description});
-        let mut response = (self.status, axum::Json(body)).into_response();
-        no_store(response.headers_mut());
-        if self.status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer error=\"invalid_client\""),
-            );
-        }
-        response
-    }
-}
-
-impl From<guichet_store::StoreError> for OAuthError {
-    fn from(e: guichet_store::StoreError) -> Self {
-        oauth("server_error", e.to_string())
-    }
-}
 
 /// The RSA keys a bank signs its fallback JWTs with: its QSealC's.
 pub fn jwt_keys(seal: &BankSeal) -> anyhow::Result<(EncodingKey, DecodingKey)> {
@@ -98,7 +44,7 @@ pub fn jwt_keys(seal: &BankSeal) -> anyhow::Result<(EncodingKey, DecodingKey)> {
 /// What every token-endpoint request establishes: the bank, the TPP's QWAC, its parameters.
 struct Client {
     bank: std::sync::Arc<Bank>,
-    qwac: Psd2Certificate,
+    qwac: std::sync::Arc<Psd2Certificate>,
     params: HashMap<String, String>,
     headers: HeaderMap,
 }
@@ -106,17 +52,9 @@ struct Client {
 async fn authenticate(state: &SharedState, request: Request) -> Result<Client, OAuthError> {
     let (parts, body) = request.into_parts();
     let bank = bank_of(state, &parts)
-        .ok_or_else(|| oauth("invalid_request", "no bank is served at this address"))?;
-    let qwac = match parts.extensions.get::<Peer>().map(|p| p.0.as_ref()) {
-        Some(Ok(cert)) => cert.clone(),
-        Some(Err(refusal)) => return Err(oauth("invalid_client", refusal.message())),
-        None => {
-            return Err(oauth(
-                "invalid_client",
-                "a QWAC client certificate is required (mutual TLS)",
-            ));
-        }
-    };
+        .ok_or_else(|| OAuthError::invalid_request("no bank is served at this address"))?;
+    let Qwac(qwac) = Qwac::of(&parts.extensions)
+        .map_err(|refusal| OAuthError::invalid_client(refusal.message()))?;
     let content_type = parts
         .headers
         .get(header::CONTENT_TYPE)
@@ -129,32 +67,27 @@ async fn authenticate(state: &SharedState, request: Request) -> Result<Client, O
         .trim()
         .eq_ignore_ascii_case("application/x-www-form-urlencoded")
     {
-        return Err(oauth(
-            "invalid_request",
+        return Err(OAuthError::invalid_request(
             "the body must be application/x-www-form-urlencoded",
         ));
     }
-    let bytes = axum::body::to_bytes(body, MAX_BODY)
+    let bytes = crate::edge::read_body(body, MAX_BODY)
         .await
-        .map_err(|_| oauth("invalid_request", "the body is too large"))?;
-    let params = form(&bytes).map_err(|e| oauth("invalid_request", e))?;
+        .map_err(|e| OAuthError::TooLarge(e.to_string()))?;
+    let params = form(&bytes).map_err(|e| OAuthError::invalid_request(e))?;
     let client_id = params
         .get("client_id")
-        .ok_or_else(|| oauth("invalid_request", "client_id is required"))?;
+        .ok_or_else(|| OAuthError::invalid_request("client_id is required"))?;
     if client_id != qwac.org_id.as_str() {
-        return Err(oauth(
-            "invalid_client",
-            format!(
-                "client_id {client_id} is not the organizationIdentifier of the QWAC ({})",
-                qwac.org_id
-            ),
-        ));
+        return Err(OAuthError::invalid_client(format!(
+            "client_id {client_id} is not the organizationIdentifier of the QWAC ({})",
+            qwac.org_id
+        )));
     }
     if state.store.tpp(client_id).await?.is_none() {
-        return Err(oauth(
-            "invalid_client",
-            format!("{client_id} is not registered; use POST /register"),
-        ));
+        return Err(OAuthError::invalid_client(format!(
+            "{client_id} is not registered; use POST /register"
+        )));
     }
     Ok(Client {
         bank,
@@ -164,22 +97,12 @@ async fn authenticate(state: &SharedState, request: Request) -> Result<Client, O
     })
 }
 
-fn echo_request_id(headers: &HeaderMap, response: &mut Response) {
-    if let Some(id) = headers.get("x-request-id") {
-        response.headers_mut().insert("x-request-id", id.clone());
-    }
-}
-
+/// `X-Request-ID` is echoed by the listener's guard ([`crate::edge::guard`]), as on every API
+/// answer.
 pub async fn token(State(state): State<SharedState>, request: Request) -> Response {
-    let request_id = request.headers().get("x-request-id").cloned();
-    let mut response = match grant(&state, request).await {
-        Ok(response) => response,
-        Err(error) => error.into_response(),
-    };
-    if let Some(id) = request_id {
-        response.headers_mut().insert("x-request-id", id);
-    }
-    response
+    grant(&state, request)
+        .await
+        .unwrap_or_else(IntoResponse::into_response)
 }
 
 async fn grant(state: &SharedState, request: Request) -> Result<Response, OAuthError> {
@@ -197,14 +120,11 @@ async fn grant(state: &SharedState, request: Request) -> Result<Response, OAuthE
         Some("authorization_code") => authorization_code(state, &client).await,
         Some("refresh_token") => refresh(state, &client).await,
         Some("client_credentials") => client_credentials(state, &client).await,
-        Some(other) => Err(oauth(
-            "unsupported_grant_type",
-            format!(
-                "grant_type '{}' is not supported",
-                guichet_stet::error::truncate(other)
-            ),
-        )),
-        None => Err(oauth("invalid_request", "grant_type is required")),
+        Some(other) => Err(OAuthError::unsupported_grant_type(format!(
+            "grant_type '{}' is not supported",
+            guichet_stet::error::truncate(other)
+        ))),
+        None => Err(OAuthError::invalid_request("grant_type is required")),
     }
 }
 
@@ -214,16 +134,17 @@ fn check_roles(qwac: &Psd2Certificate, scopes: &[String]) -> Result<(), OAuthErr
         match role_for_scope(scope) {
             Some(role) if qwac.has_role(&role) => {}
             Some(role) => {
-                return Err(oauth(
-                    "invalid_scope",
-                    format!(
-                        "scope '{scope}' needs the {} role, which the QWAC of {} lacks",
-                        role.name(),
-                        qwac.org_id
-                    ),
-                ));
+                return Err(OAuthError::invalid_scope(format!(
+                    "scope '{scope}' needs the {} role, which the QWAC of {} lacks",
+                    role.name(),
+                    qwac.org_id
+                )));
             }
-            None => return Err(oauth("invalid_scope", format!("unknown scope '{scope}'"))),
+            None => {
+                return Err(OAuthError::invalid_scope(format!(
+                    "unknown scope '{scope}'"
+                )));
+            }
         }
     }
     Ok(())
@@ -271,8 +192,7 @@ async fn issue(
     else {
         // Two renewals raced with one refresh token: the loser is a reuse (RFC 9700 §4.14.2).
         state.store.revoke_family(&issue.family_id, now).await?;
-        return Err(oauth(
-            "invalid_grant",
+        return Err(OAuthError::invalid_grant(
             "the refresh token was already used; every token of this grant is now revoked",
         ));
     };
@@ -296,15 +216,14 @@ fn required<'a>(params: &'a HashMap<String, String>, name: &str) -> Result<&'a s
         .get(name)
         .map(String::as_str)
         .filter(|v| !v.is_empty())
-        .ok_or_else(|| oauth("invalid_request", format!("{name} is required")))
+        .ok_or_else(|| OAuthError::invalid_request(format!("{name} is required")))
 }
 
 async fn authorization_code(state: &SharedState, client: &Client) -> Result<Response, OAuthError> {
     // Portal, "Get your token": "these /token requests for getting the Authorization Code flow
     // shall be sent WITHOUT the « scope » parameter".
     if client.params.contains_key("scope") {
-        return Err(oauth(
-            "invalid_request",
+        return Err(OAuthError::invalid_request(
             "send no scope with grant_type=authorization_code (the code carries it)",
         ));
     }
@@ -323,37 +242,35 @@ async fn authorization_code(state: &SharedState, client: &Client) -> Result<Resp
                 state.store.revoke_family(&family, now).await?;
             }
             tracing::warn!(client_id = %client.qwac.org_id, "authorization code replayed; its tokens are revoked");
-            return Err(oauth(
-                "invalid_grant",
+            return Err(OAuthError::invalid_grant(
                 "the code was already used; the tokens it gave are revoked",
             ));
         }
-        Redeemed::Unknown => return Err(oauth("invalid_grant", "unknown code")),
+        Redeemed::Unknown => return Err(OAuthError::invalid_grant("unknown code")),
     };
     if redeemed.client_id != client.qwac.org_id.as_str() {
-        return Err(oauth(
-            "invalid_grant",
+        return Err(OAuthError::invalid_grant(
             "the code was issued to another client",
         ));
     }
     if redeemed.redirect_uri != redirect_uri {
-        return Err(oauth(
-            "invalid_grant",
+        return Err(OAuthError::invalid_grant(
             "redirect_uri differs from the one of the authorization request",
         ));
     }
     if redeemed.expires_at <= now {
-        return Err(oauth("invalid_grant", "the code has expired (one minute)"));
+        return Err(OAuthError::invalid_grant(
+            "the code has expired (one minute)",
+        ));
     }
     if let Some(challenge) = &redeemed.code_challenge {
         let verifier = client
             .params
             .get("code_verifier")
-            .ok_or_else(|| oauth("invalid_grant", "code_verifier is required (PKCE)"))?;
+            .ok_or_else(|| OAuthError::invalid_grant("code_verifier is required (PKCE)"))?;
         let computed = URL_SAFE_NO_PAD.encode(digest(&SHA256, verifier.as_bytes()));
         if !(43..=128).contains(&verifier.len()) || !super::same(&computed, challenge) {
-            return Err(oauth(
-                "invalid_grant",
+            return Err(OAuthError::invalid_grant(
                 "code_verifier does not match the code_challenge",
             ));
         }
@@ -383,10 +300,9 @@ async fn refresh(state: &SharedState, client: &Client) -> Result<Response, OAuth
         .store
         .find_token(&presented, TokenKind::Refresh, client.bank.code())
         .await?
-        .ok_or_else(|| oauth("invalid_grant", "unknown refresh token"))?;
+        .ok_or_else(|| OAuthError::invalid_grant("unknown refresh token"))?;
     if record.client_id != client.qwac.org_id.as_str() {
-        return Err(oauth(
-            "invalid_grant",
+        return Err(OAuthError::invalid_grant(
             "the refresh token was issued to another client",
         ));
     }
@@ -395,15 +311,13 @@ async fn refresh(state: &SharedState, client: &Client) -> Result<Response, OAuth
         // of a leak; the whole grant, newer tokens included, is revoked.
         let revoked = state.store.revoke_family(&record.family_id, now).await?;
         tracing::warn!(client_id = %record.client_id, revoked, "a used or revoked refresh token was presented; its grant is revoked");
-        return Err(oauth(
-            "invalid_grant",
+        return Err(OAuthError::invalid_grant(
             "the refresh token was already used or revoked; every token of this grant is now revoked",
         ));
     }
     let sca_at = record.sca_at.unwrap_or(record.issued_at);
     if now >= sca_at + SCA_VALIDITY_SECONDS || now >= record.expires_at {
-        return Err(oauth(
-            "invalid_grant",
+        return Err(OAuthError::invalid_grant(
             "the PSU's last strong authentication is 180 days old: send the PSU to /authorize again",
         ));
     }
@@ -411,10 +325,9 @@ async fn refresh(state: &SharedState, client: &Client) -> Result<Response, OAuth
         Some(asked) => {
             let asked = guichet_store::split_scopes(asked);
             if let Some(extra) = asked.iter().find(|s| !record.scopes.contains(s)) {
-                return Err(oauth(
-                    "invalid_scope",
-                    format!("scope '{extra}' was not granted"),
-                ));
+                return Err(OAuthError::invalid_scope(format!(
+                    "scope '{extra}' was not granted"
+                )));
             }
             asked
         }
@@ -445,10 +358,9 @@ async fn client_credentials(state: &SharedState, client: &Client) -> Result<Resp
         .iter()
         .find(|s| !["cbpii", "pisp"].contains(&s.as_str()))
     {
-        return Err(oauth(
-            "invalid_scope",
-            format!("scope '{bad}' needs the authorization code flow, not client_credentials"),
-        ));
+        return Err(OAuthError::invalid_scope(format!(
+            "scope '{bad}' needs the authorization code flow, not client_credentials"
+        )));
     }
     check_roles(&client.qwac, &scopes)?;
     issue(
@@ -472,8 +384,7 @@ async fn fallback_redirect(state: &SharedState, client: &Client) -> Result<Respo
     if client.params.get("grant_type").map(String::as_str) != Some("client_credentials")
         || client.params.get("scope").map(String::as_str) != Some("aisp")
     {
-        return Err(oauth(
-            "invalid_request",
+        return Err(OAuthError::invalid_request(
             "the fallback takes grant_type=client_credentials and scope=aisp",
         ));
     }
@@ -494,22 +405,19 @@ async fn fallback_redirect(state: &SharedState, client: &Client) -> Result<Respo
         .jwt_keys
         .get(client.bank.code())
         .ok_or_else(|| {
-            oauth(
-                "server_error",
-                format!("no signing key for bank {}", client.bank.code()),
-            )
+            OAuthError::server_error(format!("no signing key for bank {}", client.bank.code()))
         })?;
     let now = state.now().as_second();
     let claims = FallbackClaims {
         iss: format!("guichet:{}", client.bank.code()),
         aud: audience(client.bank.code()),
         sub: client.qwac.org_id.to_string(),
-        jti: random().map_err(|e| oauth("server_error", e.to_string()))?,
+        jti: random().map_err(|e| OAuthError::server_error(e.to_string()))?,
         iat: now,
         exp: now + 300,
     };
     let jwt = jsonwebtoken::encode(&Header::new(Algorithm::RS256), &claims, encoding)
-        .map_err(|e| oauth("server_error", e.to_string()))?;
+        .map_err(|e| OAuthError::server_error(e.to_string()))?;
     state
         .store
         .record_fallback(&claims.jti, client.bank.code(), &claims.sub, psu_ip, now)
@@ -517,7 +425,7 @@ async fn fallback_redirect(state: &SharedState, client: &Client) -> Result<Respo
     tracing::warn!(bank = client.bank.code(), client_id = %claims.sub, "fallback interface used (RTS art. 33), recorded for supervision");
     let origin = state
         .psu_origin(client.bank.code())
-        .ok_or_else(|| oauth("server_error", "no online-banking address"))?;
+        .ok_or_else(|| OAuthError::server_error("no online-banking address"))?;
     let location = format!("{origin}/fallback/login?jwt={jwt}");
     let body = format!(
         "<!DOCTYPE html><html><head><title>302 Found</title></head><body><h1>Found</h1><p>The document has moved <a href=\"{location}\">here</a>.</p></body></html>"
@@ -538,7 +446,6 @@ async fn fallback_redirect(state: &SharedState, client: &Client) -> Result<Respo
 /// RFC 7009. Portal: "If the Authorization token is revoked, then the refresh one is
 /// automatically revoked (and the other way round)". Unknown tokens answer 200 as well.
 pub async fn revoke(State(state): State<SharedState>, request: Request<Body>) -> Response {
-    let headers = request.headers().clone();
     let outcome = async {
         let client = authenticate(&state, request).await?;
         let presented = TokenSecret::from_presented(required(&client.params, "token")?);
@@ -559,7 +466,5 @@ pub async fn revoke(State(state): State<SharedState>, request: Request<Body>) ->
         Ok::<Response, OAuthError>(response)
     }
     .await;
-    let mut response = outcome.unwrap_or_else(IntoResponse::into_response);
-    echo_request_id(&headers, &mut response);
-    response
+    outcome.unwrap_or_else(IntoResponse::into_response)
 }

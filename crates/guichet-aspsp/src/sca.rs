@@ -29,7 +29,7 @@ pub struct SandboxSca;
 
 impl ScaProvider for SandboxSca {
     fn check_password(&self, _psu: &PsuRecord, password: &str) -> bool {
-        super::same(password, SANDBOX_PASSWORD)
+        crate::oauth::same(password, SANDBOX_PASSWORD)
     }
 
     fn send_code(&self, _psu: &PsuRecord) -> Option<Challenge> {
