@@ -165,7 +165,12 @@ impl Psd2Certificate {
 
     /// Whether a parsed keyId designates this certificate.
     pub fn is_designated_by(&self, wanted: &KeyIdRef) -> bool {
-        wanted.designates(&self.sha256, &self.sha1, &self.serial_bytes, &self.issuer_dn)
+        wanted.designates(
+            &self.sha256,
+            &self.sha1,
+            &self.serial_bytes,
+            &self.issuer_dn,
+        )
     }
 }
 

@@ -4,8 +4,8 @@
 //! DN its own way: RFC 4514 order, most specific first (`CN=…,O=…,C=FR`: Python's
 //! `cryptography`, Java, Go, `openssl -nameopt RFC2253`), certificate order with spaces
 //! (`C = FR, O = …, CN = …`: OpenSSL's default), OpenSSL's legacy `/C=FR/O=…/CN=…`, RFC 1779's
-//! `;` separators and quoted values. [`Dn::parse`] reads all of them (the `parse` module says how), and two
-//! [`Dn`]s are equal when they hold the same RDNs in any order:
+//! `;` separators and quoted values. [`Dn::parse`] reads all of them (the `parse` module says
+//! how), and two [`Dn`]s are equal when they hold the same RDNs in any order:
 //!
 //! - attribute types by OID (`CN`, `commonName`, `2.5.4.3` and `OID.2.5.4.3` are one type);
 //!   `SN` inside a DN is the surname (2.5.4.4), never a serial;
@@ -122,9 +122,7 @@ fn decode_string(ber: &[u8]) -> Option<String> {
         // UTF8String
         0x0c => String::from_utf8(content.to_vec()).ok(),
         // NumericString, PrintableString, IA5String, VisibleString
-        0x12 | 0x13 | 0x16 | 0x1a if content.is_ascii() => {
-            String::from_utf8(content.to_vec()).ok()
-        }
+        0x12 | 0x13 | 0x16 | 0x1a if content.is_ascii() => String::from_utf8(content.to_vec()).ok(),
         // TeletexString: read as Latin-1, as OpenSSL does.
         0x14 => Some(content.iter().map(|&b| char::from(b)).collect()),
         // UniversalString, BMPString
@@ -141,7 +139,9 @@ fn utf16be(bytes: &[u8]) -> Option<String> {
     let units = bytes
         .chunks_exact(2)
         .map(|pair| u16::from_be_bytes([pair[0], pair[1]]));
-    char::decode_utf16(units).collect::<Result<String, _>>().ok()
+    char::decode_utf16(units)
+        .collect::<Result<String, _>>()
+        .ok()
 }
 
 fn utf32be(bytes: &[u8]) -> Option<String> {
@@ -168,7 +168,11 @@ fn der_tlv(class: u8, constructed: bool, tag: u32, content: &[u8]) -> Vec<u8> {
         let mut rest = tag;
         loop {
             let group = u8::try_from(rest & 0x7f).unwrap_or(0);
-            groups.push(if groups.is_empty() { group } else { group | 0x80 });
+            groups.push(if groups.is_empty() {
+                group
+            } else {
+                group | 0x80
+            });
             rest >>= 7;
             if rest == 0 {
                 break;

@@ -209,7 +209,7 @@ mod tests {
 
     #[test]
     fn serials_are_read_as_numbers() {
-        let hex = |s: &str| serial_candidates(s);
+        let hex = serial_candidates;
         assert_eq!(hex("1A2B"), Some(vec![vec![0x1a, 0x2b]]));
         assert_eq!(hex("0x1a2b"), Some(vec![vec![0x1a, 0x2b]]));
         assert_eq!(hex("00:1A:2B"), Some(vec![vec![0x1a, 0x2b]]));

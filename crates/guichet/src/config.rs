@@ -129,6 +129,23 @@ mod tests {
         Ok(())
     }
 
+    /// README's `[edge]` table parses and states the defaults the code has.
+    #[test]
+    fn the_readme_edge_table_states_the_defaults() -> anyhow::Result<()> {
+        let readme = include_str!("../../../README.md");
+        let block = readme
+            .split("```toml\n[edge]")
+            .nth(1)
+            .and_then(|rest| rest.split("```").next())
+            .ok_or_else(|| anyhow::anyhow!("no [edge] block in README.md"))?;
+        let config: FileConfig = toml::from_str(&format!("[edge]{block}"))?;
+        assert_eq!(
+            config.edge,
+            Some(guichet_aspsp::conn::EdgeLimits::default())
+        );
+        Ok(())
+    }
+
     #[test]
     fn unknown_settings_are_refused() {
         assert!(toml::from_str::<FileConfig>("mode = \"sandbox\"\nport_number = 1").is_err());

@@ -295,10 +295,22 @@ async fn two_instances_on_one_postgresql_database_share_the_failure_count() {
     let first_csrf = page.csrf();
     let (on_second, page) = Pages::open(&second_origin, "two").await;
     let second_csrf = page.csrf();
-    assert_refused_again(&on_first.login(&first_csrf, "CLAIRE", "wrong").await, "failure 1, first instance");
-    assert_refused_again(&on_second.login(&second_csrf, "CLAIRE", "wrong").await, "failure 2, second instance");
-    assert_refused_again(&on_first.login(&first_csrf, "CLAIRE", "wrong").await, "failure 3, first instance");
-    assert_refused_again(&on_second.login(&second_csrf, "CLAIRE", "wrong").await, "failure 4, second instance");
+    assert_refused_again(
+        &on_first.login(&first_csrf, "CLAIRE", "wrong").await,
+        "failure 1, first instance",
+    );
+    assert_refused_again(
+        &on_second.login(&second_csrf, "CLAIRE", "wrong").await,
+        "failure 2, second instance",
+    );
+    assert_refused_again(
+        &on_first.login(&first_csrf, "CLAIRE", "wrong").await,
+        "failure 3, first instance",
+    );
+    assert_refused_again(
+        &on_second.login(&second_csrf, "CLAIRE", "wrong").await,
+        "failure 4, second instance",
+    );
     let fifth = on_second.login(&second_csrf, "CLAIRE", "wrong").await;
     assert_blocked(&fifth, "failure 5, second instance");
     assert!(fifth.html.contains(UNTIL_NOON), "{}", fifth.html);
@@ -306,7 +318,12 @@ async fn two_instances_on_one_postgresql_database_share_the_failure_count() {
     // The first instance's attempt has two failures only: it is the PSU who is blocked.
     let refused = on_first.login(&first_csrf, "CLAIRE", "sandbox").await;
     assert_blocked(&refused, "the right password on the first instance");
-    let blocks = app.state().store.sca_blocks(CE, CLAIRE_ID).await.unwrap_or_default();
+    let blocks = app
+        .state()
+        .store
+        .sca_blocks(CE, CLAIRE_ID)
+        .await
+        .unwrap_or_default();
     assert_eq!(blocks.len(), 1, "one block, set once: {blocks:?}");
     assert_eq!(blocks[0].failures, 5);
     second.stop().await;

@@ -14,37 +14,118 @@ pub(super) struct Known {
 /// RFC 4514 §3's short names (CN, L, ST, O, OU, C, STREET, DC, UID), the X.520 and PKCS #9
 /// names OpenSSL, Java and Microsoft print, and the EV jurisdiction attributes.
 pub(super) const KNOWN: &[Known] = &[
-    Known { oid: "2.5.4.3", names: &["CN", "commonName"] },
-    Known { oid: "2.5.4.4", names: &["SN", "surname"] },
-    Known { oid: "2.5.4.5", names: &["serialNumber"] },
-    Known { oid: "2.5.4.6", names: &["C", "countryName"] },
-    Known { oid: "2.5.4.7", names: &["L", "localityName"] },
-    Known { oid: "2.5.4.8", names: &["ST", "stateOrProvinceName", "S"] },
-    Known { oid: "2.5.4.9", names: &["STREET", "streetAddress"] },
-    Known { oid: "2.5.4.10", names: &["O", "organizationName"] },
-    Known { oid: "2.5.4.11", names: &["OU", "organizationalUnitName"] },
-    Known { oid: "2.5.4.12", names: &["title"] },
-    Known { oid: "2.5.4.13", names: &["description"] },
-    Known { oid: "2.5.4.15", names: &["businessCategory"] },
-    Known { oid: "2.5.4.17", names: &["postalCode"] },
-    Known { oid: "2.5.4.41", names: &["name"] },
-    Known { oid: "2.5.4.42", names: &["GN", "givenName", "G"] },
-    Known { oid: "2.5.4.43", names: &["initials"] },
-    Known { oid: "2.5.4.44", names: &["generationQualifier"] },
-    Known { oid: "2.5.4.45", names: &["x500UniqueIdentifier"] },
-    Known { oid: "2.5.4.46", names: &["dnQualifier"] },
-    Known { oid: "2.5.4.65", names: &["pseudonym"] },
-    Known { oid: "2.5.4.97", names: &["organizationIdentifier"] },
-    Known { oid: "0.9.2342.19200300.100.1.1", names: &["UID", "userId"] },
-    Known { oid: "0.9.2342.19200300.100.1.25", names: &["DC", "domainComponent"] },
-    Known { oid: "1.2.840.113549.1.9.1", names: &["emailAddress", "E", "email"] },
-    Known { oid: "1.2.840.113549.1.9.2", names: &["unstructuredName"] },
-    Known { oid: "1.3.6.1.4.1.311.60.2.1.1", names: &["jurisdictionL", "jurisdictionLocalityName"] },
+    Known {
+        oid: "2.5.4.3",
+        names: &["CN", "commonName"],
+    },
+    Known {
+        oid: "2.5.4.4",
+        names: &["SN", "surname"],
+    },
+    Known {
+        oid: "2.5.4.5",
+        names: &["serialNumber"],
+    },
+    Known {
+        oid: "2.5.4.6",
+        names: &["C", "countryName"],
+    },
+    Known {
+        oid: "2.5.4.7",
+        names: &["L", "localityName"],
+    },
+    Known {
+        oid: "2.5.4.8",
+        names: &["ST", "stateOrProvinceName", "S"],
+    },
+    Known {
+        oid: "2.5.4.9",
+        names: &["STREET", "streetAddress"],
+    },
+    Known {
+        oid: "2.5.4.10",
+        names: &["O", "organizationName"],
+    },
+    Known {
+        oid: "2.5.4.11",
+        names: &["OU", "organizationalUnitName"],
+    },
+    Known {
+        oid: "2.5.4.12",
+        names: &["title"],
+    },
+    Known {
+        oid: "2.5.4.13",
+        names: &["description"],
+    },
+    Known {
+        oid: "2.5.4.15",
+        names: &["businessCategory"],
+    },
+    Known {
+        oid: "2.5.4.17",
+        names: &["postalCode"],
+    },
+    Known {
+        oid: "2.5.4.41",
+        names: &["name"],
+    },
+    Known {
+        oid: "2.5.4.42",
+        names: &["GN", "givenName", "G"],
+    },
+    Known {
+        oid: "2.5.4.43",
+        names: &["initials"],
+    },
+    Known {
+        oid: "2.5.4.44",
+        names: &["generationQualifier"],
+    },
+    Known {
+        oid: "2.5.4.45",
+        names: &["x500UniqueIdentifier"],
+    },
+    Known {
+        oid: "2.5.4.46",
+        names: &["dnQualifier"],
+    },
+    Known {
+        oid: "2.5.4.65",
+        names: &["pseudonym"],
+    },
+    Known {
+        oid: "2.5.4.97",
+        names: &["organizationIdentifier"],
+    },
+    Known {
+        oid: "0.9.2342.19200300.100.1.1",
+        names: &["UID", "userId"],
+    },
+    Known {
+        oid: "0.9.2342.19200300.100.1.25",
+        names: &["DC", "domainComponent"],
+    },
+    Known {
+        oid: "1.2.840.113549.1.9.1",
+        names: &["emailAddress", "E", "email"],
+    },
+    Known {
+        oid: "1.2.840.113549.1.9.2",
+        names: &["unstructuredName"],
+    },
+    Known {
+        oid: "1.3.6.1.4.1.311.60.2.1.1",
+        names: &["jurisdictionL", "jurisdictionLocalityName"],
+    },
     Known {
         oid: "1.3.6.1.4.1.311.60.2.1.2",
         names: &["jurisdictionST", "jurisdictionStateOrProvinceName"],
     },
-    Known { oid: "1.3.6.1.4.1.311.60.2.1.3", names: &["jurisdictionC", "jurisdictionCountryName"] },
+    Known {
+        oid: "1.3.6.1.4.1.311.60.2.1.3",
+        names: &["jurisdictionC", "jurisdictionCountryName"],
+    },
 ];
 
 impl AttrType {

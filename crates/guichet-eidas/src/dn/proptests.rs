@@ -149,7 +149,7 @@ fn oneline(dn: &Dn) -> String {
 struct Rng(u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    fn step(&mut self) -> u64 {
         let mut x = self.0 | 1;
         x ^= x << 13;
         x ^= x >> 7;
@@ -159,11 +159,11 @@ impl Rng {
     }
 
     fn below(&mut self, n: usize) -> usize {
-        usize::try_from(self.next() % u64::try_from(n.max(1)).unwrap_or(1)).unwrap_or(0)
+        usize::try_from(self.step() % u64::try_from(n.max(1)).unwrap_or(1)).unwrap_or(0)
     }
 
     fn coin(&mut self) -> bool {
-        self.next() & 1 == 1
+        self.step() & 1 == 1
     }
 
     fn spaces(&mut self) -> &'static str {
@@ -191,7 +191,8 @@ impl Rng {
 fn mangled(dn: &Dn, seed: u64) -> String {
     let mut rng = Rng(seed);
     let mut rdns: Vec<&Rdn> = dn.rdns().iter().collect();
-    rdns.rotate_left(rng.below(rdns.len()));
+    let count = rdns.len();
+    rdns.rotate_left(rng.below(count));
     let mut out = String::new();
     for (i, rdn) in rdns.iter().enumerate() {
         if i > 0 {
@@ -199,7 +200,8 @@ fn mangled(dn: &Dn, seed: u64) -> String {
             out.push(if rng.coin() { ',' } else { ';' });
         }
         let mut avas: Vec<&Ava> = rdn.avas.iter().collect();
-        avas.rotate_left(rng.below(avas.len()));
+        let count = avas.len();
+        avas.rotate_left(rng.below(count));
         for (j, ava) in avas.iter().enumerate() {
             if j > 0 {
                 out.push_str(rng.spaces());
@@ -260,7 +262,8 @@ proptest! {
         prop_assert_eq!(&reversed, &dn);
         if legacy_is_faithful(&dn) {
             let legacy = legacy(&dn);
-            prop_assert_eq!(read(&legacy).rdns(), dn.rdns(), "{}", legacy);
+            let parsed = read(&legacy);
+            prop_assert_eq!(parsed.rdns(), dn.rdns(), "{}", legacy);
         }
         let oneline = oneline(&dn);
         let mut from_oneline = read(&oneline).rdns().to_vec();

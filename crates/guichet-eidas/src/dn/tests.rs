@@ -87,7 +87,11 @@ fn attribute_types_are_compared_by_oid() {
         "ORGANIZATIONIDENTIFIER",
         "2.5.04.97",
     ] {
-        assert_eq!(dn(&format!("{name}=PSDFR-ACPR-1")), dn("2.5.4.97=PSDFR-ACPR-1"), "{name}");
+        assert_eq!(
+            dn(&format!("{name}=PSDFR-ACPR-1")),
+            dn("2.5.4.97=PSDFR-ACPR-1"),
+            "{name}"
+        );
     }
     let same = [
         ["CN", "commonName", "2.5.4.3"],
@@ -107,7 +111,10 @@ fn attribute_types_are_compared_by_oid() {
     // SN in a DN is the surname, never the serial number.
     assert_ne!(attr("SN"), attr("serialNumber"));
     assert_eq!(attr("SN").key(), "2.5.4.4");
-    assert_eq!(attr("organizationIdentifier").label(), "organizationIdentifier");
+    assert_eq!(
+        attr("organizationIdentifier").label(),
+        "organizationIdentifier"
+    );
     assert_eq!(attr("commonName").label(), "CN");
     assert_eq!(attr("1.2.3").label(), "1.2.3");
     assert_eq!(attr("x-Custom").key(), "x-custom");
@@ -116,7 +123,10 @@ fn attribute_types_are_compared_by_oid() {
 
 #[test]
 fn whitespace_and_case_are_insignificant() {
-    assert_eq!(dn("CN=  Guichet   Sandbox  ,O=x"), dn("CN=Guichet Sandbox,O=x"));
+    assert_eq!(
+        dn("CN=  Guichet   Sandbox  ,O=x"),
+        dn("CN=Guichet Sandbox,O=x")
+    );
     assert_eq!(dn("C = FR , O = x"), dn("C=FR,O=x"));
     assert_eq!(dn("cn=GUICHET"), dn("CN=guichet"));
     assert_eq!(dn("CN=ÉCOLE"), dn("CN=école"));
@@ -147,7 +157,7 @@ fn both_orders_and_all_syntaxes_agree() {
 #[test]
 fn what_the_tools_print_is_one_name() {
     let rfc2253 = r#"DC=ex,emailAddress=a@b.c,organizationIdentifier=PSDFR-ACPR-1,serialNumber=123,OU=\#hash+L=multi,CN=\ lead and trail\ ,O=A\, B \+ C \"q\" \<x\> \;#=\\ \C3\A9/s,C=FR"#;
-    let default = r#"C = FR, O = "A, B + C \"q\" <x> ;#=\\ \C3\A9/s", CN = " lead and trail ", L = multi + OU = "#hash", serialNumber = 123, organizationIdentifier = PSDFR-ACPR-1, emailAddress = a@b.c, DC = ex"#;
+    let default = r##"C = FR, O = "A, B + C \"q\" <x> ;#=\\ \C3\A9/s", CN = " lead and trail ", L = multi + OU = "#hash", serialNumber = 123, organizationIdentifier = PSDFR-ACPR-1, emailAddress = a@b.c, DC = ex"##;
     let compat = r#"/C=FR/O=A, B \+ C "q" <x> ;#=\ \xC3\xA9\/s/CN= lead and trail /L=multi+OU=#hash/serialNumber=123/organizationIdentifier=PSDFR-ACPR-1/emailAddress=a@b.c/DC=ex"#;
     let python = r#"DC=ex,1.2.840.113549.1.9.1=a@b.c,2.5.4.97=PSDFR-ACPR-1,2.5.4.5=123,L=multi+OU=\#hash,CN=\ lead and trail\ ,O=A\, B \+ C \"q\" \<x\> \;#=\\ é/s,C=FR"#;
     let expected = dn(rfc2253);
@@ -164,7 +174,10 @@ fn what_the_tools_print_is_one_name() {
     assert_eq!(dn(&expected.to_rfc4514()), expected);
     // A BMPString: openssl's legacy form dumps its UTF-16 bytes.
     let bmp = r"/C=FR/O=\x00C\x00a\x00f\x00\xE9\x00 \x00&\x00 \x00c\x00o/CN=\x00G\x00u\x00i\x00c\x00h\x00e\x00t\x00 \x00\xE9\x00,\x00 \x00t\x00e\x00s\x00t";
-    assert_eq!(dn(bmp), dn(r"CN=Guichet \C3\A9\, test,O=Caf\C3\A9 & co,C=FR"));
+    assert_eq!(
+        dn(bmp),
+        dn(r"CN=Guichet \C3\A9\, test,O=Caf\C3\A9 & co,C=FR")
+    );
     // Latin-1 bytes (a TeletexString).
     assert_eq!(dn(r"/CN=caf\xE9"), dn("CN=café"));
 }
@@ -191,8 +204,25 @@ fn different_names_stay_different() {
 #[test]
 fn malformed_names_are_errors() {
     for text in [
-        "CN", "=x", "CN=a,", "CN=\"abc", "CN=\"a\"b", "CN=a\\", "1=x", "1..2=x", "C N=x",
-        "CN=\\C3", "/CN", "//", ",", "+", "CN=a+", "/C=FR/+", "CN=a,,O=b", "\"CN\"=a", "é=a",
+        "CN",
+        "=x",
+        "CN=a,",
+        "CN=\"abc",
+        "CN=\"a\"b",
+        "CN=a\\",
+        "1=x",
+        "1..2=x",
+        "C N=x",
+        "CN=\\C3",
+        "/CN",
+        "//",
+        ",",
+        "+",
+        "CN=a+",
+        "/C=FR/+",
+        "CN=a,,O=b",
+        "\"CN\"=a",
+        "é=a",
     ] {
         assert!(Dn::parse(text).is_err(), "{text}");
     }
@@ -210,7 +240,10 @@ fn names_are_written_as_rfc_4514_says() {
         r#"CN=\ #a\,b\+c\"d\\e\<f\>g\;h\ ,O=x,C=FR"#
     );
     assert_eq!(text_dn(&[("CN", "#a\n")]).to_rfc4514(), r"CN=\#a\0A");
-    assert_eq!(text_dn(&[("2.5.4.97", "X")]).to_string(), "organizationIdentifier=X");
+    assert_eq!(
+        text_dn(&[("2.5.4.97", "X")]).to_string(),
+        "organizationIdentifier=X"
+    );
     let ber = Dn::new(vec![Rdn {
         avas: vec![Ava {
             attr: attr("CN"),
@@ -230,15 +263,33 @@ fn certificate_values_are_rebuilt_and_decoded() {
     assert_eq!(der_tlv(2, true, 3, &[]), [0xa3, 0]);
     assert_eq!(der_tlv(0, false, 31, &[]), [0x1f, 0x1f, 0]);
     assert_eq!(der_tlv(0, false, 200, &[]), [0x1f, 0x81, 0x48, 0]);
-    assert_eq!(Value::from_ber(b"\x1e\x04\x00h\x00i".to_vec()), Value::Text("hi".into()));
+    assert_eq!(
+        Value::from_ber(b"\x1e\x04\x00h\x00i".to_vec()),
+        Value::Text("hi".into())
+    );
     assert_eq!(
         Value::from_ber(b"\x1c\x08\x00\x00\x00h\x00\x00\x00i".to_vec()),
         Value::Text("hi".into())
     );
-    assert_eq!(Value::from_ber(b"\x14\x01\xe9".to_vec()), Value::Text("é".into()));
-    assert_eq!(Value::from_ber(b"\x13\x02FR".to_vec()), Value::Text("FR".into()));
-    let opaque: [&[u8]; 5] = [b"\x02\x01\x05", b"\x0c\x05ab", b"\x0c\x01\xff", b"\x1e\x01a", b""];
+    assert_eq!(
+        Value::from_ber(b"\x14\x01\xe9".to_vec()),
+        Value::Text("é".into())
+    );
+    assert_eq!(
+        Value::from_ber(b"\x13\x02FR".to_vec()),
+        Value::Text("FR".into())
+    );
+    let opaque: [&[u8]; 5] = [
+        b"\x02\x01\x05",
+        b"\x0c\x05ab",
+        b"\x0c\x01\xff",
+        b"\x1e\x01a",
+        b"",
+    ];
     for opaque in opaque {
-        assert_eq!(Value::from_ber(opaque.to_vec()), Value::Ber(opaque.to_vec()));
+        assert_eq!(
+            Value::from_ber(opaque.to_vec()),
+            Value::Ber(opaque.to_vec())
+        );
     }
 }
