@@ -27,7 +27,7 @@ pub enum SigError {
     MissingSignedHeader(String),
     #[error("'{0}' is in the signed headers list but not in the request")]
     AbsentHeader(String),
-    #[error("the Digest header is missing (it is required, even with an empty body)")]
+    #[error("the Digest header is missing (it is required with a body)")]
     DigestMissing,
     #[error("the Digest header is malformed; expected SHA-256=<base64>")]
     DigestMalformed,

@@ -212,6 +212,26 @@ impl Store {
         row.map(|row| record(&row)).transpose()
     }
 
+    /// Whether a refresh token was issued in this grant after `issued_at`: a revoked refresh
+    /// token with a newer one was rotated, not revoked outright.
+    pub async fn was_rotated(
+        &self,
+        family_id: &str,
+        issued_at: i64,
+        secret: &TokenSecret,
+    ) -> Result<bool> {
+        let row: Option<(i64,)> = sqlx::query_as(
+            "SELECT COUNT(*) FROM tokens WHERE family_id = $1 AND kind = $2 AND issued_at >= $3 AND token_hash <> $4",
+        )
+        .bind(family_id)
+        .bind(TokenKind::Refresh.as_str())
+        .bind(issued_at)
+        .bind(secret.hash())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.is_some_and(|(n,)| n > 0))
+    }
+
     /// Revokes the refresh tokens of a grant (its access tokens stay); answers how many were
     /// live.
     pub async fn revoke_refresh_tokens(&self, family_id: &str, now: i64) -> Result<u64> {

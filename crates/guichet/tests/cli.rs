@@ -185,6 +185,38 @@ async fn serve_and_call(data_dir: &Path, database_url: Option<&str>) {
     };
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("no PSU 'NOBODY' at bank 17515"));
+    // README, Security: `guichet sandbox unblock --bank 17515 --psu BLOCKED` lifts the block
+    // the BLOCKED persona starts with; a second run finds nothing to lift.
+    for expected in ["unblocked", "was not blocked"] {
+        let mut unblock = guichet();
+        unblock
+            .args([
+                "sandbox",
+                "unblock",
+                "--bank",
+                "17515",
+                "--psu",
+                "BLOCKED",
+                "--data-dir",
+            ])
+            .arg(data_dir);
+        if let Some(url) = database_url {
+            unblock.args(["--database-url", url]);
+        }
+        let Ok(done) = unblock.output() else {
+            panic!("guichet sandbox unblock")
+        };
+        assert!(
+            done.status.success(),
+            "{}",
+            String::from_utf8_lossy(&done.stderr)
+        );
+        let said = String::from_utf8_lossy(&done.stdout);
+        assert!(
+            said.contains("D0999995I0") && said.ends_with(&format!("{expected}\n")),
+            "{said}"
+        );
+    }
     let path =
         |key: &str| std::path::PathBuf::from(manifest["demoTpp"][key].as_str().unwrap_or_default());
     let identity = guichet_tpp::TppIdentity::from_files(

@@ -223,9 +223,15 @@ async fn count_psu_failure(
             blocked_until: Some(until),
             failures,
         }) => {
+            // An unknown identifier's stand-in is a hash of what was typed: never logged.
+            let psu = if psu_id.starts_with('?') {
+                "(unknown identifier)"
+            } else {
+                psu_id
+            };
             tracing::warn!(
                 bank = bank.code(),
-                psu_id,
+                psu_id = psu,
                 failures,
                 until,
                 "PSU authentication blocked after consecutive SCA failures"
@@ -303,26 +309,24 @@ pub async fn login(State(state): State<SharedState>, parts: Parts, body: Bytes) 
             None
         }
     };
-    if let Some(refusal) = refuse_unchecked(
-        &state,
-        &bank,
-        &attempt,
-        client,
-        known.as_ref().map(|p| p.psu_id.as_str()),
-    )
-    .await
+    // An unknown identifier is counted and blocked like a PSU (under a name no PSU can have),
+    // so that neither the count nor the block page tells whether an identifier exists.
+    let counted_id = known.as_ref().map_or_else(
+        || format!("?{}", sha256_hex(identifier)),
+        |p| p.psu_id.clone(),
+    );
+    if let Some(refusal) =
+        refuse_unchecked(&state, &bank, &attempt, client, Some(&counted_id)).await
     {
         return refusal;
     }
-    let known_id = known.as_ref().map(|p| p.psu_id.clone());
     let psu = known.filter(|p| state.sca.check_password(p, password));
     let Some(psu) = psu else {
         // Never the identifier typed, the password or the session: only the bank.
         tracing::info!(bank = bank.code(), "SCA password refused");
         state.throttle.failed(client, state.now().as_second());
-        if let Some(psu_id) = &known_id
-            && let Err(blocked) =
-                count_psu_failure(&state, &bank, &attempt, psu_id, "password").await
+        if let Err(blocked) =
+            count_psu_failure(&state, &bank, &attempt, &counted_id, "password").await
         {
             return blocked;
         }

@@ -307,13 +307,21 @@ async fn refresh(state: &SharedState, client: &Client) -> Result<Response, OAuth
         ));
     }
     if record.revoked_at.is_some() {
-        // RFC 9700 §4.14.2: a refresh token presented after it was rotated (or revoked) tells
-        // of a leak; the whole grant, newer tokens included, is revoked.
-        let revoked = state.store.revoke_family(&record.family_id, now).await?;
-        tracing::warn!(client_id = %record.client_id, revoked, "a used or revoked refresh token was presented; its grant is revoked");
-        return Err(OAuthError::invalid_grant(
-            "the refresh token was already used or revoked; every token of this grant is now revoked",
-        ));
+        // RFC 9700 §4.14.2: a refresh token presented after it was rotated tells of a leak;
+        // the whole grant, newer tokens included, is revoked. One revoked outright (by the
+        // TPP, the PSU, or after an insufficient-scope refusal) is only refused.
+        if state
+            .store
+            .was_rotated(&record.family_id, record.issued_at, &presented)
+            .await?
+        {
+            let revoked = state.store.revoke_family(&record.family_id, now).await?;
+            tracing::warn!(client_id = %record.client_id, revoked, "a rotated refresh token was presented again; its grant is revoked");
+            return Err(OAuthError::invalid_grant(
+                "the refresh token was already used; every token of this grant is now revoked",
+            ));
+        }
+        return Err(OAuthError::invalid_grant("the refresh token was revoked"));
     }
     let sca_at = record.sca_at.unwrap_or(record.issued_at);
     if now >= sca_at + SCA_VALIDITY_SECONDS || now >= record.expires_at {

@@ -137,7 +137,9 @@ on_both_backends! {
         let no_digest = app.get(CE, "/accounts", &token).tamper(|r| {
             r.headers_mut().remove("digest");
         });
-        expect_error(no_digest, 400, "the Digest header is missing").await;
+        // Signed over a Digest that is then removed: the signed list names a header the
+        // request lacks (a bodiless request may go without Digest only when unsigned).
+        expect_error(no_digest, 400, "digest").await;
     }
 }
 
