@@ -90,6 +90,11 @@ pub async fn guard(State(state): State<SharedState>, request: Request, next: Nex
     let mut response = match within_limits(&state.edge, &request) {
         Ok(()) => next.run(request).await,
         Err(refusal) => {
+            let (parts, body) = request.into_parts();
+            if matches!(refusal, ApiError::PayloadTooLarge(_)) {
+                let _ = read_body(body, 0).await;
+            }
+            let request = Request::from_parts(parts, Body::empty());
             let media = negotiate(
                 request
                     .headers()
@@ -156,21 +161,39 @@ fn within_limits(limits: &EdgeLimits, request: &Request) -> Result<(), ApiError>
     Ok(())
 }
 
-/// Reads a request body of at most `limit` bytes: 413 beyond, 400 when it was cut.
+/// How much of an oversized body is read and dropped before the 413 is sent: a connection
+/// closed with unread data is reset by the kernel, and the reset can destroy the answer
+/// before the client reads it.
+const DRAIN_LIMIT: usize = 1024 * 1024;
+
+/// Reads a request body of at most `limit` bytes: 413 beyond (after draining what remains, up
+/// to [`DRAIN_LIMIT`]), 400 when it was cut.
 pub async fn read_body(body: Body, limit: usize) -> Result<axum::body::Bytes, ApiError> {
-    axum::body::to_bytes(body, limit).await.map_err(|e| {
-        if e.into_inner()
-            .downcast_ref::<http_body_util::LengthLimitError>()
-            .is_some()
-        {
-            ApiError::PayloadTooLarge(format!(
-                "the request body is larger than {} KiB",
-                limit / 1024
-            ))
-        } else {
-            ApiError::BadRequest("the request body was cut".into())
+    use http_body_util::BodyExt;
+    let mut body = body;
+    let mut bytes = Vec::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| ApiError::BadRequest("the request body was cut".into()))?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        seen = seen.saturating_add(data.len());
+        if seen > limit {
+            if seen > DRAIN_LIMIT {
+                break;
+            }
+            continue;
         }
-    })
+        bytes.extend_from_slice(&data);
+    }
+    if seen > limit {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "the request body is larger than {} KiB",
+            limit / 1024
+        )));
+    }
+    Ok(bytes.into())
 }
 
 /// 413 for a body over the limit.
