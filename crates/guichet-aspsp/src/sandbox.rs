@@ -199,16 +199,12 @@ pub enum MintError {
     Store(#[from] guichet_store::StoreError),
 }
 
-/// Mints an access token for a sandbox persona, as if the PSU had just passed SCA, for the TPP
-/// of `qwac` and bound to that certificate.
-/// Lifts the SCA block of a persona (sandbox mode only): `guichet sandbox unblock`. Answers
-/// the PSU and whether a block was lifted.
-pub async fn unblock(
+/// A persona of a store in sandbox mode (the sandbox-only commands refuse a production store).
+async fn sandbox_persona(
     store: &Store,
     bank_code: &str,
     login: &str,
-    now: i64,
-) -> Result<(PsuRecord, bool), MintError> {
+) -> Result<PsuRecord, MintError> {
     let mode = store.meta("mode").await?.unwrap_or_default();
     if mode != Mode::Sandbox.as_str() {
         return Err(MintError::NotSandbox(if mode.is_empty() {
@@ -217,17 +213,30 @@ pub async fn unblock(
             mode
         }));
     }
-    let psu = store
+    store
         .find_psu(bank_code, login)
         .await?
         .ok_or_else(|| MintError::UnknownPsu {
             bank: bank_code.into(),
             login: login.into(),
-        })?;
+        })
+}
+
+/// Lifts the SCA block of a persona (sandbox mode only): `guichet sandbox unblock`. Answers
+/// the PSU and whether a block was lifted.
+pub async fn unblock(
+    store: &Store,
+    bank_code: &str,
+    login: &str,
+    now: i64,
+) -> Result<(PsuRecord, bool), MintError> {
+    let psu = sandbox_persona(store, bank_code, login).await?;
     let lifted = store.unblock_psu(bank_code, &psu.psu_id, now).await?;
     Ok((psu, lifted))
 }
 
+/// Mints an access token for a sandbox persona, as if the PSU had just passed SCA, for the TPP
+/// of `qwac` and bound to that certificate.
 pub async fn mint_token(
     store: &Store,
     bank_code: &str,
@@ -238,26 +247,12 @@ pub async fn mint_token(
     lifetime_seconds: i64,
 ) -> Result<(TokenSecret, PsuRecord), MintError> {
     let client_id = qwac.org_id.as_str();
-    let mode = store.meta("mode").await?.unwrap_or_default();
-    if mode != Mode::Sandbox.as_str() {
-        return Err(MintError::NotSandbox(if mode.is_empty() {
-            "unknown".into()
-        } else {
-            mode
-        }));
-    }
     for scope in scopes {
         if !["aisp", "cbpii", "pisp", "extended_transaction_history"].contains(&scope.as_str()) {
             return Err(MintError::UnknownScope(scope.clone()));
         }
     }
-    let psu = store
-        .find_psu(bank_code, login)
-        .await?
-        .ok_or_else(|| MintError::UnknownPsu {
-            bank: bank_code.into(),
-            login: login.into(),
-        })?;
+    let psu = sandbox_persona(store, bank_code, login).await?;
     let secret = store
         .issue_token(&NewToken {
             kind: TokenKind::Access,

@@ -12,7 +12,7 @@ use rustls_pki_types::ServerName;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
-use crate::flow::browser;
+use crate::flow::{browser, sandbox_roots};
 use crate::helpers::*;
 
 /// Attacking addresses, and connections each opens to each of the bank's two listeners.
@@ -36,15 +36,7 @@ async fn connect_from(source: IpAddr, target: SocketAddr) -> std::io::Result<Tcp
 }
 
 fn tls_connector() -> tokio_rustls::TlsConnector {
-    let mut roots = rustls::RootCertStore::empty();
-    for ca in rustls_pki_types::pem::PemObject::pem_file_iter(&the_pki().sandbox.ca_file)
-        .into_iter()
-        .flatten()
-        .flatten()
-    {
-        let ca: rustls_pki_types::CertificateDer<'static> = ca;
-        let _ = roots.add(ca);
-    }
+    let roots = sandbox_roots();
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let config = match rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

@@ -15,7 +15,8 @@ pub const REDIRECT: &str = "http://127.0.0.1:8765/callback";
 
 /// A browser-like client of the PSU pages: trusts the sandbox CA, presents no certificate,
 /// does not follow redirects.
-pub fn browser() -> reqwest::Client {
+/// The sandbox CA, as a TLS client's roots.
+pub fn sandbox_roots() -> rustls::RootCertStore {
     let mut roots = rustls::RootCertStore::empty();
     for ca in rustls_pki_types::pem::PemObject::pem_file_iter(&the_pki().sandbox.ca_file)
         .into_iter()
@@ -25,6 +26,11 @@ pub fn browser() -> reqwest::Client {
         let ca: rustls_pki_types::CertificateDer<'static> = ca;
         let _ = roots.add(ca);
     }
+    roots
+}
+
+pub fn browser() -> reqwest::Client {
+    let roots = sandbox_roots();
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
