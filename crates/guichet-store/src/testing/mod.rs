@@ -1,9 +1,12 @@
 //! Throwaway databases for tests: a fresh SQLite file or a fresh PostgreSQL database, removed
 //! when the value is dropped.
 //!
-//! PostgreSQL tests never skip: when the server is unreachable they fail with a message that
-//! says how to start it. The server is `GUICHET_TEST_POSTGRES_URL`, by default
-//! `postgres://postgres@127.0.0.1:5432/postgres` (the CI machine's).
+//! PostgreSQL tests never skip. The server is `GUICHET_TEST_POSTGRES_URL`, by default
+//! `postgres://postgres@127.0.0.1:5432/postgres` (the CI machine's); when that default does not
+//! answer, the tests start a throwaway cluster from the system's PostgreSQL binaries
+//! ([`cluster`]) instead, and fail with the reason only when that is impossible.
+
+pub mod cluster;
 
 use std::path::PathBuf;
 
@@ -39,8 +42,7 @@ impl TestDatabase {
                 }
             }
             Backend::Postgres => {
-                let admin_url = std::env::var("GUICHET_TEST_POSTGRES_URL")
-                    .unwrap_or_else(|_| DEFAULT_POSTGRES.to_owned());
+                let admin_url = postgres_admin_url().await;
                 let name = format!("guichet_test_{}", &suffix[..16.min(suffix.len())]);
                 let mut admin = match sqlx::PgConnection::connect(&admin_url).await {
                     Ok(conn) => conn,
@@ -71,6 +73,30 @@ impl TestDatabase {
                 }
             }
         }
+    }
+}
+
+/// The PostgreSQL server of the tests: the configured one, the default one when it answers,
+/// else the throwaway cluster.
+pub async fn postgres_admin_url() -> String {
+    if let Ok(url) = std::env::var("GUICHET_TEST_POSTGRES_URL") {
+        return url;
+    }
+    let default_answers = tokio::time::timeout(
+        std::time::Duration::from_secs(2),
+        sqlx::PgConnection::connect(DEFAULT_POSTGRES),
+    )
+    .await
+    .is_ok_and(|conn| conn.is_ok());
+    if default_answers {
+        return DEFAULT_POSTGRES.to_owned();
+    }
+    match tokio::task::spawn_blocking(cluster::ensure).await {
+        Ok(Ok(url)) => url,
+        Ok(Err(e)) => panic!(
+            "PostgreSQL is required by this test: nothing answers at {DEFAULT_POSTGRES} and no throwaway cluster could be started: {e}"
+        ),
+        Err(e) => panic!("starting PostgreSQL: {e}"),
     }
 }
 
