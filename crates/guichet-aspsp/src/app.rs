@@ -45,7 +45,13 @@ pub fn router(state: SharedState) -> Router {
 
 /// The PSU's pages (authorize, SCA, access management, fallback login, App2App files).
 pub fn psu_router(state: SharedState) -> Router {
-    oauth::psu_router().with_state(state)
+    let pages = oauth::psu_router().with_state(state.clone());
+    Router::new()
+        .fallback_service(pages)
+        .layer(middleware::from_fn_with_state(
+            state,
+            oauth::pages::maintenance,
+        ))
 }
 
 /// What a listener serves.

@@ -12,8 +12,11 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use guichet_stet::{ErrorModel, XRequestId};
 
+use tracing::Instrument;
+
 use crate::conn::EdgeLimits;
 use crate::error::{ApiError, Refusal};
+use crate::ops::Operation;
 use crate::state::{CurrentBank, ListenerBank, SharedState};
 use crate::tls::Peer;
 
@@ -80,24 +83,37 @@ pub fn negotiate(accept: Option<&str>) -> Result<MediaType, ApiError> {
 }
 
 /// The outermost layer of the API listener (STET API, token and revocation endpoints,
-/// registration): the size limits of the request head and body, the `X-Request-ID` echo on
-/// every answer (the value as received, whatever its characters), the access log.
+/// registration): the size limits of the request head and body, the maintenance window, the
+/// `X-Request-ID` echo on every answer (the value as received, whatever its characters), the
+/// request's log span (request id, bank, TPP), the access log and the metrics.
 pub async fn guard(State(state): State<SharedState>, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
     let echo = request.headers().get(X_REQUEST_ID).cloned();
     let method = request.method().clone();
     let started = std::time::Instant::now();
-    let mut response = match within_limits(&state.edge, &request) {
-        Ok(()) => next.run(request).await,
+    let bank = bank_of(&state, &request);
+    let bank_code = bank.as_ref().map_or("-", |b| b.code()).to_owned();
+    let tpp = crate::context::Qwac::of(request.extensions())
+        .map(|qwac| qwac.org_id.to_string())
+        .unwrap_or_default();
+    let request_id = echo
+        .as_ref()
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-")
+        .to_owned();
+    let span = tracing::info_span!("request", request_id, bank = bank_code, tpp);
+    let admitted = within_limits(&state.edge, &request)
+        .and_then(|()| bank.as_deref().map_or(Ok(()), |b| open(&state, b)));
+    let mut response = match admitted {
+        Ok(()) => next.run(request).instrument(span.clone()).await,
         Err(refusal) => {
             let (parts, body) = request.into_parts();
             if matches!(refusal, ApiError::PayloadTooLarge(_)) {
                 let _ = read_body(body, 0).await;
             }
-            let request = Request::from_parts(parts, Body::empty());
             let media = negotiate(
-                request
-                    .headers()
+                parts
+                    .headers
                     .get(header::ACCEPT)
                     .and_then(|v| v.to_str().ok()),
             )
@@ -108,17 +124,69 @@ pub async fn guard(State(state): State<SharedState>, request: Request, next: Nex
     if let Some(echo) = echo {
         response.headers_mut().insert(X_REQUEST_ID, echo);
     }
+    let status = response.status().as_u16();
+    let elapsed = started.elapsed();
+    state.metrics.request(
+        &bank_code,
+        guichet_stet::API_VERSION,
+        operation_of(&path),
+        status,
+        elapsed.as_secs_f64(),
+    );
     // The access log: no query string (it may carry entryReferences), no header values
     // beyond the request id, never a token or a signature.
-    tracing::info!(
-        target: "guichet::access",
-        request_id = response.headers().get(X_REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-"),
-        %method,
-        path,
-        status = response.status().as_u16(),
-        micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
-    );
+    span.in_scope(|| {
+        tracing::info!(
+            target: "guichet::access",
+            %method,
+            path,
+            status,
+            micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+        )
+    });
     response
+}
+
+/// What an API path is, for the metrics.
+pub fn operation_of(path: &str) -> Operation {
+    let Some(rest) = path.strip_prefix(guichet_stet::BASE_PATH) else {
+        return match path {
+            "/stet/psd2/oauth/token" | "/stet/psd2/oauth/revoke" => Operation::OAuth,
+            p if p.starts_with("/register") => Operation::Register,
+            _ => Operation::Other,
+        };
+    };
+    match rest.split('/').nth(1).unwrap_or("") {
+        "accounts" | "consents" | "end-user-identity" | "trusted-beneficiaries" => Operation::Ais,
+        "funds-confirmations" => Operation::Cbpii,
+        "payment-requests" => Operation::Pis,
+        _ => Operation::Other,
+    }
+}
+
+/// The bank a request of the API listener is for: by Host, else by listener.
+fn bank_of(state: &SharedState, request: &Request) -> Option<std::sync::Arc<crate::state::Bank>> {
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok());
+    let listener = request
+        .extensions()
+        .get::<ListenerBank>()
+        .and_then(|l| l.0.as_deref());
+    state.resolve_bank(host, listener)
+}
+
+/// Maintenance closes the whole API listener of a bank: the STET API, `/token`, `/revoke`,
+/// registration.
+fn open(state: &SharedState, bank: &crate::state::Bank) -> Result<(), ApiError> {
+    match bank.in_maintenance(state.now()) {
+        Some(left) => Err(ApiError::Unavailable {
+            message: format!("{} is in its weekly maintenance window", bank.profile.name),
+            retry_after: Some(left),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// The request head's limits (README, "Security"): header fields, each field, the whole
@@ -261,20 +329,6 @@ fn admit(
         .unwrap_or_else(Peer::absent);
     if let Err(refusal) = peer.0.as_ref() {
         return Err(ApiError::Unauthenticated(refusal.message()));
-    }
-    if bank.profile.enforce_maintenance {
-        let now = state.now();
-        if let Some(left) = bank
-            .profile
-            .maintenance
-            .iter()
-            .find_map(|w| w.remaining(now, &bank.zone))
-        {
-            return Err(ApiError::Unavailable {
-                message: format!("{} is in its weekly maintenance window", bank.profile.name),
-                retry_after: Some(left),
-            });
-        }
     }
     let extensions = request.extensions_mut();
     extensions.insert(CurrentBank(bank));

@@ -111,6 +111,13 @@ pub struct Refusal {
 
 impl From<guichet_store::StoreError> for ApiError {
     fn from(error: guichet_store::StoreError) -> Self {
+        if error.is_unavailable() {
+            tracing::warn!(%error, "database unavailable");
+            return ApiError::Unavailable {
+                message: "the bank's systems are unavailable for a moment; retry shortly".into(),
+                retry_after: Some(5),
+            };
+        }
         ApiError::Internal(error.to_string())
     }
 }

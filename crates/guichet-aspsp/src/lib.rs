@@ -18,6 +18,7 @@ pub mod error;
 pub mod limits;
 pub mod links;
 pub mod oauth;
+pub mod ops;
 pub mod profile;
 pub mod register;
 pub mod sandbox;
@@ -55,6 +56,8 @@ pub struct ServerConfig {
     pub tls: security::TlsConfig,
     /// Connection and request limits of the edge.
     pub edge: conn::EdgeLimits,
+    /// In the sandbox, close the banks during their maintenance windows as production does.
+    pub sandbox_maintenance: bool,
 }
 
 /// A started bank server.
@@ -80,10 +83,17 @@ impl Application {
         clock: Arc<dyn Clock>,
         sca: Arc<dyn sca::ScaProvider>,
     ) -> anyhow::Result<Application> {
+        // Portal, "Regulatory publications": maintenance is planned; production closes for it,
+        // the sandbox only when asked to, so that TPPs can test their handling.
+        let enforce_maintenance = config.mode == Mode::Production || config.sandbox_maintenance;
         let banks = config
             .banks
             .into_iter()
-            .map(|profile| Bank::new(profile).map(Arc::new).map_err(anyhow::Error::msg))
+            .map(|profile| {
+                Bank::new(profile, enforce_maintenance)
+                    .map(Arc::new)
+                    .map_err(anyhow::Error::msg)
+            })
             .collect::<anyhow::Result<Vec<_>>>()?;
         anyhow::ensure!(!banks.is_empty(), "no bank is configured");
         config.edge.validate().map_err(anyhow::Error::msg)?;
@@ -106,6 +116,8 @@ impl Application {
                 config.edge.psu_failure_window_seconds,
             ),
             edge: config.edge,
+            metrics: ops::Metrics::new(),
+            readiness: ops::Readiness::new(),
         });
         if config.mode == Mode::Sandbox {
             sandbox::refresh(&state).await?;

@@ -133,9 +133,10 @@ pub struct BankProfile {
     pub batch_calls_per_day: i64,
     #[serde(default)]
     pub maintenance: Vec<MaintenanceWindow>,
-    /// Whether the API answers 503 during the maintenance windows.
+    /// Whether the bank answers 503 during its maintenance windows: by default yes in
+    /// production, and in the sandbox only with `--sandbox-maintenance`.
     #[serde(default)]
-    pub enforce_maintenance: bool,
+    pub enforce_maintenance: Option<bool>,
     /// Access token lifetime, 10 to 15 minutes (portal, "Refresh your token").
     #[serde(default = "default_access_minutes")]
     pub access_token_minutes: i64,
@@ -278,7 +279,7 @@ impl BankProfile {
                 start: "00:00".into(),
                 end: "06:00".into(),
             }],
-            enforce_maintenance: false,
+            enforce_maintenance: None,
             access_token_minutes: 15,
             colour: "#e3001b".into(),
             app2app: None,

@@ -46,12 +46,31 @@ impl std::str::FromStr for Mode {
 pub struct Bank {
     pub profile: BankProfile,
     pub zone: TimeZone,
+    /// Whether its maintenance windows close it (the profile's choice, else `by_default`).
+    pub maintenance_enforced: bool,
 }
 
 impl Bank {
-    pub fn new(profile: BankProfile) -> Result<Bank, String> {
+    pub fn new(profile: BankProfile, enforce_by_default: bool) -> Result<Bank, String> {
         let zone = profile.validate()?;
-        Ok(Bank { profile, zone })
+        let maintenance_enforced = profile.enforce_maintenance.unwrap_or(enforce_by_default);
+        Ok(Bank {
+            profile,
+            zone,
+            maintenance_enforced,
+        })
+    }
+
+    /// Portal: maintenance is planned on Monday 00:00–06:00. Seconds until the current
+    /// window ends, when the bank is closed for it now.
+    pub fn in_maintenance(&self, now: jiff::Timestamp) -> Option<i64> {
+        if !self.maintenance_enforced {
+            return None;
+        }
+        self.profile
+            .maintenance
+            .iter()
+            .find_map(|window| window.remaining(now, &self.zone))
     }
 
     pub fn code(&self) -> &str {
@@ -80,6 +99,9 @@ pub struct AppState {
     pub edge: crate::conn::EdgeLimits,
     /// Failed SCA factors per client address.
     pub throttle: crate::throttle::Throttle,
+    /// What the operations listener exposes.
+    pub metrics: crate::ops::Metrics,
+    pub readiness: crate::ops::Readiness,
 }
 
 pub type SharedState = Arc<AppState>;

@@ -21,6 +21,9 @@ pub use ids::{BankCode, Iban, PsuId, ResourceId, XRequestId};
 
 /// The API base path, as BPCE serves it: `/stet/psd2/v1.4.2/accounts`.
 pub const BASE_PATH: &str = "/stet/psd2/v1.4.2";
+/// The STET version this API implements; each version is a separate interface in the
+/// regulatory statistics.
+pub const API_VERSION: &str = "1.4.2";
 
 /// A value that failed validation, with a message a TPP developer can act on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

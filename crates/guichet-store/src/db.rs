@@ -101,7 +101,13 @@ impl Store {
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections.max(1))
             .min_connections(1)
-            .acquire_timeout(Duration::from_secs(10))
+            // A request waits at most this for a connection: on PostgreSQL down, the bank
+            // answers 503 within a second rather than hanging (a local SQLite file cannot be
+            // down; its writer may be busy for longer).
+            .acquire_timeout(match backend {
+                Backend::Postgres => Duration::from_millis(800),
+                Backend::Sqlite => Duration::from_secs(10),
+            })
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
@@ -126,7 +132,7 @@ impl Store {
     }
 
     async fn migrate(&self) -> Result<()> {
-        let files: [(i64, &str, &'static str, &'static str); 4] = [
+        let files: [(i64, &str, &'static str, &'static str); 5] = [
             (
                 1,
                 "init",
@@ -150,6 +156,12 @@ impl Store {
                 "edge",
                 include_str!("../migrations/sqlite/0004_edge.sql"),
                 include_str!("../migrations/postgres/0004_edge.sql"),
+            ),
+            (
+                5,
+                "stats",
+                include_str!("../migrations/sqlite/0005_stats.sql"),
+                include_str!("../migrations/postgres/0005_stats.sql"),
             ),
         ];
         let migrations = files

@@ -14,6 +14,7 @@ mod limits;
 mod lockout;
 mod oauth;
 pub mod sandbox;
+mod stats;
 #[cfg(feature = "test-support")]
 pub mod testing;
 mod tokens;
@@ -28,6 +29,7 @@ pub use funds::FundsCheckRecord;
 pub use limits::CallKey;
 pub use lockout::{ScaBlockRecord, ScaFailure};
 pub use oauth::{AuthCode, PsuGrant, Redeemed, ScaAttempt};
+pub use stats::MinuteRow;
 pub use tokens::{NewToken, TokenKind, TokenRecord, TokenSecret, new_family_id, split_scopes};
 pub use tpps::{QsealRecord, TppRecord};
 
@@ -43,6 +45,29 @@ pub enum StoreError {
     BadUrl(String),
     #[error("inconsistent data: {0}")]
     Corrupt(String),
+}
+
+impl StoreError {
+    /// Whether the database cannot be reached right now (down, restarting, pool exhausted):
+    /// the request may succeed later, and the bank answers 503 rather than 500.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Database(error) => match error {
+                sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::WorkerCrashed => true,
+                // SQLSTATE class 08 (connection exception), 57P01–57P03 (shutdown, crash,
+                // cannot connect now).
+                sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+                    code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03")
+                }),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

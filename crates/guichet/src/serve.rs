@@ -33,6 +33,11 @@ pub struct ServeArgs {
     /// Port of the first bank's PSU pages (authorize, SCA); the next banks follow.
     #[arg(long, env = "GUICHET_PSU_PORT")]
     pub psu_port: Option<u16>,
+    /// In the sandbox, close each bank during its maintenance windows (Monday 00:00–06:00,
+    /// Europe/Paris) as production does: 503 with Retry-After on the API, `/token`, `/revoke`
+    /// and the PSU pages.
+    #[arg(long, env = "GUICHET_SANDBOX_MAINTENANCE")]
+    pub sandbox_maintenance: bool,
     /// Serve banks by `Host: www.<bankcode>.<domain>` too.
     #[arg(long, env = "GUICHET_HOST_DOMAIN")]
     pub host_domain: Option<String>,
@@ -88,6 +93,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         pool_size: file.pool_size.unwrap_or(8),
         tls,
         edge: file.edge.unwrap_or_default(),
+        sandbox_maintenance: args.sandbox_maintenance,
     };
     let app = Application::start(config, Arc::new(SystemClock)).await?;
     let urls: Vec<(String, String)> = app

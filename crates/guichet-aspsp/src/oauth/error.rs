@@ -18,6 +18,8 @@ pub enum OAuthError {
     AccessDenied(String),
     /// 413: the form is larger than the endpoint reads.
     TooLarge(String),
+    /// 503: the database cannot be reached for a moment.
+    TemporarilyUnavailable(String),
     /// 500: the cause goes to the log, never to the client.
     ServerError(String),
 }
@@ -58,6 +60,7 @@ impl OAuthError {
             OAuthError::UnsupportedResponseType(_) => "unsupported_response_type",
             OAuthError::InvalidScope(_) => "invalid_scope",
             OAuthError::AccessDenied(_) => "access_denied",
+            OAuthError::TemporarilyUnavailable(_) => "temporarily_unavailable",
             OAuthError::ServerError(_) => "server_error",
         }
     }
@@ -67,6 +70,7 @@ impl OAuthError {
             OAuthError::InvalidClient(_) => StatusCode::UNAUTHORIZED,
             OAuthError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             OAuthError::ServerError(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            OAuthError::TemporarilyUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -82,6 +86,7 @@ impl OAuthError {
             | OAuthError::UnsupportedResponseType(d)
             | OAuthError::InvalidScope(d)
             | OAuthError::AccessDenied(d)
+            | OAuthError::TemporarilyUnavailable(d)
             | OAuthError::TooLarge(d) => d,
         }
     }
@@ -120,6 +125,12 @@ impl IntoResponse for OAuthError {
 
 impl From<guichet_store::StoreError> for OAuthError {
     fn from(e: guichet_store::StoreError) -> Self {
+        if e.is_unavailable() {
+            tracing::warn!(error = %e, "database unavailable");
+            return OAuthError::TemporarilyUnavailable(
+                "the bank's systems are unavailable for a moment; retry shortly".into(),
+            );
+        }
         OAuthError::ServerError(e.to_string())
     }
 }

@@ -9,7 +9,7 @@
 mod authorize;
 pub mod error;
 mod fallback;
-mod pages;
+pub(crate) mod pages;
 mod psu_access;
 mod steps;
 mod token;

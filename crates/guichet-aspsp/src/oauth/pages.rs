@@ -129,6 +129,44 @@ pub fn error_page(status: StatusCode, bank_name: &str, message: &str) -> Page {
     )
 }
 
+/// The PSU's pages close with the bank during its maintenance windows: a page saying until
+/// when, 503 with `Retry-After`.
+pub async fn maintenance(
+    State(state): State<SharedState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let closed = super::bank_of(&state, &parts)
+        .and_then(|bank| bank.in_maintenance(state.now()).map(|left| (bank, left)));
+    let Some((bank, left)) = closed else {
+        return next
+            .run(axum::extract::Request::from_parts(parts, body))
+            .await;
+    };
+    let reopens = jiff::Timestamp::from_second(state.now().as_second() + left)
+        .map(|t| bank.zone.to_datetime(t).strftime("%H:%M").to_string())
+        .unwrap_or_default();
+    let message = format!(
+        "{} est en maintenance programmée. Le service reprend à {reopens}.",
+        bank.profile.name
+    );
+    let mut response = Page::render(
+        StatusCode::SERVICE_UNAVAILABLE,
+        &MessagePage {
+            bank_name: &bank.profile.name,
+            heading: "Maintenance",
+            message: &message,
+            return_csrf: None,
+        },
+    )
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(left));
+    response
+}
+
 pub async fn not_found() -> Page {
     error_page(StatusCode::NOT_FOUND, "Guichet", "Cette page n'existe pas.")
 }

@@ -90,7 +90,7 @@ on_both_backends! {
     // Paris), with Retry-After.
     async fn the_maintenance_window_answers_503(backend) {
         let mut btp = BankProfile::btp_banque();
-        btp.enforce_maintenance = true;
+        btp.enforce_maintenance = Some(true);
         let app = TestApp::spawn_with(backend, vec![btp], Mode::Sandbox).await;
         let token = app.token(BTP, "GEORGES", &["aisp"]).await;
         assert_eq!(send(app.get(BTP, "/accounts", &token)).await.status().as_u16(), 200);

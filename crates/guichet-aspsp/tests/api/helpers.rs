@@ -156,7 +156,16 @@ impl TestApp {
         mode: Mode,
         tls: guichet_aspsp::security::TlsConfig,
     ) -> TestApp {
-        let db = TestDatabase::new(backend).await;
+        TestApp::spawn_on(TestDatabase::new(backend).await, banks, mode, tls).await
+    }
+
+    /// The same on a given database (a test that stops its own PostgreSQL).
+    pub async fn spawn_on(
+        db: TestDatabase,
+        banks: Vec<BankProfile>,
+        mode: Mode,
+        tls: guichet_aspsp::security::TlsConfig,
+    ) -> TestApp {
         let now = match NOW.parse() {
             Ok(now) => now,
             Err(e) => panic!("{e}"),
@@ -202,6 +211,7 @@ impl TestApp {
             pool_size: 4,
             tls: self.tls.clone(),
             edge: self.edge.clone(),
+            sandbox_maintenance: false,
         };
         let app = match Application::start(config, self.clock.clone()).await {
             Ok(app) => app,

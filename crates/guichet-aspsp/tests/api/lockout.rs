@@ -281,6 +281,7 @@ async fn two_instances_on_one_postgresql_database_share_the_failure_count() {
         pool_size: 4,
         tls: crate::pki::pki().sandbox.tls.clone(),
         edge: app.edge.clone(),
+        sandbox_maintenance: false,
     };
     let second = match guichet_aspsp::Application::start(config, app.clock.clone()).await {
         Ok(second) => second,

@@ -4,6 +4,7 @@
 
 mod flow;
 mod helpers;
+mod outage;
 mod pki;
 
 mod accounts;
@@ -20,6 +21,7 @@ mod limits;
 mod lockout;
 mod logs;
 mod oauth;
+mod ops;
 mod security;
 mod tpp;
 mod transactions;

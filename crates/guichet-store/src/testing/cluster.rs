@@ -11,11 +11,6 @@ use std::time::{Duration, Instant};
 
 pub const PORT: u16 = 54329;
 
-/// The admin URL of the throwaway cluster.
-pub fn admin_url() -> String {
-    format!("postgres://postgres@127.0.0.1:{PORT}/postgres")
-}
-
 fn bin_dir() -> Result<PathBuf, String> {
     let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
         .map_err(|e| format!("no PostgreSQL binaries in /usr/lib/postgresql ({e}); install the postgresql package"))?
@@ -61,22 +56,91 @@ fn run(bin: &Path, args: &[&str]) -> Result<(), String> {
     }
 }
 
-fn answers() -> bool {
-    std::net::TcpStream::connect_timeout(
-        &std::net::SocketAddr::from(([127, 0, 0, 1], PORT)),
-        Duration::from_millis(300),
-    )
-    .is_ok()
+/// A PostgreSQL cluster of the tests' own, in `root`, listening on 127.0.0.1:`port`.
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    root: PathBuf,
+    port: u16,
 }
 
-/// Makes sure the throwaway cluster runs; answers its admin URL.
-pub fn ensure() -> Result<String, String> {
-    if answers() {
-        return Ok(admin_url());
+impl Cluster {
+    pub fn new(root: PathBuf, port: u16) -> Cluster {
+        Cluster { root, port }
     }
-    let root = std::env::temp_dir().join("guichet-test-postgres");
-    std::fs::create_dir_all(&root).map_err(|e| format!("{}: {e}", root.display()))?;
-    let lock = root.join("lock");
+
+    /// The shared throwaway cluster of the tests.
+    pub fn shared() -> Cluster {
+        Cluster::new(std::env::temp_dir().join("guichet-test-postgres"), PORT)
+    }
+
+    pub fn admin_url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    pub fn answers(&self) -> bool {
+        std::net::TcpStream::connect_timeout(
+            &std::net::SocketAddr::from(([127, 0, 0, 1], self.port)),
+            Duration::from_millis(300),
+        )
+        .is_ok()
+    }
+
+    fn data(&self) -> String {
+        self.root.join("data").display().to_string()
+    }
+
+    /// Creates the cluster if needed and starts it.
+    pub fn start(&self) -> Result<(), String> {
+        if self.answers() {
+            return Ok(());
+        }
+        let bin = bin_dir()?;
+        std::fs::create_dir_all(&self.root).map_err(|e| format!("{}: {e}", self.root.display()))?;
+        if is_root() {
+            // The postgres user must own its folders.
+            let _ = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(&self.root)
+                .status();
+        }
+        let data = self.data();
+        if !self.root.join("data/PG_VERSION").exists() {
+            run(
+                &bin.join("initdb"),
+                &["-D", &data, "-A", "trust", "-U", "postgres", "--no-sync"],
+            )?;
+        }
+        let log = self.root.join("postgres.log").display().to_string();
+        let options = format!(
+            "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories={} -c fsync=off -c max_connections=300",
+            self.port,
+            self.root.display()
+        );
+        run(
+            &bin.join("pg_ctl"),
+            &["-D", &data, "-o", &options, "-l", &log, "-w", "start"],
+        )
+    }
+
+    /// Stops the server at once, as a crash or an operator would (`-m immediate`).
+    pub fn stop(&self) -> Result<(), String> {
+        let bin = bin_dir()?;
+        run(
+            &bin.join("pg_ctl"),
+            &["-D", &self.data(), "-m", "immediate", "-w", "stop"],
+        )
+    }
+}
+
+/// Makes sure the shared throwaway cluster runs; answers its admin URL.
+pub fn ensure() -> Result<String, String> {
+    let cluster = Cluster::shared();
+    if cluster.answers() {
+        return Ok(cluster.admin_url());
+    }
+    std::fs::create_dir_all(&cluster.root)
+        .map_err(|e| format!("{}: {e}", cluster.root.display()))?;
+    let lock = cluster.root.with_extension("lock");
     let deadline = Instant::now() + Duration::from_secs(120);
     // One process makes the cluster; the others wait for it to answer.
     loop {
@@ -86,7 +150,7 @@ pub fn ensure() -> Result<String, String> {
             .open(&lock)
         {
             Ok(_) => break,
-            Err(_) if answers() => return Ok(admin_url()),
+            Err(_) if cluster.answers() => return Ok(cluster.admin_url()),
             Err(_) if Instant::now() > deadline => {
                 let _ = std::fs::remove_file(&lock);
                 return Err("timed out waiting for another test to start PostgreSQL".into());
@@ -94,46 +158,7 @@ pub fn ensure() -> Result<String, String> {
             Err(_) => std::thread::sleep(Duration::from_millis(200)),
         }
     }
-    let outcome = start(&root);
+    let outcome = cluster.start();
     let _ = std::fs::remove_file(&lock);
-    outcome.map(|()| admin_url())
-}
-
-fn start(root: &Path) -> Result<(), String> {
-    if answers() {
-        return Ok(());
-    }
-    let bin = bin_dir()?;
-    let data = root.join("data");
-    if is_root() {
-        // The postgres user must own its folders.
-        let _ = Command::new("chown")
-            .args(["-R", "postgres:postgres"])
-            .arg(root)
-            .status();
-    }
-    let data_text = data.display().to_string();
-    if !data.join("PG_VERSION").exists() {
-        run(
-            &bin.join("initdb"),
-            &[
-                "-D",
-                &data_text,
-                "-A",
-                "trust",
-                "-U",
-                "postgres",
-                "--no-sync",
-            ],
-        )?;
-    }
-    let log = root.join("postgres.log").display().to_string();
-    let options = format!(
-        "-p {PORT} -c listen_addresses=127.0.0.1 -c unix_socket_directories={} -c fsync=off -c max_connections=300",
-        root.display()
-    );
-    run(
-        &bin.join("pg_ctl"),
-        &["-D", &data_text, "-o", &options, "-l", &log, "-w", "start"],
-    )
+    outcome.map(|()| cluster.admin_url())
 }

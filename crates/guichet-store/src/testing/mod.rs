@@ -41,37 +41,40 @@ impl TestDatabase {
                     cleanup: Cleanup::Directory(dir),
                 }
             }
-            Backend::Postgres => {
-                let admin_url = postgres_admin_url().await;
-                let name = format!("guichet_test_{}", &suffix[..16.min(suffix.len())]);
-                let mut admin = match sqlx::PgConnection::connect(&admin_url).await {
-                    Ok(conn) => conn,
-                    Err(e) => panic!(
-                        "PostgreSQL is required by this test and is not reachable at {admin_url}: {e}. \
+            Backend::Postgres => TestDatabase::on_postgres(postgres_admin_url().await).await,
+        }
+    }
+
+    /// A fresh database on the PostgreSQL server at `admin_url`.
+    pub async fn on_postgres(admin_url: String) -> TestDatabase {
+        let suffix = new_family_id().unwrap_or_else(|_| format!("{}", std::process::id()));
+        let name = format!("guichet_test_{}", &suffix[..16.min(suffix.len())]);
+        let mut admin = match sqlx::PgConnection::connect(&admin_url).await {
+            Ok(conn) => conn,
+            Err(e) => panic!(
+                "PostgreSQL is required by this test and is not reachable at {admin_url}: {e}. \
                          Start it (.ci/run does) or set GUICHET_TEST_POSTGRES_URL."
-                    ),
-                };
-                if let Err(e) = sqlx::query(AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                    .execute(&mut admin)
-                    .await
-                {
-                    panic!("cannot create the test database {name}: {e}");
-                }
-                let _ = admin.close().await;
-                let mut url = match url::Url::parse(&admin_url) {
-                    Ok(url) => url,
-                    Err(e) => panic!("GUICHET_TEST_POSTGRES_URL is not a URL: {e}"),
-                };
-                url.set_path(&name);
-                let url = match DatabaseUrl::parse(url.as_str()) {
-                    Ok(url) => url,
-                    Err(e) => panic!("{e}"),
-                };
-                TestDatabase {
-                    url,
-                    cleanup: Cleanup::PostgresDatabase { admin_url, name },
-                }
-            }
+            ),
+        };
+        if let Err(e) = sqlx::query(AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut admin)
+            .await
+        {
+            panic!("cannot create the test database {name}: {e}");
+        }
+        let _ = admin.close().await;
+        let mut url = match url::Url::parse(&admin_url) {
+            Ok(url) => url,
+            Err(e) => panic!("GUICHET_TEST_POSTGRES_URL is not a URL: {e}"),
+        };
+        url.set_path(&name);
+        let url = match DatabaseUrl::parse(url.as_str()) {
+            Ok(url) => url,
+            Err(e) => panic!("{e}"),
+        };
+        TestDatabase {
+            url,
+            cleanup: Cleanup::PostgresDatabase { admin_url, name },
         }
     }
 }

@@ -1,0 +1,551 @@
+//! The bank's Prometheus metrics, exposed by the operations listener at `GET /metrics`.
+//!
+//! Built on [`prometheus_client`], the official Prometheus client for Rust
+//! (`prometheus/client_rust`, maintained in the Prometheus organisation), rather than the
+//! `metrics` facade with its Prometheus exporter:
+//! - its text output is the OpenMetrics exposition format, conformant by construction
+//!   (counters exported with their `_total` suffix, `# UNIT` lines, the closing `# EOF`, label
+//!   values escaped), served as `application/openmetrics-text; version=1.0.0`;
+//! - label sets are typed: each family's labels are a struct deriving `EncodeLabelSet`, so a
+//!   misspelt or missing label is a compile error, not a new time series;
+//! - there is no global registry or recorder: the [`Registry`] lives in [`Metrics`], which
+//!   lives in the application state, so the tests that start several servers in one process
+//!   never see each other's counts (the `metrics` crate installs one recorder per process).
+//!
+//! Families (a family with no series yet is left out of the output entirely):
+//!
+//! | name | type | labels |
+//! |---|---|---|
+//! | `guichet_requests_total` | counter | `bank`, `api_version`, `operation`, `status` |
+//! | `guichet_request_duration_seconds` | histogram, 1 ms … 32.768 s (×2) | `bank`, `operation` |
+//! | `guichet_tls_refusals_total` | counter | `reason` |
+//! | `guichet_rate_limited_total` | counter | `bank` |
+//! | `guichet_sca_total` | counter | `bank`, `outcome` |
+//! | `guichet_tokens_issued_total` | counter | `bank`, `kind` |
+//! | `guichet_tokens_revoked_total` | counter | `bank` |
+//! | `guichet_db_pool_connections` | gauge | `state` (`size`, `idle`) |
+//! | `guichet_db_errors_total` | counter | (none; always present) |
+//! | `guichet_connections_open` | gauge | `listener` |
+//!
+//! Counters are registered without their `_total` suffix: `prometheus-client` appends it when
+//! encoding (and, since 0.26, refuses a registered counter name ending in `_total` in debug
+//! builds).
+
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::{Registry, Unit};
+
+/// The content type of [`Metrics::encode`]'s text.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Latency buckets: 1 ms doubling 15 times, up to 32.768 s (past the 30 s after which RTS
+/// art. 32 / EBA GL 2.4 count a request as unanswered); `+Inf` is added by the histogram.
+/// Powers of two keep the bounds exact (0.001 × 2ⁿ), so `le` labels print as `0.001`, `0.002`…
+const BUCKETS: u32 = 16;
+
+fn duration_histogram() -> Histogram {
+    Histogram::new((0..BUCKETS).map(|n| 0.001 * f64::from(1u32 << n)))
+}
+
+/// What an API call did, for the `operation` label.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum Operation {
+    /// Account information: accounts, balances, transactions, consents, identity.
+    Ais,
+    /// Funds confirmation.
+    Cbpii,
+    /// Payment initiation.
+    Pis,
+    /// `/token`, `/revoke`, the authorization code exchange.
+    OAuth,
+    /// TPP registration.
+    Register,
+    /// The PSU's pages (authorize, SCA).
+    PsuPages,
+    /// Anything else (unknown paths, the edge's own refusals).
+    Other,
+}
+
+impl Operation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Ais => "ais",
+            Operation::Cbpii => "cbpii",
+            Operation::Pis => "pis",
+            Operation::OAuth => "oauth",
+            Operation::Register => "register",
+            Operation::PsuPages => "psu_pages",
+            Operation::Other => "other",
+        }
+    }
+}
+
+impl EncodeLabelValue for Operation {
+    fn encode(&self, encoder: &mut LabelValueEncoder<'_>) -> Result<(), std::fmt::Error> {
+        EncodeLabelValue::encode(&self.as_str(), encoder)
+    }
+}
+
+/// How a strong customer authentication ended, for the `outcome` label.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum ScaOutcome {
+    Success,
+    Failure,
+    /// Refused because the PSU (or the client address) is blocked after too many failures.
+    Blocked,
+    /// Started and never finished (expired).
+    Abandoned,
+}
+
+impl ScaOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScaOutcome::Success => "success",
+            ScaOutcome::Failure => "failure",
+            ScaOutcome::Blocked => "blocked",
+            ScaOutcome::Abandoned => "abandoned",
+        }
+    }
+}
+
+impl EncodeLabelValue for ScaOutcome {
+    fn encode(&self, encoder: &mut LabelValueEncoder<'_>) -> Result<(), std::fmt::Error> {
+        EncodeLabelValue::encode(&self.as_str(), encoder)
+    }
+}
+
+/// The database pool's two gauges.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+enum PoolState {
+    Size,
+    Idle,
+}
+
+impl EncodeLabelValue for PoolState {
+    fn encode(&self, encoder: &mut LabelValueEncoder<'_>) -> Result<(), std::fmt::Error> {
+        let text = match self {
+            PoolState::Size => "size",
+            PoolState::Idle => "idle",
+        };
+        EncodeLabelValue::encode(&text, encoder)
+    }
+}
+
+// The label sets. Field order is label order in the output.
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    bank: String,
+    api_version: String,
+    operation: Operation,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DurationLabels {
+    bank: String,
+    operation: Operation,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BankLabels {
+    bank: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ScaLabels {
+    bank: String,
+    outcome: ScaOutcome,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TokenLabels {
+    bank: String,
+    kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PoolLabels {
+    state: PoolState,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ListenerLabels {
+    listener: String,
+}
+
+/// The metric families and the registry that encodes them. One per server, in its state;
+/// every method takes `&self` (the families are shared, lock-protected maps of atomics).
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    durations: Family<DurationLabels, Histogram, fn() -> Histogram>,
+    tls_refusals: Family<ReasonLabels, Counter>,
+    rate_limited: Family<BankLabels, Counter>,
+    sca: Family<ScaLabels, Counter>,
+    tokens_issued: Family<TokenLabels, Counter>,
+    tokens_revoked: Family<BankLabels, Counter>,
+    db_pool: Family<PoolLabels, Gauge>,
+    db_errors: Counter,
+    connections_open: Family<ListenerLabels, Gauge>,
+}
+
+impl Default for Metrics {
+    fn default() -> Metrics {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let requests = Family::<RequestLabels, Counter>::default();
+        let durations =
+            Family::<DurationLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+                duration_histogram,
+            );
+        let tls_refusals = Family::<ReasonLabels, Counter>::default();
+        let rate_limited = Family::<BankLabels, Counter>::default();
+        let sca = Family::<ScaLabels, Counter>::default();
+        let tokens_issued = Family::<TokenLabels, Counter>::default();
+        let tokens_revoked = Family::<BankLabels, Counter>::default();
+        let db_pool = Family::<PoolLabels, Gauge>::default();
+        let db_errors = Counter::default();
+        let connections_open = Family::<ListenerLabels, Gauge>::default();
+
+        let mut registry = Registry::default();
+        registry.register(
+            "guichet_requests",
+            "API calls answered, by bank, API version, operation and HTTP status",
+            requests.clone(),
+        );
+        registry.register_with_unit(
+            "guichet_request_duration",
+            "Time to answer an API call, by bank and operation",
+            Unit::Seconds,
+            durations.clone(),
+        );
+        registry.register(
+            "guichet_tls_refusals",
+            "Connections and requests refused at TLS or for their certificate, by reason",
+            tls_refusals.clone(),
+        );
+        registry.register(
+            "guichet_rate_limited",
+            "Calls answered 429 Too Many Requests, by bank",
+            rate_limited.clone(),
+        );
+        registry.register(
+            "guichet_sca",
+            "Strong customer authentications, by bank and outcome",
+            sca.clone(),
+        );
+        registry.register(
+            "guichet_tokens_issued",
+            "OAuth2 tokens issued, by bank and kind",
+            tokens_issued.clone(),
+        );
+        registry.register(
+            "guichet_tokens_revoked",
+            "OAuth2 tokens revoked, by bank",
+            tokens_revoked.clone(),
+        );
+        registry.register(
+            "guichet_db_pool_connections",
+            "Database pool connections: its size and how many are idle",
+            db_pool.clone(),
+        );
+        registry.register(
+            "guichet_db_errors",
+            "Database errors met while answering",
+            db_errors.clone(),
+        );
+        registry.register(
+            "guichet_connections_open",
+            "Open client connections, by listener",
+            connections_open.clone(),
+        );
+
+        Metrics {
+            registry,
+            requests,
+            durations,
+            tls_refusals,
+            rate_limited,
+            sca,
+            tokens_issued,
+            tokens_revoked,
+            db_pool,
+            db_errors,
+            connections_open,
+        }
+    }
+
+    /// One API call answered: counts it and records how long it took (`seconds`; negative or
+    /// non-finite durations are recorded as 0).
+    pub fn request(
+        &self,
+        bank: &str,
+        api_version: &str,
+        operation: Operation,
+        status: u16,
+        seconds: f64,
+    ) {
+        self.requests
+            .get_or_create(&RequestLabels {
+                bank: bank.to_owned(),
+                api_version: api_version.to_owned(),
+                operation,
+                status,
+            })
+            .inc();
+        let seconds = if seconds.is_finite() && seconds > 0.0 {
+            seconds
+        } else {
+            0.0
+        };
+        self.durations
+            .get_or_create(&DurationLabels {
+                bank: bank.to_owned(),
+                operation,
+            })
+            .observe(seconds);
+    }
+
+    /// A connection or request refused for TLS or its certificate: `handshake_failed`,
+    /// `handshake_timeout`, `no_certificate`, `untrusted`, `expired`, `revoked`, `not_psd2`,
+    /// `not_qwac`, `connection_cap`, `client_cap`…
+    pub fn tls_refusal(&self, reason: &str) {
+        self.tls_refusals
+            .get_or_create(&ReasonLabels {
+                reason: reason.to_owned(),
+            })
+            .inc();
+    }
+
+    /// A call answered 429.
+    pub fn rate_limited(&self, bank: &str) {
+        self.rate_limited
+            .get_or_create(&BankLabels {
+                bank: bank.to_owned(),
+            })
+            .inc();
+    }
+
+    /// A strong customer authentication ended.
+    pub fn sca(&self, bank: &str, outcome: ScaOutcome) {
+        self.sca
+            .get_or_create(&ScaLabels {
+                bank: bank.to_owned(),
+                outcome,
+            })
+            .inc();
+    }
+
+    /// `n` tokens of a kind (`access`, `refresh`…) issued.
+    pub fn tokens_issued(&self, bank: &str, kind: &str, n: u64) {
+        self.tokens_issued
+            .get_or_create(&TokenLabels {
+                bank: bank.to_owned(),
+                kind: kind.to_owned(),
+            })
+            .inc_by(n);
+    }
+
+    /// `n` tokens revoked.
+    pub fn tokens_revoked(&self, bank: &str, n: u64) {
+        self.tokens_revoked
+            .get_or_create(&BankLabels {
+                bank: bank.to_owned(),
+            })
+            .inc_by(n);
+    }
+
+    /// Sets the pool gauges: its current size (open connections) and how many are idle.
+    pub fn db_pool(&self, size: u32, idle: usize) {
+        self.db_pool
+            .get_or_create(&PoolLabels {
+                state: PoolState::Size,
+            })
+            .set(i64::from(size));
+        self.db_pool
+            .get_or_create(&PoolLabels {
+                state: PoolState::Idle,
+            })
+            .set(i64::try_from(idle).unwrap_or(i64::MAX));
+    }
+
+    /// A database error met while answering.
+    pub fn db_error(&self) {
+        self.db_errors.inc();
+    }
+
+    /// Sets a listener's gauge to `n`, its open connections now (e.g. `Gate::open()`).
+    pub fn connections_open(&self, listener: &str, n: i64) {
+        self.connections_open
+            .get_or_create(&ListenerLabels {
+                listener: listener.to_owned(),
+            })
+            .set(n);
+    }
+
+    /// Every family in the OpenMetrics text format, ending with `# EOF`; serve it as
+    /// [`CONTENT_TYPE`].
+    pub fn encode(&self) -> String {
+        let mut text = String::new();
+        if let Err(e) = prometheus_client::encoding::text::encode(&mut text, &self.registry) {
+            tracing::error!(error = %e, "encoding the metrics failed");
+        }
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn has_line(text: &str, line: &str) -> bool {
+        text.lines().any(|l| l == line)
+    }
+
+    #[test]
+    fn a_fresh_registry_shows_only_the_unlabelled_counter() {
+        assert_eq!(
+            Metrics::new().encode(),
+            "# HELP guichet_db_errors Database errors met while answering.\n\
+             # TYPE guichet_db_errors counter\n\
+             guichet_db_errors_total 0\n\
+             # EOF\n"
+        );
+    }
+
+    #[test]
+    fn requests_are_counted_by_bank_version_operation_and_status() {
+        let metrics = Metrics::new();
+        metrics.request("17515", "1.4.2", Operation::Ais, 200, 0.25);
+        metrics.request("17515", "1.4.2", Operation::Ais, 200, 0.5);
+        metrics.request("17515", "1.4.2", Operation::Ais, 404, 0.002);
+        metrics.request("30258", "1.4.2", Operation::OAuth, 200, 0.01);
+        metrics.request("30258", "1.4.2", Operation::PsuPages, 303, f64::NAN);
+        let text = metrics.encode();
+        for line in [
+            "# HELP guichet_requests API calls answered, by bank, API version, operation and HTTP status.",
+            "# TYPE guichet_requests counter",
+            r#"guichet_requests_total{bank="17515",api_version="1.4.2",operation="ais",status="200"} 2"#,
+            r#"guichet_requests_total{bank="17515",api_version="1.4.2",operation="ais",status="404"} 1"#,
+            r#"guichet_requests_total{bank="30258",api_version="1.4.2",operation="oauth",status="200"} 1"#,
+            r#"guichet_requests_total{bank="30258",api_version="1.4.2",operation="psu_pages",status="303"} 1"#,
+        ] {
+            assert!(has_line(&text, line), "missing {line}\n{text}");
+        }
+        assert!(text.ends_with("# EOF\n"), "{text}");
+    }
+
+    #[test]
+    fn durations_fill_a_histogram_from_a_millisecond_up() {
+        let metrics = Metrics::new();
+        metrics.request("17515", "1.4.2", Operation::Ais, 200, 0.25);
+        metrics.request("17515", "1.4.2", Operation::Ais, 200, 0.5);
+        let text = metrics.encode();
+        for line in [
+            "# TYPE guichet_request_duration_seconds histogram",
+            "# UNIT guichet_request_duration_seconds seconds",
+            r#"guichet_request_duration_seconds_sum{bank="17515",operation="ais"} 0.75"#,
+            r#"guichet_request_duration_seconds_count{bank="17515",operation="ais"} 2"#,
+            r#"guichet_request_duration_seconds_bucket{le="0.001",bank="17515",operation="ais"} 0"#,
+            r#"guichet_request_duration_seconds_bucket{le="+Inf",bank="17515",operation="ais"} 2"#,
+        ] {
+            assert!(has_line(&text, line), "missing {line}\n{text}");
+        }
+        let buckets = text
+            .lines()
+            .filter(|l| l.starts_with("guichet_request_duration_seconds_bucket{"))
+            .count();
+        assert_eq!(buckets, 17, "16 bounds and +Inf\n{text}");
+        // Cumulative counts never decrease and end at the count.
+        let counts: Vec<u64> = text
+            .lines()
+            .filter(|l| l.starts_with("guichet_request_duration_seconds_bucket{"))
+            .filter_map(|l| l.rsplit(' ').next()?.parse().ok())
+            .collect();
+        assert!(counts.windows(2).all(|w| w[0] <= w[1]), "{counts:?}");
+        assert_eq!(counts.last(), Some(&2));
+    }
+
+    #[test]
+    fn refusals_429s_sca_and_tokens_carry_their_labels() {
+        let metrics = Metrics::new();
+        metrics.tls_refusal("revoked");
+        metrics.tls_refusal("revoked");
+        metrics.tls_refusal("handshake_timeout");
+        metrics.rate_limited("17515");
+        metrics.sca("17515", ScaOutcome::Success);
+        metrics.sca("17515", ScaOutcome::Blocked);
+        metrics.sca("30258", ScaOutcome::Abandoned);
+        metrics.tokens_issued("17515", "access", 1);
+        metrics.tokens_issued("17515", "refresh", 3);
+        metrics.tokens_revoked("17515", 2);
+        let text = metrics.encode();
+        for line in [
+            "# TYPE guichet_tls_refusals counter",
+            r#"guichet_tls_refusals_total{reason="revoked"} 2"#,
+            r#"guichet_tls_refusals_total{reason="handshake_timeout"} 1"#,
+            r#"guichet_rate_limited_total{bank="17515"} 1"#,
+            r#"guichet_sca_total{bank="17515",outcome="success"} 1"#,
+            r#"guichet_sca_total{bank="17515",outcome="blocked"} 1"#,
+            r#"guichet_sca_total{bank="30258",outcome="abandoned"} 1"#,
+            r#"guichet_tokens_issued_total{bank="17515",kind="access"} 1"#,
+            r#"guichet_tokens_issued_total{bank="17515",kind="refresh"} 3"#,
+            r#"guichet_tokens_revoked_total{bank="17515"} 2"#,
+        ] {
+            assert!(has_line(&text, line), "missing {line}\n{text}");
+        }
+    }
+
+    #[test]
+    fn gauges_hold_the_last_value_set() {
+        let metrics = Metrics::new();
+        metrics.db_pool(4, 1);
+        metrics.db_pool(4, 3);
+        metrics.db_error();
+        metrics.connections_open("17515-api", 7);
+        metrics.connections_open("17515-api", 5);
+        let text = metrics.encode();
+        for line in [
+            "# TYPE guichet_db_pool_connections gauge",
+            r#"guichet_db_pool_connections{state="size"} 4"#,
+            r#"guichet_db_pool_connections{state="idle"} 3"#,
+            "guichet_db_errors_total 1",
+            "# TYPE guichet_connections_open gauge",
+            r#"guichet_connections_open{listener="17515-api"} 5"#,
+        ] {
+            assert!(has_line(&text, line), "missing {line}\n{text}");
+        }
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        let metrics = Metrics::new();
+        metrics.tls_refusal("odd \"reason\"\\");
+        let text = metrics.encode();
+        let line = r#"guichet_tls_refusals_total{reason="odd \"reason\"\\"} 1"#;
+        assert!(has_line(&text, line), "missing {line}\n{text}");
+    }
+
+    #[test]
+    fn two_registries_never_mix() {
+        let one = Metrics::new();
+        let other = Metrics::new();
+        one.rate_limited("17515");
+        assert!(one.encode().contains("guichet_rate_limited_total"));
+        assert!(!other.encode().contains("guichet_rate_limited_total"));
+    }
+}

@@ -1,0 +1,81 @@
+//! Issue #9: PostgreSQL stopped while the bank serves. Requests answer a 503 ErrorModel within
+//! a second (no hang, no 500); service resumes without a restart once it is back. The test
+//! stops and starts a PostgreSQL cluster of its own.
+
+use std::time::{Duration, Instant};
+
+use guichet_aspsp::{BankProfile, Mode};
+use guichet_store::testing::TestDatabase;
+use guichet_store::testing::cluster::Cluster;
+
+use crate::helpers::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_outage_answers_503_within_a_second_and_service_resumes() {
+    let root = std::env::temp_dir().join(format!("guichet-outage-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let cluster = Cluster::new(root.clone(), 54339);
+    if let Err(e) = cluster.start() {
+        panic!("this test needs PostgreSQL's binaries to run a cluster of its own: {e}");
+    }
+    let db = TestDatabase::on_postgres(cluster.admin_url()).await;
+    let app = TestApp::spawn_on(
+        db,
+        BankProfile::sandbox_banks(),
+        Mode::Sandbox,
+        the_pki().sandbox.tls.clone(),
+    )
+    .await;
+    let token = app.token(CE, "CLAIRE", &["aisp"]).await;
+    ok_json(app.get(CE, "/accounts", &token)).await;
+
+    if let Err(e) = cluster.stop() {
+        panic!("stopping PostgreSQL: {e}");
+    }
+    for _ in 0..3 {
+        let started = Instant::now();
+        let refused = expect_error(app.get(CE, "/accounts", &token), 503, "unavailable").await;
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "503 within a second, not after {:?}",
+            started.elapsed()
+        );
+        assert_eq!(refused["status"], 503);
+    }
+    let ready = tower::ServiceExt::oneshot(
+        guichet_aspsp::ops::router(app.state().clone()),
+        axum::http::Request::get("/health/ready")
+            .body(axum::body::Body::empty())
+            .unwrap_or_default(),
+    )
+    .await;
+    let Ok(ready) = ready;
+    assert_eq!(
+        ready.status().as_u16(),
+        503,
+        "not ready while the database is down"
+    );
+
+    if let Err(e) = cluster.start() {
+        panic!("restarting PostgreSQL: {e}");
+    }
+    let back = Instant::now();
+    loop {
+        let status = send(app.get(CE, "/accounts", &token))
+            .await
+            .status()
+            .as_u16();
+        if status == 200 {
+            break;
+        }
+        assert_eq!(status, 503, "only 503 while reconnecting");
+        assert!(
+            back.elapsed() < Duration::from_secs(20),
+            "service did not resume"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    drop(app);
+    let _ = cluster.stop();
+    let _ = std::fs::remove_dir_all(&root);
+}

@@ -1,0 +1,307 @@
+//! Issue #9: several `guichet serve` processes on one PostgreSQL share every state that must
+//! be shared: the daily batch allowance, revocations, SCA blocks; and a process stops cleanly
+//! on SIGTERM.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use guichet_store::Backend;
+use guichet_store::testing::TestDatabase;
+use guichet_tpp::TppIdentity;
+
+struct Server {
+    child: Child,
+    /// Bank code → (API base URL, PSU pages origin).
+    banks: Vec<(String, String, String)>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    fn api(&self, bank: &str) -> String {
+        self.banks
+            .iter()
+            .find(|(code, _, _)| code == bank)
+            .map(|(_, api, _)| api.clone())
+            .unwrap_or_else(|| panic!("bank {bank} not served"))
+    }
+
+    fn pages(&self, bank: &str) -> String {
+        self.banks
+            .iter()
+            .find(|(code, _, _)| code == bank)
+            .map(|(_, _, pages)| pages.clone())
+            .unwrap_or_else(|| panic!("bank {bank} not served"))
+    }
+}
+
+fn guichet() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_guichet"))
+}
+
+/// Starts `guichet serve` on free ports and reads where each bank listens from its output.
+fn start(data_dir: &Path, database_url: &str, log: &Path) -> Server {
+    use std::io::BufRead;
+    let log_file = std::fs::File::create(log).unwrap_or_else(|e| panic!("{e}"));
+    let mut child = guichet()
+        .args(["serve", "--port", "0", "--psu-port", "0", "--data-dir"])
+        .arg(data_dir)
+        .args(["--database-url", database_url])
+        .stdout(Stdio::piped())
+        .stderr(log_file)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start guichet serve: {e}"));
+    let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let mut banks = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        let Some(Ok(line)) = lines.next() else { break };
+        // "  17515 Caisse d'Epargne …  API https://127.0.0.1:p/stet/psd2/v1.4.2  PSU pages https://127.0.0.1:q"
+        if let (Some(api), Some(pages)) =
+            (line.split(" API ").nth(1), line.split("PSU pages ").nth(1))
+        {
+            let code = line
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            let api = api.split_whitespace().next().unwrap_or_default().to_owned();
+            banks.push((code, api, pages.trim().to_owned()));
+        }
+        if line.starts_with("Sandbox personas") {
+            break;
+        }
+    }
+    // Keep draining stdout so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    assert_eq!(
+        banks.len(),
+        2,
+        "both banks announced; see {}",
+        log.display()
+    );
+    Server { child, banks }
+}
+
+fn identity(data_dir: &Path) -> (TppIdentity, PathBuf) {
+    let demo = data_dir.join("pki/tpps/demo");
+    let identity = TppIdentity::from_files(
+        &demo.join("qwac.pem"),
+        &demo.join("qwac.key"),
+        &demo.join("qseal.pem"),
+        &demo.join("qseal.key"),
+        "https://demo.tpp/qseal.pem",
+    )
+    .unwrap_or_else(|e| panic!("demo TPP files: {e}"));
+    (identity, data_dir.join("pki/ca/root.pem"))
+}
+
+fn mint(data_dir: &Path, database_url: &str, psu: &str) -> String {
+    let output = guichet()
+        .args([
+            "sandbox",
+            "token",
+            "--bank",
+            "17515",
+            "--psu",
+            psu,
+            "--data-dir",
+        ])
+        .arg(data_dir)
+        .args(["--database-url", database_url])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+/// A signed GET in batch mode (no PSU-IP-Address), answering its status.
+async fn batch_get(
+    client: &reqwest::Client,
+    tpp: &TppIdentity,
+    url: &str,
+    token: &str,
+    id: &str,
+) -> u16 {
+    let mut request = client
+        .get(url)
+        .bearer_auth(token)
+        .header("X-Request-ID", id)
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    guichet_tpp::sign_request(&mut request, &tpp.signer).unwrap_or_else(|e| panic!("{e}"));
+    match client.execute(request).await {
+        Ok(response) => response.status().as_u16(),
+        Err(e) => panic!("GET {url}: {e}"),
+    }
+}
+
+fn between(html: &str, before: &str) -> String {
+    html.split(before)
+        .nth(1)
+        .and_then(|rest| rest.split(['"', '<']).next())
+        .unwrap_or("")
+        .to_owned()
+}
+
+/// Opens an authorization on a bank's pages and posts one login; answers the page shown.
+async fn try_password(
+    pages: &str,
+    browser: &reqwest::Client,
+    identifier: &str,
+    password: &str,
+) -> (u16, String) {
+    let query = "response_type=code&client_id=PSDFR-ACPR-12345&scope=aisp&state=s1&redirect_uri=http%3A%2F%2F127.0.0.1%3A8765%2Fcallback";
+    let page = browser
+        .get(format!("{pages}/stet/psd2/oauth/authorize?{query}"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let cookie = page
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .unwrap_or_default()
+        .to_owned();
+    let html = page.text().await.unwrap_or_default();
+    // The CSRF token is base64url, the identifier and password plain letters: no escaping.
+    let csrf = between(&html, "name=\"csrf\" value=\"");
+    let body = format!("csrf={csrf}&identifier={identifier}&password={password}");
+    let answer = browser
+        .post(format!("{pages}/sca/login"))
+        .header("cookie", cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let status = answer.status().as_u16();
+    (status, answer.text().await.unwrap_or_default())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_on_one_postgresql_share_limits_revocations_and_blocks() {
+    let db = TestDatabase::new(Backend::Postgres).await;
+    let url = db.url.expose().to_owned();
+    let dir = std::env::temp_dir().join(format!("guichet-instances-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    // The first instance makes the sandbox PKI; the second finds it in the shared folder.
+    let first = start(&dir, &url, &dir.join("first.log"));
+    let second = start(&dir, &url, &dir.join("second.log"));
+    let (tpp, ca) = identity(&dir);
+    let client = tpp.http_client(&ca).unwrap_or_else(|e| panic!("{e}"));
+
+    // Portal, Limits: 4 batch calls a day per TPP × PSU × account × method, whichever
+    // instance answers: of 10 concurrent calls spread over both, exactly 4 succeed.
+    let token = mint(&dir, &url, "CLAIRE");
+    let mut calls = tokio::task::JoinSet::new();
+    for i in 0..10 {
+        let server = if i % 2 == 0 { &first } else { &second };
+        let url = format!("{}/accounts", server.api("17515"));
+        let (client, tpp, token) = (client.clone(), tpp.clone(), token.clone());
+        calls.spawn(
+            async move { batch_get(&client, &tpp, &url, &token, &format!("batch-{i}")).await },
+        );
+    }
+    let mut statuses = Vec::new();
+    while let Some(status) = calls.join_next().await {
+        statuses.push(status.unwrap_or_else(|e| panic!("{e}")));
+    }
+    statuses.sort();
+    assert_eq!(statuses, [200, 200, 200, 200, 429, 429, 429, 429, 429, 429]);
+
+    // A token revoked through one instance is refused by the other at its next call.
+    let other = mint(&dir, &url, "LEA");
+    let on_second = format!("{}/accounts", second.api("17515"));
+    assert_eq!(
+        batch_get(&client, &tpp, &on_second, &other, "before-revoke").await,
+        200
+    );
+    let revoke = client
+        .post(format!(
+            "{}/stet/psd2/oauth/revoke",
+            first.api("17515").trim_end_matches("/stet/psd2/v1.4.2")
+        ))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("X-Request-ID", "revoke-1")
+        .body(format!("client_id=PSDFR-ACPR-12345&token={other}"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(revoke.status().as_u16(), 200);
+    assert_eq!(
+        batch_get(&client, &tpp, &on_second, &other, "after-revoke").await,
+        401
+    );
+
+    // A PSU blocked on one instance (five wrong passwords there) is blocked on the other.
+    for attempt in 0..5 {
+        let (status, _) =
+            try_password(&first.pages("17515"), &client, "MARC", "wrong-password").await;
+        assert!(
+            status == 200 || (attempt == 4 && status == 403),
+            "attempt {attempt}: {status}"
+        );
+    }
+    let (status, page) = try_password(&second.pages("17515"), &client, "MARC", "sandbox").await;
+    assert_eq!(status, 403, "{page}");
+    assert!(page.contains("Authentification bloquée"), "{page}");
+    let (status, page) = try_password(&second.pages("17515"), &client, "CLAIRE", "sandbox").await;
+    assert_eq!(status, 200, "another PSU is not blocked: {page}");
+    assert!(page.contains("sandbox-code"), "{page}");
+    drop(first);
+    drop(second);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// SIGTERM: the process stops accepting, finishes what is in flight and exits in bounded time.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_the_server_within_a_bounded_time() {
+    let db = TestDatabase::new(Backend::Sqlite).await;
+    let url = db.url.expose().to_owned();
+    let dir = std::env::temp_dir().join(format!("guichet-sigterm-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let mut server = start(&dir, &url, &dir.join("serve.log"));
+    let (tpp, ca) = identity(&dir);
+    let client = tpp.http_client(&ca).unwrap_or_else(|e| panic!("{e}"));
+    let token = mint(&dir, &url, "CLAIRE");
+    let accounts = format!("{}/accounts", server.api("17515"));
+    assert_eq!(
+        batch_get(&client, &tpp, &accounts, &token, "before-term").await,
+        200
+    );
+    let pid = server.child.id().to_string();
+    let sent = Command::new("kill").args(["-TERM", &pid]).status();
+    assert!(sent.is_ok_and(|s| s.success()), "kill -TERM");
+    let stopped = Instant::now();
+    let status = loop {
+        if let Ok(Some(status)) = server.child.try_wait() {
+            break status;
+        }
+        assert!(
+            stopped.elapsed() < Duration::from_secs(15),
+            "still running 15 s after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "exit status after SIGTERM: {status}");
+    // New connections are refused once it has stopped.
+    let refused = reqwest::Client::new().get(&accounts).send().await;
+    assert!(refused.is_err());
+    let _ = std::fs::remove_dir_all(&dir);
+}
