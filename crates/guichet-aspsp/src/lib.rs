@@ -102,6 +102,10 @@ impl Application {
             .with_context(|| format!("opening the database {}", config.database_url))?;
         store.set_meta("mode", config.mode.as_str()).await?;
         let security = security::Security::load(&config.tls)?;
+        let fresh = guichet_store::TokenSecret::generate()?;
+        let identifier_key = store
+            .meta_or_insert("identifier_key", fresh.expose())
+            .await?;
         let state = Arc::new(AppState {
             store,
             clock,
@@ -116,6 +120,10 @@ impl Application {
                 config.edge.psu_failure_window_seconds,
             ),
             edge: config.edge,
+            identifier_key: aws_lc_rs::hmac::Key::new(
+                aws_lc_rs::hmac::HMAC_SHA256,
+                identifier_key.as_bytes(),
+            ),
             metrics: ops::Metrics::new(),
             readiness: ops::Readiness::new(),
         });
@@ -186,6 +194,10 @@ async fn housekeeping(state: SharedState) {
             Err(e) => {
                 tracing::warn!(error = %e, "trust list reload failed; keeping the previous one")
             }
+        }
+        let now = state.now().as_second();
+        if let Err(e) = state.store.prune_sca_failures(now - 86_400, now).await {
+            tracing::warn!(error = %e, "pruning SCA failure counts failed");
         }
         if state.mode == Mode::Sandbox
             && let Err(e) = sandbox::refresh(&state).await

@@ -99,6 +99,9 @@ pub struct AppState {
     pub edge: crate::conn::EdgeLimits,
     /// Failed SCA factors per client address.
     pub throttle: crate::throttle::Throttle,
+    /// The deployment's key for hashing what must be stored but not readable (an unknown
+    /// identifier typed on the login page), the same in every instance.
+    pub identifier_key: aws_lc_rs::hmac::Key,
     /// What the operations listener exposes.
     pub metrics: crate::ops::Metrics,
     pub readiness: crate::ops::Readiness,
@@ -113,6 +116,11 @@ impl AppState {
 
     pub fn now(&self) -> jiff::Timestamp {
         self.clock.now()
+    }
+
+    /// HMAC-SHA-256 of `text` under the deployment's key, lower-case hex.
+    pub fn keyed_hash(&self, text: &str) -> String {
+        guichet_eidas::hex(aws_lc_rs::hmac::sign(&self.identifier_key, text.as_bytes()).as_ref())
     }
 
     /// The origin of a bank's PSU pages: `www.<bankcode>.<domain>` in production, the bound

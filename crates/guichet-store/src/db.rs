@@ -195,6 +195,17 @@ impl Store {
         Ok(row.map(|(value,)| value))
     }
 
+    /// The value of `key`, set to `value` first if it had none; every process of a deployment
+    /// gets the same (a secret made by whichever process starts first).
+    pub async fn meta_or_insert(&self, key: &str, value: &str) -> Result<String> {
+        sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+            .bind(key)
+            .bind(value)
+            .execute(&self.pool)
+            .await?;
+        Ok(self.meta(key).await?.unwrap_or_else(|| value.to_owned()))
+    }
+
     pub async fn set_meta(&self, key: &str, value: &str) -> Result<()> {
         sqlx::query(
             "INSERT INTO meta (key, value) VALUES ($1, $2)

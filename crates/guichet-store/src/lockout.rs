@@ -84,7 +84,111 @@ pub(crate) async fn set_block(
     Ok(failures)
 }
 
+/// What asking for one SCA try gave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScaTry {
+    /// The try may be checked; it is counted as failed until [`Store::release_sca_try`] says
+    /// otherwise. `count` is the consecutive failures, this try included.
+    Granted { count: i64 },
+    /// The PSU's authentication is blocked until then.
+    Blocked { until: i64 },
+    /// As many tries as the limit are being checked at this moment: this one is not.
+    TooMany,
+}
+
 impl Store {
+    /// Takes one SCA try of the PSU before its factor is checked, so that concurrent guesses
+    /// cannot get more than `max_failures` checks (RTS art. 4(3)(d)): the try is counted as a
+    /// failure first, in one atomic UPSERT shared by every process, and refunded when the
+    /// factor was right. An expired block is cleared and the count restarts at 1.
+    pub async fn take_sca_try(
+        &self,
+        bank_code: &str,
+        psu_id: &str,
+        now: i64,
+        max_failures: i64,
+    ) -> Result<ScaTry> {
+        let (count, blocked_until): (i64, Option<i64>) = sqlx::query_as(
+            "INSERT INTO sca_failures (bank_code, psu_id, failures, last_failure_at, blocked_until) \
+             VALUES ($1, $2, 1, $3, NULL) \
+             ON CONFLICT (bank_code, psu_id) DO UPDATE SET \
+               failures = CASE WHEN sca_failures.blocked_until IS NOT NULL AND sca_failures.blocked_until <= $3 \
+                 THEN 1 ELSE sca_failures.failures + 1 END, \
+               blocked_until = CASE WHEN sca_failures.blocked_until IS NOT NULL AND sca_failures.blocked_until <= $3 \
+                 THEN NULL ELSE sca_failures.blocked_until END, \
+               last_failure_at = $3 \
+             RETURNING failures, blocked_until",
+        )
+        .bind(bank_code)
+        .bind(psu_id)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(match blocked_until {
+            Some(until) => ScaTry::Blocked { until },
+            None if count > max_failures.max(1) => ScaTry::TooMany,
+            None => ScaTry::Granted { count },
+        })
+    }
+
+    /// The factor of a granted try was wrong: when it was the `max_failures`-th consecutive
+    /// one, the PSU is blocked for `block_seconds` and the block recorded (one transaction).
+    /// Answers the block set, if any.
+    pub async fn fail_sca_try(
+        &self,
+        bank_code: &str,
+        psu_id: &str,
+        factor: &str,
+        now: i64,
+        count: i64,
+        max_failures: i64,
+        block_seconds: i64,
+    ) -> Result<Option<i64>> {
+        if count < max_failures.max(1) {
+            return Ok(None);
+        }
+        let until = now.saturating_add(block_seconds.max(0));
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE sca_failures SET blocked_until = $1 WHERE bank_code = $2 AND psu_id = $3",
+        )
+        .bind(until)
+        .bind(bank_code)
+        .bind(psu_id)
+        .execute(&mut *tx)
+        .await?;
+        record_block(&mut tx, bank_code, psu_id, now, until, count, factor).await?;
+        tx.commit().await?;
+        Ok(Some(until))
+    }
+
+    /// The factor of a granted try was right: the try is no failure.
+    pub async fn release_sca_try(&self, bank_code: &str, psu_id: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE sca_failures SET failures = CASE WHEN failures > 0 THEN failures - 1 ELSE 0 END \
+             WHERE bank_code = $1 AND psu_id = $2",
+        )
+        .bind(bank_code)
+        .bind(psu_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Forgets failure counts without a block in force whose last failure is older than
+    /// `before` (unknown identifiers are counted too: this keeps the table small).
+    pub async fn prune_sca_failures(&self, before: i64, now: i64) -> Result<u64> {
+        let done = sqlx::query(
+            "DELETE FROM sca_failures WHERE last_failure_at < $1 \
+             AND (blocked_until IS NULL OR blocked_until <= $2)",
+        )
+        .bind(before)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     /// When the PSU's authentication is blocked at `now`: `Some(until)` with `until > now`.
     pub async fn sca_blocked_until(
         &self,

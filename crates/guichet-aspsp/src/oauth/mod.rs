@@ -9,6 +9,7 @@
 mod authorize;
 pub mod error;
 mod fallback;
+mod lockout;
 pub(crate) mod pages;
 mod psu_access;
 mod steps;

@@ -9,15 +9,13 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use std::net::IpAddr;
 
-use guichet_store::{AuthCode, PsuRecord, ScaAttempt, ScaFailure};
+use guichet_store::{AuthCode, PsuRecord, ScaAttempt};
 
 use super::authorize::{CODE_SECONDS, COOKIE, LoginPage, MAX_FAILURES, clear_cookie, redirect_to};
 use super::error::OAuthError;
 use super::pages::{MessagePage, Page, error_page, origin_of, see_other};
-use super::{bank_of, cookie, form, same, sha256_hex};
-use crate::conn::ClientAddr;
+use super::{bank_of, cookie, form, lockout, same, sha256_hex};
 use crate::state::{Bank, SharedState};
 
 #[derive(Template)]
@@ -82,7 +80,7 @@ pub(crate) async fn posted_attempt(
     Ok((bank, attempt))
 }
 
-fn message_page(
+pub(super) fn message_page(
     status: StatusCode,
     bank: &Bank,
     attempt: &ScaAttempt,
@@ -110,145 +108,6 @@ fn locked_page(bank: &Bank, attempt: &ScaAttempt) -> Response {
         "Accès bloqué",
         "Trois essais ont échoué : cette tentative est bloquée.",
     )
-}
-
-/// RTS art. 4(3)(d): the PSU is told that its authentication is blocked, and until when.
-fn blocked_page(bank: &Bank, attempt: &ScaAttempt, until: i64) -> Response {
-    let when = jiff::Timestamp::from_second(until)
-        .map(|t| {
-            bank.zone
-                .to_datetime(t)
-                .strftime("%d/%m/%Y à %H:%M")
-                .to_string()
-        })
-        .unwrap_or_default();
-    let message = format!(
-        "Après {} essais infructueux, votre authentification est bloquée jusqu'au {when}. Vous pourrez réessayer ensuite, ou contacter votre conseiller.",
-        bank.profile.sca_max_failures
-    );
-    message_page(
-        StatusCode::FORBIDDEN,
-        bank,
-        attempt,
-        "Authentification bloquée",
-        &message,
-    )
-}
-
-/// Too many failures from this address: nothing is checked until the window ends.
-fn throttled_page(bank: &Bank, attempt: &ScaAttempt, wait: i64) -> Response {
-    let message = format!(
-        "Trop d'essais infructueux depuis votre connexion. Réessayez dans {} minute(s).",
-        (wait + 59) / 60
-    );
-    let mut response = message_page(
-        StatusCode::TOO_MANY_REQUESTS,
-        bank,
-        attempt,
-        "Trop d'essais",
-        &message,
-    );
-    response
-        .headers_mut()
-        .insert(axum::http::header::RETRY_AFTER, wait.into());
-    response
-}
-
-/// The address the form came from.
-fn client_of(parts: &Parts) -> IpAddr {
-    parts
-        .extensions
-        .get::<ClientAddr>()
-        .map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0)
-}
-
-/// A factor is not even checked while the client address is slowed down or the PSU blocked.
-async fn refuse_unchecked(
-    state: &SharedState,
-    bank: &Bank,
-    attempt: &ScaAttempt,
-    client: IpAddr,
-    psu_id: Option<&str>,
-) -> Option<Response> {
-    let now = state.now().as_second();
-    if let Some(wait) = state.throttle.wait(client, now) {
-        return Some(throttled_page(bank, attempt, wait));
-    }
-    let psu_id = psu_id?;
-    match state
-        .store
-        .sca_blocked_until(bank.code(), psu_id, now)
-        .await
-    {
-        Ok(Some(until)) => Some(blocked_page(bank, attempt, until)),
-        Ok(None) => None,
-        Err(e) => {
-            tracing::error!(error = %e, "reading an SCA block");
-            Some(
-                error_page(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    &bank.profile.name,
-                    "Service indisponible.",
-                )
-                .into_response(),
-            )
-        }
-    }
-}
-
-/// Counts a failed factor of a known PSU, across attempts and instances; answers the block
-/// page when this failure reaches the bank's limit.
-async fn count_psu_failure(
-    state: &SharedState,
-    bank: &Bank,
-    attempt: &ScaAttempt,
-    psu_id: &str,
-    factor: &str,
-) -> Result<i64, Response> {
-    let now = state.now().as_second();
-    let profile = &bank.profile;
-    match state
-        .store
-        .record_sca_failure(
-            bank.code(),
-            psu_id,
-            factor,
-            now,
-            profile.sca_max_failures,
-            profile.sca_block_minutes * 60,
-        )
-        .await
-    {
-        Ok(ScaFailure {
-            blocked_until: Some(until),
-            failures,
-        }) => {
-            // An unknown identifier's stand-in is a hash of what was typed: never logged.
-            let psu = if psu_id.starts_with('?') {
-                "(unknown identifier)"
-            } else {
-                psu_id
-            };
-            tracing::warn!(
-                bank = bank.code(),
-                psu_id = psu,
-                failures,
-                until,
-                "PSU authentication blocked after consecutive SCA failures"
-            );
-            Err(blocked_page(bank, attempt, until))
-        }
-        Ok(ScaFailure { failures, .. }) => Ok((profile.sca_max_failures - failures).max(0)),
-        Err(e) => {
-            tracing::error!(error = %e, "counting an SCA failure");
-            Err(error_page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                &profile.name,
-                "Service indisponible.",
-            )
-            .into_response())
-        }
-    }
 }
 
 /// Counts a failed factor in the attempt; the third locks the attempt.
@@ -301,7 +160,6 @@ pub async fn login(State(state): State<SharedState>, parts: Parts, body: Bytes) 
     }
     let identifier = fields.get("identifier").map(|s| s.trim()).unwrap_or("");
     let password = fields.get("password").map(String::as_str).unwrap_or("");
-    let client = client_of(&parts);
     let known = match state.store.find_psu(bank.code(), identifier).await {
         Ok(psu) => psu,
         Err(e) => {
@@ -309,25 +167,30 @@ pub async fn login(State(state): State<SharedState>, parts: Parts, body: Bytes) 
             None
         }
     };
-    // An unknown identifier is counted and blocked like a PSU (under a name no PSU can have),
-    // so that neither the count nor the block page tells whether an identifier exists.
-    let counted_id = known.as_ref().map_or_else(
-        || format!("?{}", sha256_hex(identifier)),
+    // An unknown identifier is counted and blocked like a PSU, under a keyed hash of what was
+    // typed (a name no PSU can have, that cannot be reversed without the bank's key), so that
+    // neither the count nor the block page tells whether an identifier exists.
+    let psu_key = known.as_ref().map_or_else(
+        || format!("?{}", state.keyed_hash(identifier)),
         |p| p.psu_id.clone(),
     );
-    if let Some(refusal) =
-        refuse_unchecked(&state, &bank, &attempt, client, Some(&counted_id)).await
+    let taken = match lockout::take(
+        &state,
+        &bank,
+        &attempt,
+        lockout::client_of(&parts),
+        &psu_key,
+    )
+    .await
     {
-        return refusal;
-    }
+        Ok(taken) => taken,
+        Err(refusal) => return refusal,
+    };
     let psu = known.filter(|p| state.sca.check_password(p, password));
     let Some(psu) = psu else {
         // Never the identifier typed, the password or the session: only the bank.
         tracing::info!(bank = bank.code(), "SCA password refused");
-        state.throttle.failed(client, state.now().as_second());
-        if let Err(blocked) =
-            count_psu_failure(&state, &bank, &attempt, &counted_id, "password").await
-        {
+        if let Err(blocked) = lockout::failed(&state, &bank, &attempt, taken, "password").await {
             return blocked;
         }
         let attempt = match fail(&state, &bank, attempt, "login").await {
@@ -354,6 +217,7 @@ pub async fn login(State(state): State<SharedState>, parts: Parts, body: Bytes) 
         page.form_target = attempt.redirect_uri.as_deref().and_then(origin_of);
         return page.into_response();
     };
+    lockout::passed(&state, &bank, taken).await;
     let Some(challenge) = state.sca.send_code(&psu) else {
         return error_page(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -417,18 +281,23 @@ pub async fn otp(State(state): State<SharedState>, parts: Parts, body: Bytes) ->
         )
         .into_response();
     };
-    let client = client_of(&parts);
-    if let Some(refusal) =
-        refuse_unchecked(&state, &bank, &attempt, client, Some(&psu.psu_id)).await
+    let taken = match lockout::take(
+        &state,
+        &bank,
+        &attempt,
+        lockout::client_of(&parts),
+        &psu.psu_id,
+    )
+    .await
     {
-        return refusal;
-    }
+        Ok(taken) => taken,
+        Err(refusal) => return refusal,
+    };
     let code = fields.get("code").map(|s| s.trim()).unwrap_or("");
     let expected = attempt.otp_hash.clone().unwrap_or_default();
     if !same(&sha256_hex(code), &expected) {
         tracing::info!(bank = bank.code(), "SCA code refused");
-        state.throttle.failed(client, state.now().as_second());
-        let left = match count_psu_failure(&state, &bank, &attempt, &psu.psu_id, "otp").await {
+        let left = match lockout::failed(&state, &bank, &attempt, taken, "otp").await {
             Ok(left) => left,
             Err(blocked) => return blocked,
         };
@@ -440,6 +309,10 @@ pub async fn otp(State(state): State<SharedState>, parts: Parts, body: Bytes) ->
         let message = format!("Code incorrect ({}).", remaining(left));
         return otp_page(&bank, &attempt, &psu, Some(message));
     }
+    lockout::passed(&state, &bank, taken).await;
+    state
+        .metrics
+        .sca(bank.code(), crate::ops::ScaOutcome::Success);
     // A successful SCA ends the run of failures (RTS art. 4(3)(d) counts consecutive ones).
     if let Err(e) = state
         .store
@@ -537,6 +410,9 @@ pub async fn cancel(State(state): State<SharedState>, parts: Parts, body: Bytes)
     }
     let previous = attempt.stage.clone();
     attempt.stage = "cancelled".into();
+    state
+        .metrics
+        .sca(bank.code(), crate::ops::ScaOutcome::Abandoned);
     if !matches!(
         state.store.advance_attempt(&attempt, &previous).await,
         Ok(true)
