@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
-use crate::conn::{self, Activity, ClientAddr, EdgeLimits, Gate, TrackedBody};
+use crate::conn::{self, Activity, ClientAddr, EdgeLimits, Gate, ProgressBody, TrackedBody};
 use crate::state::{ListenerBank, SharedState};
 use crate::tls::ConnectionPeer;
 use crate::{ais, cbpii, edge, oauth, register, signature};
@@ -45,7 +45,10 @@ pub fn router(state: SharedState) -> Router {
 
 /// The PSU's pages (authorize, SCA, access management, fallback login, App2App files).
 pub fn psu_router(state: SharedState) -> Router {
-    let pages = oauth::psu_router().with_state(state.clone());
+    // The PSU's forms are a few fields: 16 KiB is plenty.
+    let pages = oauth::psu_router()
+        .layer(axum::extract::DefaultBodyLimit::max(16 * 1024))
+        .with_state(state.clone());
     Router::new()
         .fallback_service(pages)
         .layer(middleware::from_fn_with_state(
@@ -257,7 +260,7 @@ fn http_builder(
         builder
             .http2()
             .timer(TokioTimer::new())
-            .max_header_list_size(u32::try_from(conn::PARSER_MAX_HEAD_BYTES).unwrap_or(u32::MAX))
+            .max_header_list_size(u32::try_from(edge.parser_head_bytes()).unwrap_or(u32::MAX))
             .max_concurrent_streams(100);
     } else {
         builder = builder.http1_only();
@@ -266,7 +269,7 @@ fn http_builder(
             .timer(TokioTimer::new())
             .header_read_timeout(edge.header_timeout())
             .max_headers(conn::PARSER_MAX_HEADERS)
-            .max_buf_size(conn::PARSER_MAX_HEAD_BYTES);
+            .max_buf_size(edge.parser_head_bytes());
     }
     builder
 }
@@ -316,10 +319,10 @@ async fn serve_connection(
             extensions.insert(listening.bank.clone());
             extensions.insert(peer.for_request(state.security.trust(), state.now().as_second()));
             extensions.insert(ClientAddr(client));
-            let answer = listening
-                .app
-                .clone()
-                .oneshot(request.map(axum::body::Body::new));
+            let progress = activity.clone();
+            let answer = listening.app.clone().oneshot(
+                request.map(|body| axum::body::Body::new(ProgressBody::new(body, progress))),
+            );
             async move {
                 let response = answer.await?;
                 Ok::<_, std::convert::Infallible>(response.map(|body| TrackedBody::new(body, busy)))
@@ -328,17 +331,12 @@ async fn serve_connection(
     };
     let connection = builder.serve_connection(TokioIo::new(tls), service);
     tokio::pin!(connection);
-    let timeout = edge.header_timeout();
-    // Once closing, how long the connection may still take: a moment to send its GOAWAY when
-    // idle, the requests in flight when the server stops.
+    let deadlines = edge.deadlines();
+    // Once closing, how long the connection may still take: a moment to send its GOAWAY, or
+    // the requests in flight when the server stops.
     let mut closing_until: Option<Instant> = None;
     loop {
-        let wake = match closing_until {
-            Some(until) => until,
-            None => activity
-                .deadline(timeout)
-                .unwrap_or_else(|| Instant::now() + timeout),
-        };
+        let wake = closing_until.unwrap_or_else(|| activity.deadline(deadlines));
         tokio::select! {
             result = connection.as_mut() => {
                 if let Err(e) = result {
@@ -350,8 +348,10 @@ async fn serve_connection(
                 if closing_until.is_some() {
                     return;
                 }
-                if activity.deadline(timeout).is_some_and(|d| d <= Instant::now()) {
-                    tracing::debug!(%client, "connection closed: no request head within the header deadline");
+                if activity.deadline(deadlines) <= Instant::now() {
+                    // No request head within the header deadline, or a request that stopped
+                    // making progress (a slow body, a reader that stopped reading).
+                    tracing::debug!(%client, busy = activity.is_busy(), "connection closed at its deadline");
                     connection.as_mut().graceful_shutdown();
                     closing_until = Some(Instant::now() + Duration::from_secs(1));
                 }

@@ -47,11 +47,19 @@ impl Grant {
     /// token with the desired scope".
     pub async fn require_scope(&self, state: &AppState, scope: &str) -> ApiResult<()> {
         if !self.token.has_scope(scope) {
-            let revoked = state
+            match state
                 .store
                 .revoke_refresh_tokens(&self.token.family_id, state.now().as_second())
-                .await?;
-            tracing::info!(client_id = %self.token.client_id, revoked, "insufficient scope: the grant's refresh token is revoked");
+                .await
+            {
+                Ok(revoked) => {
+                    tracing::info!(client_id = %self.token.client_id, revoked, "insufficient scope: the grant's refresh token is revoked")
+                }
+                // The refusal stands; the refresh token outlives it (logged for the operator).
+                Err(e) => {
+                    tracing::error!(error = %e, "revoking the refresh token after an insufficient-scope refusal")
+                }
+            }
             return Err(ApiError::InsufficientScope(format!(
                 "this API needs the '{scope}' scope; the token has '{}'",
                 self.token.scopes.join(" ")

@@ -32,6 +32,11 @@ pub struct EdgeLimits {
     /// Seconds a client has to send a complete request head, after the handshake and between
     /// requests on a kept-alive connection.
     pub header_timeout_seconds: u64,
+    /// Seconds a request being answered may go without a body frame read or written (slow
+    /// bodies, readers that stop reading).
+    pub stall_timeout_seconds: u64,
+    /// Seconds a connection may stay busy without a pause (a trickled body, a slow reader).
+    pub request_timeout_seconds: u64,
     /// Connections one listener holds at most (lowered at start to fit the open-file limit).
     pub max_connections_per_listener: usize,
     /// Connections one client address holds at most on one listener.
@@ -58,6 +63,8 @@ impl Default for EdgeLimits {
         EdgeLimits {
             handshake_timeout_seconds: 10,
             header_timeout_seconds: 10,
+            stall_timeout_seconds: 30,
+            request_timeout_seconds: 120,
             max_connections_per_listener: 8192,
             max_connections_per_client: 256,
             max_headers: 100,
@@ -74,7 +81,8 @@ impl Default for EdgeLimits {
 
 /// What the HTTP parser itself refuses, well above [`EdgeLimits`] so that requests between
 /// the two limits reach the edge and get a STET ErrorModel: past these, hyper answers a bare
-/// 431 or closes the connection.
+/// 431 or closes the connection. The head buffer, eight times the header block limit (512 KiB
+/// by default), is what one connection may hold in memory before its header deadline.
 pub const PARSER_MAX_HEADERS: usize = 1024;
 pub const PARSER_MAX_HEAD_BYTES: usize = 1024 * 1024;
 
@@ -87,10 +95,40 @@ impl EdgeLimits {
         Duration::from_secs(self.header_timeout_seconds.max(1))
     }
 
+    /// The HTTP/1.1 parser's head buffer: eight times the header block limit, at most
+    /// [`PARSER_MAX_HEAD_BYTES`].
+    pub fn parser_head_bytes(&self) -> usize {
+        self.max_header_block_bytes
+            .saturating_mul(8)
+            .clamp(16 * 1024, PARSER_MAX_HEAD_BYTES)
+    }
+
     /// Checks the limits make sense together.
     pub fn validate(&self) -> Result<(), String> {
         if self.max_connections_per_client == 0 || self.max_connections_per_listener == 0 {
             return Err("edge: connection caps must be at least 1".into());
+        }
+        for (name, value, max) in [
+            (
+                "handshake_timeout_seconds",
+                self.handshake_timeout_seconds,
+                3600,
+            ),
+            ("header_timeout_seconds", self.header_timeout_seconds, 3600),
+            ("stall_timeout_seconds", self.stall_timeout_seconds, 3600),
+            (
+                "request_timeout_seconds",
+                self.request_timeout_seconds,
+                86_400,
+            ),
+            ("trust_refresh_seconds", self.trust_refresh_seconds, 86_400),
+        ] {
+            if !(1..=max).contains(&value) {
+                return Err(format!("edge: {name} must be 1 to {max}"));
+            }
+        }
+        if !(1..=86_400).contains(&self.psu_failure_window_seconds) {
+            return Err("edge: psu_failure_window_seconds must be 1 to 86400".into());
         }
         if self.max_header_block_bytes > PARSER_MAX_HEAD_BYTES / 2
             || self.max_headers > PARSER_MAX_HEADERS / 2
@@ -204,13 +242,38 @@ impl Drop for Admission {
     }
 }
 
-/// Whether a connection is serving a request, and since when it is not.
+/// The deadlines of one connection.
+#[derive(Debug, Clone, Copy)]
+pub struct Deadlines {
+    /// For the next request head, after the handshake or the previous response.
+    pub header: Duration,
+    /// For any progress (a body frame read or written) while a request is being answered.
+    pub stall: Duration,
+    /// For a busy stretch (requests without a pause) as a whole.
+    pub request: Duration,
+}
+
+impl EdgeLimits {
+    pub fn deadlines(&self) -> Deadlines {
+        Deadlines {
+            header: self.header_timeout(),
+            stall: Duration::from_secs(self.stall_timeout_seconds.max(1)),
+            request: Duration::from_secs(self.request_timeout_seconds.max(1)),
+        }
+    }
+}
+
+/// Whether a connection is serving a request, and since when it is, or is not.
 #[derive(Debug)]
 pub struct Activity {
     started: Instant,
     in_flight: AtomicUsize,
-    /// Milliseconds after `started` when the last response was finished (or the handshake).
+    /// Milliseconds after `started`: when the last response was finished (or the handshake).
     idle_since: AtomicU64,
+    /// When the current busy stretch began.
+    busy_since: AtomicU64,
+    /// When a body frame was last read or written.
+    progress: AtomicU64,
 }
 
 impl Activity {
@@ -219,6 +282,8 @@ impl Activity {
             started: Instant::now(),
             in_flight: AtomicUsize::new(0),
             idle_since: AtomicU64::new(0),
+            busy_since: AtomicU64::new(0),
+            progress: AtomicU64::new(0),
         })
     }
 
@@ -226,21 +291,37 @@ impl Activity {
         u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
+    fn at(&self, field: &AtomicU64) -> Instant {
+        self.started + Duration::from_millis(field.load(Ordering::SeqCst))
+    }
+
     /// A request head arrived: the connection is busy until the returned guard is dropped
     /// (with the response's body, once it was sent).
     pub fn begin(self: &Arc<Activity>) -> Busy {
-        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        let now = self.elapsed_ms();
+        if self.in_flight.fetch_add(1, Ordering::SeqCst) == 0 {
+            self.busy_since.store(now, Ordering::SeqCst);
+        }
+        self.progress.store(now, Ordering::SeqCst);
         Busy(self.clone())
     }
 
-    /// When the connection must have presented its next request head, or `None` while it is
-    /// answering one.
-    pub fn deadline(&self, timeout: Duration) -> Option<Instant> {
-        if self.in_flight.load(Ordering::SeqCst) > 0 {
-            return None;
+    /// A body frame moved.
+    pub fn touch(&self) {
+        self.progress.store(self.elapsed_ms(), Ordering::SeqCst);
+    }
+
+    /// When the connection is closed unless something happens: its next request head is due,
+    /// or, while busy, its next progress and the end of its busy stretch.
+    pub fn deadline(&self, limits: Deadlines) -> Instant {
+        if self.in_flight.load(Ordering::SeqCst) == 0 {
+            return self.at(&self.idle_since) + limits.header;
         }
-        let since = Duration::from_millis(self.idle_since.load(Ordering::SeqCst));
-        Some(self.started + since + timeout)
+        (self.at(&self.progress) + limits.stall).min(self.at(&self.busy_since) + limits.request)
+    }
+
+    pub fn is_busy(&self) -> bool {
+        self.in_flight.load(Ordering::SeqCst) > 0
     }
 }
 
@@ -257,15 +338,16 @@ impl Drop for Busy {
     }
 }
 
-/// A response body that keeps its connection marked busy until it is sent (or dropped).
+/// A response body that keeps its connection marked busy until it is sent (or dropped), and
+/// marks progress as it is written.
 pub struct TrackedBody {
     inner: Body,
-    _busy: Busy,
+    busy: Busy,
 }
 
 impl TrackedBody {
     pub fn new(inner: Body, busy: Busy) -> TrackedBody {
-        TrackedBody { inner, _busy: busy }
+        TrackedBody { inner, busy }
     }
 }
 
@@ -277,7 +359,49 @@ impl http_body::Body for TrackedBody {
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
-        Pin::new(&mut self.get_mut().inner).poll_frame(cx)
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        if let Poll::Ready(Some(Ok(_))) = &polled {
+            this.busy.0.touch();
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// A request body that marks progress as it is read.
+pub struct ProgressBody<B> {
+    inner: B,
+    activity: Arc<Activity>,
+}
+
+impl<B> ProgressBody<B> {
+    pub fn new(inner: B, activity: Arc<Activity>) -> ProgressBody<B> {
+        ProgressBody { inner, activity }
+    }
+}
+
+impl<B: http_body::Body<Data = Bytes> + Unpin> http_body::Body for ProgressBody<B> {
+    type Data = Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        if let Poll::Ready(Some(Ok(_))) = &polled {
+            this.activity.touch();
+        }
+        polled
     }
 
     fn is_end_stream(&self) -> bool {
@@ -319,17 +443,24 @@ mod tests {
     }
 
     #[test]
-    fn a_busy_connection_has_no_deadline() {
+    fn a_busy_connection_is_held_to_progress_and_to_its_stretch() {
         let activity = Activity::new();
-        let timeout = Duration::from_secs(5);
-        assert!(activity.deadline(timeout).is_some());
+        let limits = Deadlines {
+            header: Duration::from_secs(5),
+            stall: Duration::from_secs(30),
+            request: Duration::from_secs(60),
+        };
+        let idle = activity.deadline(limits);
         let busy = activity.begin();
-        assert_eq!(activity.deadline(timeout), None);
-        drop(busy);
+        assert!(activity.is_busy());
+        let working = activity.deadline(limits);
         assert!(
-            activity
-                .deadline(timeout)
-                .is_some_and(|d| d > Instant::now())
+            working > idle + Duration::from_secs(20),
+            "the stall deadline, not the header one"
         );
+        assert!(working <= Instant::now() + Duration::from_secs(30));
+        drop(busy);
+        assert!(!activity.is_busy());
+        assert!(activity.deadline(limits) <= Instant::now() + Duration::from_secs(5));
     }
 }

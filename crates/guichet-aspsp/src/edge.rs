@@ -107,10 +107,11 @@ pub async fn guard(State(state): State<SharedState>, request: Request, next: Nex
     let mut response = match admitted {
         Ok(()) => next.run(request).instrument(span.clone()).await,
         Err(refusal) => {
+            // What the client sends is read and dropped first (a connection closed on unread
+            // data is reset, and the reset can destroy the answer), for a bounded time.
             let (parts, body) = request.into_parts();
-            if matches!(refusal, ApiError::PayloadTooLarge(_)) {
-                let _ = read_body(body, 0).await;
-            }
+            let _ =
+                tokio::time::timeout(std::time::Duration::from_secs(2), read_body(body, 0)).await;
             let media = negotiate(
                 parts
                     .headers

@@ -126,17 +126,16 @@ impl Security {
     /// Re-reads the trust list when a CRL file changed. Called on a timer.
     pub fn refresh_trust(&self) -> anyhow::Result<bool> {
         let now = modified(&self.crl_files);
-        let changed = match self.crl_stamp.lock() {
-            Ok(mut stamp) if *stamp != now => {
-                *stamp = now;
-                true
-            }
-            _ => false,
-        };
+        let changed = self.crl_stamp.lock().map_or(false, |stamp| *stamp != now);
         if changed {
+            // The stamp moves only once the files were read: a CRL caught mid-write is read
+            // again at the next check.
             let store = read_trust(&self.trust_files, &self.crl_files)?;
             if let Ok(mut guard) = self.trust.write() {
                 *guard = Arc::new(store);
+            }
+            if let Ok(mut stamp) = self.crl_stamp.lock() {
+                *stamp = now;
             }
         }
         Ok(changed)

@@ -134,13 +134,19 @@ async fn resolve_key_id(
         ),
         signing_string: None,
     };
-    let wanted = KeyIdRef::parse(key_id).ok_or_else(unknown)?;
+    // Read as the matching reads it: decoded, and literally.
+    let readings = KeyIdRef::readings(key_id);
+    if readings.is_empty() {
+        return Err(unknown());
+    }
     let records = state.store.qseals(qwac.org_id.as_str()).await?;
     let record = records
         .iter()
-        .find(|r| match &wanted {
-            KeyIdRef::Fingerprint(fp) => *fp == r.sha256 || *fp == r.sha1,
-            KeyIdRef::SerialIssuer { .. } => false,
+        .find(|r| {
+            readings.iter().any(|wanted| match wanted {
+                KeyIdRef::Fingerprint(fp) => *fp == r.sha256 || *fp == r.sha1,
+                KeyIdRef::SerialIssuer { .. } => false,
+            })
         })
         .cloned();
     let cert = match record {

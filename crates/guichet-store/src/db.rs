@@ -132,7 +132,7 @@ impl Store {
     }
 
     async fn migrate(&self) -> Result<()> {
-        let files: [(i64, &str, &'static str, &'static str); 5] = [
+        let files: [(i64, &str, &'static str, &'static str); 6] = [
             (
                 1,
                 "init",
@@ -162,6 +162,12 @@ impl Store {
                 "stats",
                 include_str!("../migrations/sqlite/0005_stats.sql"),
                 include_str!("../migrations/postgres/0005_stats.sql"),
+            ),
+            (
+                6,
+                "rotation",
+                include_str!("../migrations/sqlite/0006_rotation.sql"),
+                include_str!("../migrations/postgres/0006_rotation.sql"),
             ),
         ];
         let migrations = files

@@ -154,7 +154,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         if let Some(old) = replaced {
             let done = sqlx::query(
-                "UPDATE tokens SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL",
+                "UPDATE tokens SET revoked_at = $1, rotated_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL",
             )
             .bind(now)
             .bind(old.hash())
@@ -212,24 +212,14 @@ impl Store {
         row.map(|row| record(&row)).transpose()
     }
 
-    /// Whether a refresh token was issued in this grant after `issued_at`: a revoked refresh
-    /// token with a newer one was rotated, not revoked outright.
-    pub async fn was_rotated(
-        &self,
-        family_id: &str,
-        issued_at: i64,
-        secret: &TokenSecret,
-    ) -> Result<bool> {
-        let row: Option<(i64,)> = sqlx::query_as(
-            "SELECT COUNT(*) FROM tokens WHERE family_id = $1 AND kind = $2 AND issued_at >= $3 AND token_hash <> $4",
-        )
-        .bind(family_id)
-        .bind(TokenKind::Refresh.as_str())
-        .bind(issued_at)
-        .bind(secret.hash())
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.is_some_and(|(n,)| n > 0))
+    /// Whether this token was replaced by its renewal (rather than revoked outright).
+    pub async fn was_rotated(&self, secret: &TokenSecret) -> Result<bool> {
+        let row: Option<(Option<i64>,)> =
+            sqlx::query_as("SELECT rotated_at FROM tokens WHERE token_hash = $1")
+                .bind(secret.hash())
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(matches!(row, Some((Some(_),))))
     }
 
     /// Revokes the refresh tokens of a grant (its access tokens stay); answers how many were

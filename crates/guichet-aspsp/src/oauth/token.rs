@@ -73,7 +73,10 @@ async fn authenticate(state: &SharedState, request: Request) -> Result<Client, O
     }
     let bytes = crate::edge::read_body(body, MAX_BODY)
         .await
-        .map_err(|e| OAuthError::TooLarge(e.to_string()))?;
+        .map_err(|e| match e {
+            crate::error::ApiError::PayloadTooLarge(m) => OAuthError::TooLarge(m),
+            other => OAuthError::invalid_request(other.to_string()),
+        })?;
     let params = form(&bytes).map_err(|e| OAuthError::invalid_request(e))?;
     let client_id = params
         .get("client_id")
@@ -310,11 +313,7 @@ async fn refresh(state: &SharedState, client: &Client) -> Result<Response, OAuth
         // RFC 9700 §4.14.2: a refresh token presented after it was rotated tells of a leak;
         // the whole grant, newer tokens included, is revoked. One revoked outright (by the
         // TPP, the PSU, or after an insufficient-scope refusal) is only refused.
-        if state
-            .store
-            .was_rotated(&record.family_id, record.issued_at, &presented)
-            .await?
-        {
+        if state.store.was_rotated(&presented).await? {
             let revoked = state.store.revoke_family(&record.family_id, now).await?;
             tracing::warn!(client_id = %record.client_id, revoked, "a rotated refresh token was presented again; its grant is revoked");
             return Err(OAuthError::invalid_grant(
