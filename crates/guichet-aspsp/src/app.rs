@@ -225,6 +225,10 @@ async fn accept_loop(
             Ok(admission) => admission,
             Err(crowded) => {
                 tracing::debug!(?crowded, client = %client.ip(), "connection refused: cap reached");
+                listening.state.metrics.tls_refusal(match crowded {
+                    conn::Crowded::Listener => "connection_cap",
+                    conn::Crowded::Client => "client_cap",
+                });
                 drop(stream);
                 continue;
             }
@@ -308,6 +312,16 @@ async fn serve_connection(
         ),
         Face::Psu => ConnectionPeer::none(),
     });
+    if let Some(reason) = peer
+        .for_request(
+            listening.state.security.trust(),
+            listening.state.now().as_second(),
+        )
+        .refusal_reason()
+        .filter(|_| listening.face == Face::Api)
+    {
+        listening.state.metrics.tls_refusal(reason);
+    }
     let activity = Activity::new();
     let builder = http_builder(&tls, edge);
     let service = {

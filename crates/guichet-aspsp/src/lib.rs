@@ -21,6 +21,7 @@ pub mod oauth;
 pub mod ops;
 pub mod profile;
 pub mod register;
+pub mod regulatory;
 pub mod sandbox;
 pub mod sca;
 pub mod security;
@@ -58,12 +59,21 @@ pub struct ServerConfig {
     pub edge: conn::EdgeLimits,
     /// In the sandbox, close the banks during their maintenance windows as production does.
     pub sandbox_maintenance: bool,
+    /// The operations listener (health, metrics): plain HTTP, 127.0.0.1 by default; `None`
+    /// serves none.
+    pub ops_listen: Option<std::net::SocketAddr>,
 }
 
 /// A started bank server.
 pub struct Application {
     pub state: SharedState,
     pub running: Running,
+    /// Where the operations listener is bound, if it is.
+    pub ops_address: Option<std::net::SocketAddr>,
+    ops: Option<(
+        tokio::sync::watch::Sender<bool>,
+        tokio::task::JoinHandle<()>,
+    )>,
     housekeeping: tokio::task::JoinHandle<()>,
 }
 
@@ -148,10 +158,31 @@ impl Application {
             })
             .collect();
         let _ = state.psu_origins.set(origins);
+        let (ops_address, ops) = match config.ops_listen {
+            Some(address) => {
+                let listener = tokio::net::TcpListener::bind(address)
+                    .await
+                    .with_context(|| format!("binding the operations listener {address}"))?;
+                let bound = listener.local_addr()?;
+                let (stop, stopped) = tokio::sync::watch::channel(false);
+                let task = tokio::spawn({
+                    let state = state.clone();
+                    async move {
+                        if let Err(e) = ops::serve(listener, state, stopped).await {
+                            tracing::error!(error = %e, "the operations listener stopped");
+                        }
+                    }
+                });
+                (Some(bound), Some((stop, task)))
+            }
+            None => (None, None),
+        };
         let housekeeping = tokio::spawn(housekeeping(state.clone()));
         Ok(Application {
             state,
             running,
+            ops_address,
+            ops,
             housekeeping,
         })
     }
@@ -174,9 +205,17 @@ impl Application {
         self.state.psu_origin(bank_code)
     }
 
+    /// Stops: not ready at once (the load balancer's probe sees it), no new connection, the
+    /// requests in flight finished (10 s at most), then the operations listener and the
+    /// database.
     pub async fn stop(self) {
+        self.state.readiness.begin_shutdown();
         self.housekeeping.abort();
         self.running.stop().await;
+        if let Some((stop, task)) = self.ops {
+            let _ = stop.send(true);
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), task).await;
+        }
         self.state.store.close().await;
     }
 }
@@ -195,6 +234,8 @@ async fn housekeeping(state: SharedState) {
                 tracing::warn!(error = %e, "trust list reload failed; keeping the previous one")
             }
         }
+        let (size, idle) = state.store.pool_state();
+        state.metrics.db_pool(size, idle);
         let now = state.now().as_second();
         if let Err(e) = state.store.prune_sca_failures(now - 86_400, now).await {
             tracing::warn!(error = %e, "pruning SCA failure counts failed");

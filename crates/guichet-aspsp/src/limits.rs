@@ -94,16 +94,19 @@ pub async fn spend(
             remaining,
             reset_in,
         })),
-        None => Err(ApiError::TooManyRequests {
-            message: format!(
-                "batch limit reached: {limit} calls per day without PSU-IP-Address for this account and method; resets at midnight, {}",
-                bank.zone.iana_name().unwrap_or("bank time")
-            ),
-            allowance: Allowance {
-                limit,
-                remaining: 0,
-                reset_in,
-            },
+        None => Err({
+            state.metrics.rate_limited(bank.code());
+            ApiError::TooManyRequests {
+                message: format!(
+                    "batch limit reached: {limit} calls per day without PSU-IP-Address for this account and method; resets at midnight, {}",
+                    bank.zone.iana_name().unwrap_or("bank time")
+                ),
+                allowance: Allowance {
+                    limit,
+                    remaining: 0,
+                    reset_in,
+                },
+            }
         }),
     }
 }

@@ -119,6 +119,20 @@ pub enum PeerRefusal {
 }
 
 impl PeerRefusal {
+    /// The `reason` label of the refusal metric.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            PeerRefusal::NoCertificate => "no_certificate",
+            PeerRefusal::NotPsd2(_) => "not_psd2",
+            PeerRefusal::NotQwac => "not_qwac",
+            PeerRefusal::Untrusted(TrustError::Expired) => "expired",
+            PeerRefusal::Untrusted(TrustError::NotYetValid) => "not_yet_valid",
+            PeerRefusal::Untrusted(TrustError::Revoked) => "revoked",
+            PeerRefusal::Untrusted(TrustError::WrongUsage) => "wrong_usage",
+            PeerRefusal::Untrusted(_) => "untrusted",
+        }
+    }
+
     pub fn message(&self) -> String {
         match self {
             PeerRefusal::NoCertificate => "a QWAC client certificate is required (mutual TLS)".into(),
@@ -157,6 +171,11 @@ impl Peer {
             return Err(PeerRefusal::NotQwac);
         }
         Ok(Arc::new(cert))
+    }
+
+    /// The refusal's reason, if the connection's certificate was refused.
+    pub fn refusal_reason(&self) -> Option<&'static str> {
+        self.0.as_ref().as_ref().err().map(PeerRefusal::reason)
     }
 
     pub fn absent() -> Peer {

@@ -131,6 +131,11 @@ impl Store {
         self.backend
     }
 
+    /// The pool's connections: open, and idle among them.
+    pub fn pool_state(&self) -> (u32, usize) {
+        (self.pool.size(), self.pool.num_idle())
+    }
+
     async fn migrate(&self) -> Result<()> {
         let files: [(i64, &str, &'static str, &'static str); 6] = [
             (

@@ -38,6 +38,10 @@ pub struct ServeArgs {
     /// and the PSU pages.
     #[arg(long, env = "GUICHET_SANDBOX_MAINTENANCE")]
     pub sandbox_maintenance: bool,
+    /// The operations listener (plain HTTP: /health/live, /health/ready, /metrics); keep it
+    /// on a private address. Port 0 picks a free one.
+    #[arg(long, env = "GUICHET_OPS_LISTEN", default_value = "127.0.0.1:9430")]
+    pub ops_listen: std::net::SocketAddr,
     /// Serve banks by `Host: www.<bankcode>.<domain>` too.
     #[arg(long, env = "GUICHET_HOST_DOMAIN")]
     pub host_domain: Option<String>,
@@ -94,6 +98,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         tls,
         edge: file.edge.unwrap_or_default(),
         sandbox_maintenance: args.sandbox_maintenance,
+        ops_listen: Some(args.ops_listen),
     };
     let app = Application::start(config, Arc::new(SystemClock)).await?;
     let urls: Vec<(String, String)> = app
@@ -118,6 +123,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             .unwrap_or_default();
         let pages = app.psu_origin(code).unwrap_or_default();
         println!("  {code} {name:<34} API {base}  PSU pages {pages}");
+    }
+    if let Some(ops) = app.ops_address {
+        println!("  operations http://{ops} (/health/live, /health/ready, /metrics)");
     }
     if let Some(pki) = &pki {
         let qseal = std::fs::read_to_string(&pki.demo.qseal)?;

@@ -37,7 +37,16 @@ async fn wait_for_manifest(path: &Path) -> serde_json::Value {
 async fn serve_and_call(data_dir: &Path, database_url: Option<&str>) {
     let mut serve = guichet();
     serve
-        .args(["serve", "--port", "0", "--psu-port", "0", "--data-dir"])
+        .args([
+            "serve",
+            "--port",
+            "0",
+            "--psu-port",
+            "0",
+            "--ops-listen",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
         .arg(data_dir)
         .stdout(Stdio::null())
         .stderr(Stdio::null());

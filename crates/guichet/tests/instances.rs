@@ -50,7 +50,16 @@ fn start(data_dir: &Path, database_url: &str, log: &Path) -> Server {
     use std::io::BufRead;
     let log_file = std::fs::File::create(log).unwrap_or_else(|e| panic!("{e}"));
     let mut child = guichet()
-        .args(["serve", "--port", "0", "--psu-port", "0", "--data-dir"])
+        .args([
+            "serve",
+            "--port",
+            "0",
+            "--psu-port",
+            "0",
+            "--ops-listen",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
         .arg(data_dir)
         .args(["--database-url", database_url])
         .stdout(Stdio::piped())

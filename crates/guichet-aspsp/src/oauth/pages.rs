@@ -130,19 +130,29 @@ pub fn error_page(status: StatusCode, bank_name: &str, message: &str) -> Page {
 }
 
 /// The PSU's pages close with the bank during its maintenance windows: a page saying until
-/// when, 503 with `Retry-After`.
+/// when, 503 with `Retry-After`. The pages' answers are counted in the metrics here.
 pub async fn maintenance(
     State(state): State<SharedState>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
     let (parts, body) = request.into_parts();
-    let closed = super::bank_of(&state, &parts)
-        .and_then(|bank| bank.in_maintenance(state.now()).map(|left| (bank, left)));
+    let started = std::time::Instant::now();
+    let bank = super::bank_of(&state, &parts);
+    let code = bank.as_ref().map_or("-", |b| b.code()).to_owned();
+    let closed = bank.and_then(|bank| bank.in_maintenance(state.now()).map(|left| (bank, left)));
     let Some((bank, left)) = closed else {
-        return next
+        let response = next
             .run(axum::extract::Request::from_parts(parts, body))
             .await;
+        state.metrics.request(
+            &code,
+            guichet_stet::API_VERSION,
+            crate::ops::Operation::PsuPages,
+            response.status().as_u16(),
+            started.elapsed().as_secs_f64(),
+        );
+        return response;
     };
     let reopens = jiff::Timestamp::from_second(state.now().as_second() + left)
         .map(|t| bank.zone.to_datetime(t).strftime("%H:%M").to_string())

@@ -199,6 +199,12 @@ async fn issue(
             "the refresh token was already used; every token of this grant is now revoked",
         ));
     };
+    state.metrics.tokens_issued(client.bank.code(), "access", 1);
+    if issue.with_refresh {
+        state
+            .metrics
+            .tokens_issued(client.bank.code(), "refresh", 1);
+    }
     let mut body = serde_json::json!({
         "access_token": secrets.first().map(|s| s.expose()),
         "token_type": "Bearer",
@@ -466,6 +472,7 @@ pub async fn revoke(State(state): State<SharedState>, request: Request<Body>) ->
                 .store
                 .revoke_family(&record.family_id, state.now().as_second())
                 .await?;
+            state.metrics.tokens_revoked(client.bank.code(), revoked);
             tracing::info!(client_id = %record.client_id, revoked, "tokens revoked by the TPP");
         }
         let mut response = StatusCode::OK.into_response();

@@ -567,7 +567,11 @@ mod tests {
             minute,
             instance: instance.into(),
             calls,
-            server_errors: if all_failed { calls } else { max_run.max(leading + trailing) },
+            server_errors: if all_failed {
+                calls
+            } else {
+                max_run.max(leading + trailing)
+            },
             client_errors: 0,
             slow_calls: 0,
             total_micros: micros,
@@ -599,7 +603,9 @@ mod tests {
         assert_eq!(quarter_days("2027Q1")?.len(), 90);
         assert_eq!(quarter_days("2026Q2")?.len(), 91);
         assert_eq!(quarter_days("2026Q3")?.len(), 92);
-        for bad in ["2026Q5", "2026Q0", "26Q4", "2026-Q4", "Q4", "2026", "", "2026Q4x"] {
+        for bad in [
+            "2026Q5", "2026Q0", "26Q4", "2026-Q4", "Q4", "2026", "", "2026Q4x",
+        ] {
             assert!(quarter_days(bad).is_err(), "{bad}");
         }
         Ok(())
@@ -637,7 +643,10 @@ mod tests {
         assert_eq!(day.uptime_percent, 100.0 * (1.0 - 1.0 / 1440.0));
         // 5 failures between two successes of one minute.
         let rows = vec![row("a", "AIS", m, 7, 0, 0, 5, 7_000)];
-        assert_eq!(one(&daily(&rows, &[monday()], &paris(), &[])).downtime_minutes, 1);
+        assert_eq!(
+            one(&daily(&rows, &[monday()], &paris(), &[])).downtime_minutes,
+            1
+        );
     }
 
     #[test]
@@ -649,14 +658,23 @@ mod tests {
             rows.push(row("a", "AIS", m + 60 * i, 6, 6, 6, 6, 6_000));
         }
         rows.push(row("a", "AIS", m + 20 * 60, 1, 0, 0, 0, 1_000));
-        assert_eq!(one(&daily(&rows, &[monday()], &paris(), &[])).downtime_minutes, 20);
+        assert_eq!(
+            one(&daily(&rows, &[monday()], &paris(), &[])).downtime_minutes,
+            20
+        );
         // On instance b, 5 CBPII failures at 10:05 then nothing: the run ends when the
         // interface answers again, at 10:20, inside a's outage.
         rows.push(row("b", "CBPII", m + 5 * 60, 5, 5, 5, 5, 5_000));
-        assert_eq!(one(&daily(&rows, &[monday()], &paris(), &[])).downtime_minutes, 20);
+        assert_eq!(
+            one(&daily(&rows, &[monday()], &paris(), &[])).downtime_minutes,
+            20
+        );
         // Without any later success, a run ends with its last failure's minute.
         rows.push(row("b", "PIS", m + 40 * 60, 5, 5, 5, 5, 5_000));
-        assert_eq!(one(&daily(&rows, &[monday()], &paris(), &[])).downtime_minutes, 21);
+        assert_eq!(
+            one(&daily(&rows, &[monday()], &paris(), &[])).downtime_minutes,
+            21
+        );
     }
 
     #[test]
@@ -718,7 +736,10 @@ mod tests {
         assert_eq!(summary.calls, 4);
         assert_eq!(summary.days, 2);
         assert_eq!(summary.minutes, 2880);
-        assert_eq!(summary.ais_avg_ms.map(|ms| (ms * 1000.0).round()), Some(175_000.0));
+        assert_eq!(
+            summary.ais_avg_ms.map(|ms| (ms * 1000.0).round()),
+            Some(175_000.0)
+        );
         assert_eq!(summary.pis_avg_ms, None);
     }
 }

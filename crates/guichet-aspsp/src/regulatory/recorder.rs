@@ -424,14 +424,20 @@ mod tests {
         let v = "/stet/psd2/v1.4.2";
         for (path, expected) in [
             (format!("{v}/accounts"), Some(Category::Ais)),
-            (format!("{v}/accounts/a1/transactions?dateFrom=x"), Some(Category::Ais)),
+            (
+                format!("{v}/accounts/a1/transactions?dateFrom=x"),
+                Some(Category::Ais),
+            ),
             (format!("{v}/accounts/a1/balances"), Some(Category::Ais)),
             (format!("{v}/consents"), Some(Category::Ais)),
             (format!("{v}/end-user-identity"), Some(Category::Ais)),
             (format!("{v}/trusted-beneficiaries"), Some(Category::Ais)),
             (format!("{v}/funds-confirmations"), Some(Category::Cbpii)),
             (format!("{v}/payment-requests"), Some(Category::Pis)),
-            (format!("{v}/payment-requests/p1/confirmation"), Some(Category::Pis)),
+            (
+                format!("{v}/payment-requests/p1/confirmation"),
+                Some(Category::Pis),
+            ),
             ("/stet/psd2/oauth/token".to_owned(), Some(Category::Oauth)),
             ("/stet/psd2/oauth/revoke".to_owned(), Some(Category::Oauth)),
             ("/stet/psd2/oauth/authorize".to_owned(), None),
@@ -490,12 +496,22 @@ mod tests {
             panic!("no AIS row: {rows:?}")
         };
         assert_eq!(
-            (ais.calls, ais.server_errors, ais.client_errors, ais.slow_calls),
+            (
+                ais.calls,
+                ais.server_errors,
+                ais.client_errors,
+                ais.slow_calls
+            ),
             (9, 6, 1, 1)
         );
         assert_eq!(ais.total_micros, 31_008_000);
         assert_eq!(
-            (ais.leading_failures, ais.trailing_failures, ais.max_failure_run, ais.all_failed),
+            (
+                ais.leading_failures,
+                ais.trailing_failures,
+                ais.max_failure_run,
+                ais.all_failed
+            ),
             (2, 2, 3, false)
         );
         assert_eq!(ais.instance, "i1");
@@ -505,7 +521,11 @@ mod tests {
         // The PIS success breaks the last run across categories.
         assert_eq!(all.calls, 10);
         assert_eq!(
-            (all.leading_failures, all.trailing_failures, all.max_failure_run),
+            (
+                all.leading_failures,
+                all.trailing_failures,
+                all.max_failure_run
+            ),
             (2, 1, 3)
         );
         // Reading the rows gave them back.
@@ -520,7 +540,12 @@ mod tests {
             let mut whole = Tally::default();
             let (mut first, mut second) = (Tally::default(), Tally::default());
             for (i, status) in calls.iter().enumerate() {
-                let c = call(Category::Ais, *status, 10, m + i64::try_from(i).unwrap_or(0));
+                let c = call(
+                    Category::Ais,
+                    *status,
+                    10,
+                    m + i64::try_from(i).unwrap_or(0),
+                );
                 whole.add(&c);
                 if i < split {
                     first.add(&c);
@@ -545,7 +570,11 @@ mod tests {
         };
         assert!(row.all_failed);
         assert_eq!(
-            (row.leading_failures, row.trailing_failures, row.max_failure_run),
+            (
+                row.leading_failures,
+                row.trailing_failures,
+                row.max_failure_run
+            ),
             (4, 4, 4)
         );
         // Not complete before its end.

@@ -212,6 +212,7 @@ impl TestApp {
             tls: self.tls.clone(),
             edge: self.edge.clone(),
             sandbox_maintenance: false,
+            ops_listen: None,
         };
         let app = match Application::start(config, self.clock.clone()).await {
             Ok(app) => app,

@@ -282,6 +282,7 @@ async fn two_instances_on_one_postgresql_database_share_the_failure_count() {
         tls: crate::pki::pki().sandbox.tls.clone(),
         edge: app.edge.clone(),
         sandbox_maintenance: false,
+        ops_listen: None,
     };
     let second = match guichet_aspsp::Application::start(config, app.clock.clone()).await {
         Ok(second) => second,

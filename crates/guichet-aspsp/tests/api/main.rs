@@ -22,6 +22,7 @@ mod lockout;
 mod logs;
 mod oauth;
 mod ops;
+mod regulatory;
 mod security;
 mod tpp;
 mod transactions;
