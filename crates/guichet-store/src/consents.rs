@@ -104,7 +104,7 @@ impl Store {
         client_id: &str,
         consent: &ConsentRecord,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO consents (bank_code, psu_id, client_id, psu_identity, trusted_beneficiaries, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6) \
@@ -163,7 +163,7 @@ impl Store {
         psu_id: &str,
         client_id: &str,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for table in ["consent_accounts", "consents"] {
             let sql = format!(
                 "DELETE FROM {table} WHERE bank_code = $1 AND psu_id = $2 AND client_id = $3"

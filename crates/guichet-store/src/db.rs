@@ -131,6 +131,17 @@ impl Store {
         self.backend
     }
 
+    /// A transaction that writes. On SQLite it takes the write lock at once (`BEGIN
+    /// IMMEDIATE`): a deferred transaction that reads first and writes later can find another
+    /// writer in between and fail with "database is locked", which the busy timeout does not
+    /// cover; an immediate one waits its turn.
+    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
     /// The pool's connections: open, and idle among them.
     pub fn pool_state(&self) -> (u32, usize) {
         (self.pool.size(), self.pool.num_idle())

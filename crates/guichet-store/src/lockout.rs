@@ -148,7 +148,7 @@ impl Store {
             return Ok(None);
         }
         let until = now.saturating_add(block_seconds.max(0));
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "UPDATE sca_failures SET blocked_until = $1 WHERE bank_code = $2 AND psu_id = $3",
         )
@@ -228,7 +228,7 @@ impl Store {
         max_failures: i64,
         block_seconds: i64,
     ) -> Result<ScaFailure> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let (failures, blocked_until): (i64, Option<i64>) = sqlx::query_as(
             "INSERT INTO sca_failures (bank_code, psu_id, failures, last_failure_at, blocked_until) \
              VALUES ($1, $2, 1, $3, NULL) \
@@ -309,7 +309,7 @@ impl Store {
         until: i64,
         reason: &str,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         set_block(&mut *tx, bank_code, psu_id, now, until, reason).await?;
         tx.commit().await?;
         Ok(())

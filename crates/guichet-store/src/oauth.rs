@@ -276,7 +276,7 @@ impl Store {
         client_id: &str,
         now: i64,
     ) -> Result<u64> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE tokens SET revoked_at = $1 WHERE bank_code = $2 AND psu_id = $3 AND client_id = $4 AND revoked_at IS NULL",
         )

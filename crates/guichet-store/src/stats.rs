@@ -104,7 +104,7 @@ impl Store {
         if rows.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for row in rows {
             sqlx::query(INSERT_MINUTE)
                 .bind(row.bank_code.as_str())

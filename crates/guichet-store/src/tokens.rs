@@ -151,7 +151,7 @@ impl Store {
         replaced: Option<&TokenSecret>,
         now: i64,
     ) -> Result<Option<Vec<TokenSecret>>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         if let Some(old) = replaced {
             let done = sqlx::query(
                 "UPDATE tokens SET revoked_at = $1, rotated_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL",

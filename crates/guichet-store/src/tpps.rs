@@ -39,7 +39,7 @@ impl Store {
     /// Creates or updates a TPP and adds its QSealCs, in one transaction; answers whether it
     /// was new. QSealCs registered before are kept.
     pub async fn register_tpp(&self, tpp: &TppRecord, qseals: &[QsealRecord]) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let existing: Option<(String,)> =
             sqlx::query_as("SELECT client_id FROM tpps WHERE client_id = $1")
                 .bind(tpp.client_id.as_str())

@@ -2,167 +2,14 @@
 //! be shared: the daily batch allowance, revocations, SCA blocks; and a process stops cleanly
 //! on SIGTERM.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::{batch_get, between, identity, mint, start};
 use guichet_store::Backend;
 use guichet_store::testing::TestDatabase;
-use guichet_tpp::TppIdentity;
-
-struct Server {
-    child: Child,
-    /// Bank code → (API base URL, PSU pages origin).
-    banks: Vec<(String, String, String)>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    fn api(&self, bank: &str) -> String {
-        self.banks
-            .iter()
-            .find(|(code, _, _)| code == bank)
-            .map(|(_, api, _)| api.clone())
-            .unwrap_or_else(|| panic!("bank {bank} not served"))
-    }
-
-    fn pages(&self, bank: &str) -> String {
-        self.banks
-            .iter()
-            .find(|(code, _, _)| code == bank)
-            .map(|(_, _, pages)| pages.clone())
-            .unwrap_or_else(|| panic!("bank {bank} not served"))
-    }
-}
-
-fn guichet() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_guichet"))
-}
-
-/// Starts `guichet serve` on free ports and reads where each bank listens from its output.
-fn start(data_dir: &Path, database_url: &str, log: &Path) -> Server {
-    use std::io::BufRead;
-    let log_file = std::fs::File::create(log).unwrap_or_else(|e| panic!("{e}"));
-    let mut child = guichet()
-        .args([
-            "serve",
-            "--port",
-            "0",
-            "--psu-port",
-            "0",
-            "--ops-listen",
-            "127.0.0.1:0",
-            "--data-dir",
-        ])
-        .arg(data_dir)
-        .args(["--database-url", database_url])
-        .stdout(Stdio::piped())
-        .stderr(log_file)
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start guichet serve: {e}"));
-    let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
-    let mut lines = std::io::BufReader::new(stdout).lines();
-    let mut banks = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        let Some(Ok(line)) = lines.next() else { break };
-        // "  17515 Caisse d'Epargne …  API https://127.0.0.1:p/stet/psd2/v1.4.2  PSU pages https://127.0.0.1:q"
-        if let (Some(api), Some(pages)) =
-            (line.split(" API ").nth(1), line.split("PSU pages ").nth(1))
-        {
-            let code = line
-                .split_whitespace()
-                .next()
-                .unwrap_or_default()
-                .to_owned();
-            let api = api.split_whitespace().next().unwrap_or_default().to_owned();
-            banks.push((code, api, pages.trim().to_owned()));
-        }
-        if line.starts_with("Sandbox personas") {
-            break;
-        }
-    }
-    // Keep draining stdout so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    assert_eq!(
-        banks.len(),
-        2,
-        "both banks announced; see {}",
-        log.display()
-    );
-    Server { child, banks }
-}
-
-fn identity(data_dir: &Path) -> (TppIdentity, PathBuf) {
-    let demo = data_dir.join("pki/tpps/demo");
-    let identity = TppIdentity::from_files(
-        &demo.join("qwac.pem"),
-        &demo.join("qwac.key"),
-        &demo.join("qseal.pem"),
-        &demo.join("qseal.key"),
-        "https://demo.tpp/qseal.pem",
-    )
-    .unwrap_or_else(|e| panic!("demo TPP files: {e}"));
-    (identity, data_dir.join("pki/ca/root.pem"))
-}
-
-fn mint(data_dir: &Path, database_url: &str, psu: &str) -> String {
-    let output = guichet()
-        .args([
-            "sandbox",
-            "token",
-            "--bank",
-            "17515",
-            "--psu",
-            psu,
-            "--data-dir",
-        ])
-        .arg(data_dir)
-        .args(["--database-url", database_url])
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
-}
-
-/// A signed GET in batch mode (no PSU-IP-Address), answering its status.
-async fn batch_get(
-    client: &reqwest::Client,
-    tpp: &TppIdentity,
-    url: &str,
-    token: &str,
-    id: &str,
-) -> u16 {
-    let mut request = client
-        .get(url)
-        .bearer_auth(token)
-        .header("X-Request-ID", id)
-        .build()
-        .unwrap_or_else(|e| panic!("{e}"));
-    guichet_tpp::sign_request(&mut request, &tpp.signer).unwrap_or_else(|e| panic!("{e}"));
-    match client.execute(request).await {
-        Ok(response) => response.status().as_u16(),
-        Err(e) => panic!("GET {url}: {e}"),
-    }
-}
-
-fn between(html: &str, before: &str) -> String {
-    html.split(before)
-        .nth(1)
-        .and_then(|rest| rest.split(['"', '<']).next())
-        .unwrap_or("")
-        .to_owned()
-}
 
 /// Opens an authorization on a bank's pages and posts one login; answers the page shown.
 async fn try_password(
@@ -310,7 +157,11 @@ async fn sigterm_stops_the_server_within_a_bounded_time() {
     };
     assert!(status.success(), "exit status after SIGTERM: {status}");
     // New connections are refused once it has stopped.
-    let refused = reqwest::Client::new().get(&accounts).send().await;
-    assert!(refused.is_err());
+    let fresh = tpp.http_client(&ca).unwrap_or_else(|e| panic!("{e}"));
+    let refused = fresh.get(&accounts).send().await;
+    assert!(
+        refused.is_err(),
+        "nothing listens after the stop: {refused:?}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

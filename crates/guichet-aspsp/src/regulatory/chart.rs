@@ -248,10 +248,10 @@ impl Chart<'_> {
         for (index, value) in series.values.iter().enumerate() {
             match value {
                 Some(value) => segment.push((self.x(index), self.y(*value))),
-                None => flush(&mut segment, svg),
+                None => flush(&mut segment, &mut *svg),
             }
         }
-        flush(&mut segment, svg);
+        flush(&mut segment, &mut *svg);
     }
 }
 

@@ -305,7 +305,11 @@ impl Counts {
 }
 
 fn average_ms((calls, micros): (i64, i64)) -> Option<f64> {
-    (calls > 0).then(|| micros as f64 / calls as f64 / 1000.0)
+    if calls > 0 {
+        Some(micros as f64 / calls as f64 / 1000.0)
+    } else {
+        None
+    }
 }
 
 fn percent(part: i64, whole: i64) -> f64 {
@@ -442,7 +446,10 @@ pub fn daily(
 pub fn summarize(days: &[DayStats]) -> Vec<Summary> {
     let mut by_version: BTreeMap<&str, Vec<&DayStats>> = BTreeMap::new();
     for day in days {
-        by_version.entry(&day.api_version).or_default().push(day);
+        by_version
+            .entry(day.api_version.as_str())
+            .or_default()
+            .push(day);
     }
     let mut summaries = Vec::new();
     for (version, days) in by_version {
@@ -460,7 +467,11 @@ pub fn summarize(days: &[DayStats]) -> Vec<Summary> {
                 .copied()
                 .filter_map(|d| avg(d).map(|ms| ms * calls(d) as f64))
                 .sum();
-            (total_calls > 0).then(|| total_ms / total_calls as f64)
+            if total_calls > 0 {
+                Some(total_ms / total_calls as f64)
+            } else {
+                None
+            }
         };
         let minutes = sum(|d| d.day_minutes);
         let downtime_minutes = sum(|d| d.downtime_minutes);

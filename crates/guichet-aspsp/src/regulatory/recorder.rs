@@ -21,7 +21,7 @@ use guichet_store::{MinuteRow, Store};
 use serde::Serialize;
 
 /// The API version Guichet serves (the last segment of [`guichet_stet::BASE_PATH`]).
-pub const API_VERSION: &str = "1.4.2";
+pub const API_VERSION: &str = guichet_stet::API_VERSION;
 
 /// A call answered after this many microseconds is a failure, whatever its status (GL 2.4:
 /// "not replied to within a total timeout of 30 seconds").

@@ -56,7 +56,7 @@
 use guichet_aspsp::profile::MaintenanceWindow;
 use guichet_aspsp::regulatory::{self, ALL_CATEGORIES, Call, Category, Recorder, Report};
 use guichet_store::testing::TestDatabase;
-use guichet_store::{Backend, MinuteRow, Store, on_both_backends};
+use guichet_store::{MinuteRow, Store, on_both_backends};
 use jiff::civil::{Date, date};
 use jiff::tz::TimeZone;
 

@@ -134,7 +134,7 @@ impl Store {
         today: Date,
         now: i64,
     ) -> Result<SeedSummary> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let stamp = format!("{today} {}", bank_codes.join(","));
         // Taking the row lock first serialises concurrent seeders on PostgreSQL; SQLite has a
         // single writer anyway.
