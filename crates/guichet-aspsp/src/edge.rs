@@ -134,6 +134,17 @@ pub async fn guard(State(state): State<SharedState>, request: Request, next: Nex
         status,
         elapsed.as_secs_f64(),
     );
+    // RTS art. 32(4): every call's outcome, for the quarterly statistics.
+    if let Some((category, api_version)) = crate::regulatory::recorder::classify(&path) {
+        state.recorder.record(crate::regulatory::recorder::Call {
+            bank_code: &bank_code,
+            api_version,
+            category,
+            status,
+            micros: u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+            at: state.now().as_second(),
+        });
+    }
     // The access log: no query string (it may carry entryReferences), no header values
     // beyond the request id, never a token or a signature.
     span.in_scope(|| {

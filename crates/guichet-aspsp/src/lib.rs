@@ -136,6 +136,7 @@ impl Application {
             ),
             metrics: ops::Metrics::new(),
             readiness: ops::Readiness::new(),
+            recorder: regulatory::Recorder::new(),
         });
         if config.mode == Mode::Sandbox {
             sandbox::refresh(&state).await?;
@@ -216,6 +217,10 @@ impl Application {
             let _ = stop.send(true);
             let _ = tokio::time::timeout(std::time::Duration::from_secs(5), task).await;
         }
+        let now = self.state.now().as_second();
+        if let Err(e) = self.state.recorder.flush(&self.state.store, now, true).await {
+            tracing::warn!(error = %e, "the last minutes of statistics could not be written");
+        }
         self.state.store.close().await;
     }
 }
@@ -233,6 +238,9 @@ async fn housekeeping(state: SharedState) {
             Err(e) => {
                 tracing::warn!(error = %e, "trust list reload failed; keeping the previous one")
             }
+        }
+        if let Err(e) = state.recorder.flush(&state.store, state.now().as_second(), false).await {
+            tracing::warn!(error = %e, "writing the statistics failed; kept for the next try");
         }
         let (size, idle) = state.store.pool_state();
         state.metrics.db_pool(size, idle);

@@ -105,6 +105,8 @@ pub struct AppState {
     /// What the operations listener exposes.
     pub metrics: crate::ops::Metrics,
     pub readiness: crate::ops::Readiness,
+    /// The API calls' outcomes, per minute, for the regulatory statistics.
+    pub recorder: crate::regulatory::Recorder,
 }
 
 pub type SharedState = Arc<AppState>;
