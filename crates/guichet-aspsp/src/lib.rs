@@ -218,7 +218,12 @@ impl Application {
             let _ = tokio::time::timeout(std::time::Duration::from_secs(5), task).await;
         }
         let now = self.state.now().as_second();
-        if let Err(e) = self.state.recorder.flush(&self.state.store, now, true).await {
+        if let Err(e) = self
+            .state
+            .recorder
+            .flush(&self.state.store, now, true)
+            .await
+        {
             tracing::warn!(error = %e, "the last minutes of statistics could not be written");
         }
         self.state.store.close().await;
@@ -239,7 +244,11 @@ async fn housekeeping(state: SharedState) {
                 tracing::warn!(error = %e, "trust list reload failed; keeping the previous one")
             }
         }
-        if let Err(e) = state.recorder.flush(&state.store, state.now().as_second(), false).await {
+        if let Err(e) = state
+            .recorder
+            .flush(&state.store, state.now().as_second(), false)
+            .await
+        {
             tracing::warn!(error = %e, "writing the statistics failed; kept for the next try");
         }
         let (size, idle) = state.store.pool_state();

@@ -118,6 +118,67 @@ async fn two_instances_on_one_postgresql_share_limits_revocations_and_blocks() {
     let (status, page) = try_password(&second.pages("17515"), &client, "CLAIRE", "sandbox").await;
     assert_eq!(status, 200, "another PSU is not blocked: {page}");
     assert!(page.contains("sandbox-code"), "{page}");
+
+    // An SCA started on one instance (login) finishes on the other (one-time code).
+    let query = "response_type=code&client_id=PSDFR-ACPR-12345&scope=aisp&state=across&redirect_uri=http%3A%2F%2F127.0.0.1%3A8765%2Fcallback";
+    let page = client
+        .get(format!(
+            "{}/stet/psd2/oauth/authorize?{query}",
+            first.pages("17515")
+        ))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let cookie = page
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .unwrap_or_default()
+        .to_owned();
+    let html = page.text().await.unwrap_or_default();
+    let csrf = between(&html, "name=\"csrf\" value=\"");
+    let otp_page = client
+        .post(format!("{}/sca/login", first.pages("17515")))
+        .header("cookie", &cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("csrf={csrf}&identifier=CLAIRE&password=sandbox"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_default();
+    let code = between(&otp_page, "id=\"sandbox-code\">");
+    let csrf = between(&otp_page, "name=\"csrf\" value=\"");
+    assert_eq!(code.len(), 6, "{otp_page}");
+    let finished = client
+        .post(format!("{}/sca/otp", second.pages("17515")))
+        .header("cookie", &cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("csrf={csrf}&code={code}"))
+        .send()
+        .await;
+    // The answer redirects to the TPP's callback (which nothing serves here).
+    let location = match finished {
+        Ok(response) if response.status().is_redirection() => response
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned(),
+        Ok(response) => panic!(
+            "{}: {}",
+            response.status(),
+            response.text().await.unwrap_or_default()
+        ),
+        Err(e) => e.url().map(ToString::to_string).unwrap_or_default(),
+    };
+    assert!(
+        location.starts_with("http://127.0.0.1:8765/callback?code=")
+            && location.contains("state=across"),
+        "{location}"
+    );
     drop(first);
     drop(second);
     let _ = std::fs::remove_dir_all(&dir);
@@ -156,6 +217,24 @@ async fn sigterm_stops_the_server_within_a_bounded_time() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert!(status.success(), "exit status after SIGTERM: {status}");
+    // Logs: JSON lines, no colour codes in a file, and the request's lines carry its span.
+    let log = std::fs::read_to_string(dir.join("serve.log")).unwrap_or_default();
+    assert!(
+        !log.contains('\u{1b}'),
+        "no ANSI colour codes when not on a terminal"
+    );
+    let access: Vec<serde_json::Value> = log
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|line| line["target"] == "guichet::access")
+        .collect();
+    let ours = access
+        .iter()
+        .find(|line| line["span"]["request_id"] == "before-term")
+        .unwrap_or_else(|| panic!("no access line with its span in {log}"));
+    assert_eq!(ours["span"]["bank"], "17515");
+    assert_eq!(ours["span"]["tpp"], "PSDFR-ACPR-12345");
+    assert_eq!(ours["fields"]["status"], 200);
     // New connections are refused once it has stopped.
     let fresh = tpp.http_client(&ca).unwrap_or_else(|e| panic!("{e}"));
     let refused = fresh.get(&accounts).send().await;

@@ -60,6 +60,7 @@ pub fn start(data_dir: &Path, database_url: &str, log: &Path) -> Server {
         ])
         .arg(data_dir)
         .args(["--database-url", database_url])
+        .env("GUICHET_LOG_FORMAT", "json")
         .stdout(Stdio::piped())
         .stderr(log_file)
         .spawn()
