@@ -175,3 +175,27 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentBank {
 /// The bank a listener serves, attached to each connection's requests by the accept loop.
 #[derive(Debug, Clone)]
 pub struct ListenerBank(pub Option<String>);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Portal: maintenance on Monday 00:00–06:00; production closes for it unless the profile
+    /// says otherwise, the sandbox only when asked.
+    #[test]
+    fn maintenance_is_enforced_in_production_unless_the_profile_says_otherwise() {
+        let monday = "2026-11-30T02:00:00Z".parse::<jiff::Timestamp>();
+        let Ok(monday) = monday else { panic!("date") };
+        let production = Bank::new(BankProfile::btp_banque(), true);
+        let sandbox = Bank::new(BankProfile::btp_banque(), false);
+        let mut off = BankProfile::btp_banque();
+        off.enforce_maintenance = Some(false);
+        let opted_out = Bank::new(off, true);
+        let (Ok(production), Ok(sandbox), Ok(opted_out)) = (production, sandbox, opted_out) else {
+            panic!("profiles")
+        };
+        assert_eq!(production.in_maintenance(monday), Some(3 * 3600));
+        assert_eq!(sandbox.in_maintenance(monday), None);
+        assert_eq!(opted_out.in_maintenance(monday), None);
+    }
+}

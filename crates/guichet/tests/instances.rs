@@ -235,6 +235,70 @@ async fn sigterm_stops_the_server_within_a_bounded_time() {
     assert_eq!(ours["span"]["bank"], "17515");
     assert_eq!(ours["span"]["tpp"], "PSDFR-ACPR-12345");
     assert_eq!(ours["fields"]["status"], 200);
+    // The stop wrote the last minutes of statistics: `guichet stats` (README, "Running in
+    // production") reports today's calls, as CSV and as an HTML page with its charts.
+    let paris = jiff::tz::TimeZone::get("Europe/Paris").unwrap_or(jiff::tz::TimeZone::UTC);
+    let today = paris.to_datetime(jiff::Timestamp::now()).date();
+    let quarter = format!("{}Q{}", today.year(), (today.month() - 1) / 3 + 1);
+    let csv = common::guichet()
+        .args([
+            "stats",
+            "--bank",
+            "17515",
+            "--quarter",
+            &quarter,
+            "--format",
+            "csv",
+            "--database-url",
+            &url,
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        csv.status.success(),
+        "{}",
+        String::from_utf8_lossy(&csv.stderr)
+    );
+    let csv = String::from_utf8_lossy(&csv.stdout).into_owned();
+    let header: Vec<&str> = csv.lines().next().unwrap_or_default().split(',').collect();
+    let calls_column = header
+        .iter()
+        .position(|h| *h == "calls")
+        .unwrap_or_else(|| panic!("{csv}"));
+    let today_line = csv
+        .lines()
+        .find(|line| line.starts_with(&today.to_string()))
+        .unwrap_or_else(|| panic!("no line for {today}: {csv}"));
+    let calls: i64 = today_line
+        .split(',')
+        .nth(calls_column)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    assert!(calls >= 1, "{today_line}");
+    let page = dir.join("stats.html");
+    let html = common::guichet()
+        .args([
+            "stats",
+            "--bank",
+            "17515",
+            "--quarter",
+            &quarter,
+            "--format",
+            "html",
+            "--database-url",
+            &url,
+            "--out",
+        ])
+        .arg(&page)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        html.status.success(),
+        "{}",
+        String::from_utf8_lossy(&html.stderr)
+    );
+    let html = std::fs::read_to_string(&page).unwrap_or_default();
+    assert!(html.contains("<svg") && html.contains("17515"), "{html}");
     // New connections are refused once it has stopped.
     let fresh = tpp.http_client(&ca).unwrap_or_else(|e| panic!("{e}"));
     let refused = fresh.get(&accounts).send().await;

@@ -62,7 +62,8 @@ pub(crate) fn nice_ceiling(value: f64) -> f64 {
     if value.is_nan() || value.is_infinite() || value <= 0.0 {
         return 1.0;
     }
-    let base = 10_f64.powf(value.log10().floor());
+    // powi multiplies: exact powers of ten, where powf may miss by an ulp.
+    let base = 10_f64.powi(value.log10().floor() as i32);
     for factor in [1.0, 2.0, 2.5, 5.0, 10.0] {
         if factor * base >= value * (1.0 - 1e-9) {
             return factor * base;

@@ -100,6 +100,35 @@ on_both_backends! {
         let response = send(app.get(BTP, "/accounts", &token)).await;
         assert_eq!(response.status().as_u16(), 503);
         assert_eq!(response.headers()["retry-after"], "10800");
+        let refused = body(response).await;
+        assert_eq!(refused["status"], 503, "an ErrorModel: {refused}");
+        // The token endpoint and the PSU's pages close too, with the same Retry-After.
+        let token_answer = app
+            .client
+            .post(format!("{}/stet/psd2/oauth/token", app.origin(BTP)))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("X-Request-ID", "maintenance-token")
+            .body("grant_type=client_credentials&scope=cbpii&client_id=PSDFR-ACPR-12345")
+            .send()
+            .await;
+        let Ok(token_answer) = token_answer else { panic!("token endpoint") };
+        assert_eq!(token_answer.status().as_u16(), 503);
+        assert_eq!(token_answer.headers()["retry-after"], "10800");
+        assert_eq!(token_answer.headers()["x-request-id"], "maintenance-token");
+        let page = crate::flow::browser()
+            .get(format!("{}/stet/psd2/oauth/authorize?response_type=code", app.psu_origin(BTP)))
+            .send()
+            .await;
+        let Ok(page) = page else { panic!("PSU pages") };
+        assert_eq!(page.status().as_u16(), 503);
+        assert_eq!(page.headers()["retry-after"], "10800");
+        assert!(page.text().await.unwrap_or_default().contains("maintenance programmée"));
+        // At 06:00 the bank is open again.
+        if let Ok(open) = "2026-11-30T05:00:00Z".parse() {
+            app.clock.set(open);
+        }
+        let fresh = app.token(BTP, "GEORGES", &["aisp"]).await;
+        assert_eq!(send(app.get(BTP, "/accounts", &fresh)).await.status().as_u16(), 200);
     }
 }
 
