@@ -126,7 +126,7 @@ impl Security {
     /// Re-reads the trust list when a CRL file changed. Called on a timer.
     pub fn refresh_trust(&self) -> anyhow::Result<bool> {
         let now = modified(&self.crl_files);
-        let changed = self.crl_stamp.lock().map_or(false, |stamp| *stamp != now);
+        let changed = self.crl_stamp.lock().is_ok_and(|stamp| *stamp != now);
         if changed {
             // The stamp moves only once the files were read: a CRL caught mid-write is read
             // again at the next check.

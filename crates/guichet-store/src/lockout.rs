@@ -84,6 +84,13 @@ pub(crate) async fn set_block(
     Ok(failures)
 }
 
+/// A bank's lockout: how many consecutive failures block, and for how long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockoutRule {
+    pub max_failures: i64,
+    pub block_seconds: i64,
+}
+
 /// What asking for one SCA try gave.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScaTry {
@@ -141,13 +148,12 @@ impl Store {
         factor: &str,
         now: i64,
         count: i64,
-        max_failures: i64,
-        block_seconds: i64,
+        rule: LockoutRule,
     ) -> Result<Option<i64>> {
-        if count < max_failures.max(1) {
+        if count < rule.max_failures.max(1) {
             return Ok(None);
         }
-        let until = now.saturating_add(block_seconds.max(0));
+        let until = now.saturating_add(rule.block_seconds.max(0));
         let mut tx = self.begin_write().await?;
         sqlx::query(
             "UPDATE sca_failures SET blocked_until = $1 WHERE bank_code = $2 AND psu_id = $3",
@@ -262,7 +268,7 @@ impl Store {
         .bind(psu_id)
         .execute(&mut *tx)
         .await?;
-        record_block(&mut *tx, bank_code, psu_id, now, until, failures, factor).await?;
+        record_block(&mut tx, bank_code, psu_id, now, until, failures, factor).await?;
         tx.commit().await?;
         Ok(ScaFailure {
             failures,
@@ -310,7 +316,7 @@ impl Store {
         reason: &str,
     ) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        set_block(&mut *tx, bank_code, psu_id, now, until, reason).await?;
+        set_block(&mut tx, bank_code, psu_id, now, until, reason).await?;
         tx.commit().await?;
         Ok(())
     }

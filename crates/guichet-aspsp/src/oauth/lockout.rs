@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use guichet_store::{ScaAttempt, ScaTry};
+use guichet_store::{LockoutRule, ScaAttempt, ScaTry};
 
 use super::pages::error_page;
 use super::steps::message_page;
@@ -142,8 +142,10 @@ pub(super) async fn failed(
             factor,
             state.now().as_second(),
             taken.count,
-            profile.sca_max_failures,
-            profile.sca_block_minutes * 60,
+            LockoutRule {
+                max_failures: profile.sca_max_failures,
+                block_seconds: profile.sca_block_minutes * 60,
+            },
         )
         .await;
     match blocked {

@@ -77,7 +77,7 @@ async fn authenticate(state: &SharedState, request: Request) -> Result<Client, O
             crate::error::ApiError::PayloadTooLarge(m) => OAuthError::TooLarge(m),
             other => OAuthError::invalid_request(other.to_string()),
         })?;
-    let params = form(&bytes).map_err(|e| OAuthError::invalid_request(e))?;
+    let params = form(&bytes).map_err(OAuthError::invalid_request)?;
     let client_id = params
         .get("client_id")
         .ok_or_else(|| OAuthError::invalid_request("client_id is required"))?;

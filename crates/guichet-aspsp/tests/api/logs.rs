@@ -99,7 +99,7 @@ impl Secrets {
     }
 
     /// The session cookie a page sets and the form token it carries.
-    fn from_step(&mut self, step: &Step) {
+    fn collect_step(&mut self, step: &Step) {
         for header in step.headers.get_all("set-cookie") {
             let Ok(header) = header.to_str() else {
                 continue;
@@ -143,7 +143,7 @@ async fn sca(journey: &Journey<'_>, first: &Step, secrets: &mut Secrets) -> Step
         !journey.cookie.is_empty(),
         "the first page sets the session cookie"
     );
-    secrets.from_step(first);
+    secrets.collect_step(first);
     secrets.add("refused password", WRONG_PASSWORD);
     let refused = journey
         .post(
@@ -161,7 +161,7 @@ async fn sca(journey: &Journey<'_>, first: &Step, secrets: &mut Secrets) -> Step
         "the password is refused: {}",
         refused.html
     );
-    secrets.from_step(&refused);
+    secrets.collect_step(&refused);
     let otp = journey
         .post(
             "/sca/login",
@@ -173,7 +173,7 @@ async fn sca(journey: &Journey<'_>, first: &Step, secrets: &mut Secrets) -> Step
         )
         .await;
     assert_eq!(otp.status, 200, "{}", otp.html);
-    secrets.from_step(&otp);
+    secrets.collect_step(&otp);
     let code = otp.sandbox_code();
     assert!(
         code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()),
@@ -190,12 +190,12 @@ async fn sca(journey: &Journey<'_>, first: &Step, secrets: &mut Secrets) -> Step
         refused.html.contains("Code incorrect"),
         "the wrong code is refused"
     );
-    secrets.from_step(&refused);
+    secrets.collect_step(&refused);
     let done = journey
         .post("/sca/otp", &[("csrf", &refused.csrf()), ("code", &code)])
         .await;
     assert_eq!(done.status, 303, "the right code ends the SCA");
-    secrets.from_step(&done);
+    secrets.collect_step(&done);
     done
 }
 
@@ -326,7 +326,7 @@ on_both_backends! {
         assert_eq!(done.location.as_deref(), Some("/psu/access"));
         let page = journey.get("/psu/access").await;
         assert_eq!(page.status, 200, "{}", page.html);
-        secrets.from_step(&page);
+        secrets.collect_step(&page);
         let revoked = journey.post("/psu/access/revoke", &[("csrf", &page.csrf()), ("client_id", CLIENT)]).await;
         assert_eq!(revoked.status, 303, "{}", revoked.html);
 
@@ -342,7 +342,7 @@ on_both_backends! {
             Err(e) => panic!("GET the fallback login: {e}"),
         };
         assert_eq!(fallback.status, 200, "{}", fallback.html);
-        secrets.from_step(&fallback);
+        secrets.collect_step(&fallback);
 
         // Lines written after a response (a connection closing) come in too.
         tokio::time::sleep(Duration::from_millis(200)).await;

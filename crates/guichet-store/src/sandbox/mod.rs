@@ -237,7 +237,7 @@ async fn block_personas(
         .await?;
         if earlier == 0 {
             crate::lockout::set_block(
-                &mut **tx,
+                tx,
                 p.bank_code,
                 p.psu_id,
                 now,
