@@ -127,6 +127,13 @@ pub async fn guard(State(state): State<SharedState>, request: Request, next: Nex
     }
     let status = response.status().as_u16();
     let elapsed = started.elapsed();
+    if response
+        .extensions()
+        .get::<crate::error::DatabaseFault>()
+        .is_some()
+    {
+        state.metrics.db_error();
+    }
     state.metrics.request(
         &bank_code,
         guichet_stet::API_VERSION,

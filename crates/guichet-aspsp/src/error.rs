@@ -60,6 +60,10 @@ pub enum ApiError {
     /// 500: a fault on the bank's side. The cause goes to the log, never to the client.
     #[error("internal error: {0}")]
     Internal(String),
+    /// 503 when the database cannot be reached for a moment (the request may be retried),
+    /// else 500. The cause goes to the log.
+    #[error("the bank's systems are unavailable for a moment; retry shortly")]
+    Database(guichet_store::StoreError),
 }
 
 impl ApiError {
@@ -77,6 +81,8 @@ impl ApiError {
             ApiError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Database(e) if e.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Database(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -95,6 +101,9 @@ impl ApiError {
             ApiError::Internal(_) => {
                 "internal error; quote the X-Request-ID to the bank's support".into()
             }
+            ApiError::Database(e) if !e.is_unavailable() => {
+                "internal error; quote the X-Request-ID to the bank's support".into()
+            }
             other => other.to_string(),
         }
     }
@@ -111,16 +120,13 @@ pub struct Refusal {
 
 impl From<guichet_store::StoreError> for ApiError {
     fn from(error: guichet_store::StoreError) -> Self {
-        if error.is_unavailable() {
-            tracing::warn!(%error, "database unavailable");
-            return ApiError::Unavailable {
-                message: "the bank's systems are unavailable for a moment; retry shortly".into(),
-                retry_after: Some(5),
-            };
-        }
-        ApiError::Internal(error.to_string())
+        ApiError::Database(error)
     }
 }
+
+/// Marks an answer caused by a database error, for the metrics.
+#[derive(Debug, Clone, Copy)]
+pub struct DatabaseFault;
 
 impl From<guichet_stet::Invalid> for ApiError {
     fn from(invalid: guichet_stet::Invalid) -> Self {
@@ -130,8 +136,13 @@ impl From<guichet_stet::Invalid> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let ApiError::Internal(cause) = &self {
-            tracing::error!(%cause, "request failed");
+        match &self {
+            ApiError::Internal(cause) => tracing::error!(%cause, "request failed"),
+            ApiError::Database(e) if e.is_unavailable() => {
+                tracing::warn!(error = %e, "database unavailable")
+            }
+            ApiError::Database(e) => tracing::error!(error = %e, "request failed"),
+            _ => {}
         }
         let status = self.status();
         let mut response = status.into_response();
@@ -159,12 +170,18 @@ impl IntoResponse for ApiError {
             } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
             }
+            ApiError::Database(e) if e.is_unavailable() => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(5));
+            }
             _ => {}
         }
         let signing_string = match &self {
             ApiError::SignatureRefused { signing_string, .. } => signing_string.clone(),
             _ => None,
         };
+        if matches!(self, ApiError::Database(_)) {
+            response.extensions_mut().insert(DatabaseFault);
+        }
         response.extensions_mut().insert(Refusal {
             status,
             error: self.error_code(),

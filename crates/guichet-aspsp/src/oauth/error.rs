@@ -113,6 +113,14 @@ impl IntoResponse for OAuthError {
             serde_json::json!({"error": self.code(), "error_description": self.description()});
         let mut response = (self.status(), axum::Json(body)).into_response();
         no_store(response.headers_mut());
+        if let OAuthError::TemporarilyUnavailable(_) = &self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(5));
+            response
+                .extensions_mut()
+                .insert(crate::error::DatabaseFault);
+        }
         if self.status() == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
