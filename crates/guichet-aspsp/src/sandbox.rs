@@ -14,7 +14,7 @@ use crate::security::{BankSeal, TlsConfig};
 use crate::state::{AppState, Mode};
 
 /// The demo TPP of the sandbox: the organizationIdentifier of the portal's examples.
-pub const DEMO_TPP_CLIENT_ID: &str = "PSDFR-ACPR-12345";
+pub use guichet_store::sandbox::DEMO_TPP_CLIENT_ID;
 
 /// Where the demo TPP's redirect URI points: a loopback callback a script can listen on.
 pub const DEMO_REDIRECT_URI: &str = "http://127.0.0.1:8765/callback";

@@ -97,34 +97,10 @@ fn strip_label<'a>(text: &'a str, label: &str) -> Option<&'a str> {
 
 /// Decodes every `%XX`; None when there is none, or the result is not UTF-8.
 fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut decoded = false;
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        if b == b'%'
-            && let Some(byte) = bytes.get(i + 1..i + 3).and_then(hex_byte)
-        {
-            out.push(byte);
-            decoded = true;
-            i += 3;
-            continue;
-        }
-        out.push(b);
-        i += 1;
-    }
-    if !decoded {
-        return None;
-    }
-    String::from_utf8(out).ok()
-}
-
-fn hex_byte(digits: &[u8]) -> Option<u8> {
-    let text = std::str::from_utf8(digits).ok()?;
-    if text.len() != 2 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    u8::from_str_radix(text, 16).ok()
+    let decoded = percent_encoding::percent_decode_str(text)
+        .decode_utf8()
+        .ok()?;
+    (decoded != text).then(|| decoded.into_owned())
 }
 
 /// Big-endian bytes without their leading zeros (zero is no byte at all).

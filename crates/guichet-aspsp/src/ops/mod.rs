@@ -71,10 +71,10 @@ async fn ready(State(state): State<SharedState>) -> Response {
     }
 }
 
-/// The metrics as they stand. The database pool's gauges are not refreshed here: the store
-/// keeps its pool to itself (no size or idle count is public), so whoever can read them sets
-/// them with [`Metrics::db_pool`].
+/// The metrics as they stand, the database pool's gauges read now.
 async fn scrape(State(state): State<SharedState>) -> Response {
+    let (size, idle) = state.store.pool_state();
+    state.metrics.db_pool(size, idle);
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, metrics::CONTENT_TYPE)],

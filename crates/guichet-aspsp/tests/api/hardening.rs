@@ -297,3 +297,112 @@ on_both_backends! {
         assert_ne!(error["error"], "invalid_token", "the certificate refuses, not the token: {error}");
     }
 }
+
+/// One TLS connection presenting the demo TPP's QWAC, speaking HTTP/1.1: every request sent
+/// on it goes over that same connection (no pool that could open another).
+async fn one_connection(
+    app: &TestApp,
+    bank: &str,
+) -> hyper::client::conn::http1::SendRequest<http_body_util::Full<axum::body::Bytes>> {
+    use rustls_pki_types::pem::PemObject;
+    let demo = &crate::pki::pki().sandbox.demo;
+    let chain: Vec<rustls_pki_types::CertificateDer<'static>> =
+        rustls_pki_types::CertificateDer::pem_file_iter(&demo.qwac)
+            .map(|certs| certs.filter_map(Result::ok).collect())
+            .unwrap_or_default();
+    let key = rustls_pki_types::PrivateKeyDer::from_pem_file(&demo.qwac_key)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .and_then(|b| {
+            b.with_root_certificates(crate::flow::sandbox_roots())
+                .with_client_auth_cert(chain, key)
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    let origin = app.origin(bank);
+    let address: std::net::SocketAddr = origin
+        .trim_start_matches("https://")
+        .parse()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let tcp = tokio::net::TcpStream::connect(address)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+        .connect(
+            rustls_pki_types::ServerName::IpAddress(address.ip().into()),
+            tcp,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    tokio::spawn(connection);
+    sender
+}
+
+/// Sends a signed GET /accounts on that connection; answers the status and the body.
+async fn signed_get_on(
+    sender: &mut hyper::client::conn::http1::SendRequest<http_body_util::Full<axum::body::Bytes>>,
+    app: &TestApp,
+    token: &str,
+    id: &str,
+) -> (u16, String) {
+    use http_body_util::BodyExt;
+    let mut request = app
+        .client
+        .get(app.url(CE, "/accounts"))
+        .bearer_auth(token)
+        .header("X-Request-ID", id)
+        .header("PSU-IP-Address", "192.0.2.10")
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    guichet_tpp::sign_request(&mut request, &app.tpp.signer).unwrap_or_else(|e| panic!("{e}"));
+    let mut builder = hyper::Request::get(request.url().path());
+    for (name, value) in request.headers() {
+        builder = builder.header(name, value);
+    }
+    let host = request.url().host_str().unwrap_or("127.0.0.1").to_owned();
+    let request = builder
+        .header("host", host)
+        .body(http_body_util::Full::new(axum::body::Bytes::new()))
+        .unwrap_or_else(|e| panic!("{e}"));
+    sender
+        .ready()
+        .await
+        .unwrap_or_else(|e| panic!("the connection closed: {e}"));
+    let response = sender
+        .send_request(request)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let status = response.status().as_u16();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .map(|b| String::from_utf8_lossy(&b.to_bytes()).into_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+on_both_backends! {
+    // Issue #8: the QWAC is checked again at each request of a kept-alive connection: the
+    // second request, on the very same connection, is refused once the certificate expired.
+    async fn a_qwac_expiring_mid_connection_is_refused_on_that_same_connection(backend) {
+        let app = TestApp::spawn(backend).await;
+        let qwac = Psd2Certificate::from_pem(&std::fs::read(&crate::pki::pki().sandbox.demo.qwac).unwrap_or_default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let now = app.clock_now();
+        let minted = guichet_aspsp::sandbox::mint_token(&app.state().store, CE, "CLAIRE", &app.tpp.qwac, &["aisp".to_owned()], now, qwac.not_after - now + 86_400).await;
+        let token = minted.map(|(secret, _)| secret.expose().to_owned()).unwrap_or_else(|e| panic!("{e}"));
+        let mut connection = one_connection(&app, CE).await;
+        let (status, body) = signed_get_on(&mut connection, &app, &token, "same-1").await;
+        assert_eq!(status, 200, "{body}");
+        app.clock.set(jiff::Timestamp::from_second(qwac.not_after + 1).unwrap_or_else(|e| panic!("{e}")));
+        let (status, body) = signed_get_on(&mut connection, &app, &token, "same-2").await;
+        assert_eq!(status, 401, "{body}");
+        assert!(body.contains("expired"), "{body}");
+    }
+}
