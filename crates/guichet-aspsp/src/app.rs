@@ -199,6 +199,19 @@ struct Listening {
     gate: Arc<Gate>,
 }
 
+impl Listening {
+    /// Sets the open-connections gauge of this listener (`api-17515`, `psu-17515`).
+    fn count_open(&self) {
+        let face = match self.face {
+            Face::Api => "api",
+            Face::Psu => "psu",
+        };
+        let label = format!("{face}-{}", self.bank.0.as_deref().unwrap_or("-"));
+        let open = i64::try_from(self.gate.open()).unwrap_or(i64::MAX);
+        self.state.metrics.connections_open(&label, open);
+    }
+}
+
 /// Accepts connections until shutdown, turning away those beyond the caps at once. Each
 /// admitted connection is served on its own task, so a slow client never holds up the others.
 async fn accept_loop(
@@ -211,7 +224,10 @@ async fn accept_loop(
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
             _ = shutdown.changed() => break,
-            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+            Some(_) = connections.join_next(), if !connections.is_empty() => {
+                listening.count_open();
+                continue;
+            }
         };
         let (stream, client) = match accepted {
             Ok(conn) => conn,
@@ -241,8 +257,12 @@ async fn accept_loop(
             admission,
             shutdown.clone(),
         ));
+        listening.count_open();
     }
-    // Draining: connections finish the requests they are answering, then close.
+    // Draining: no new connection (the listening socket closes now, so that new clients are
+    // refused rather than left in the backlog); open ones finish the requests they are
+    // answering, then close.
+    drop(listener);
     let drain = async { while connections.join_next().await.is_some() {} };
     if tokio::time::timeout(Duration::from_secs(10), drain)
         .await
@@ -295,10 +315,12 @@ async fn serve_connection(
             Ok(Ok(tls)) => tls,
             Ok(Err(e)) => {
                 tracing::debug!(error = %e, "TLS handshake failed");
+                listening.state.metrics.tls_refusal("handshake_failed");
                 return;
             }
             Err(_) => {
                 tracing::debug!("TLS handshake timed out");
+                listening.state.metrics.tls_refusal("handshake_timeout");
                 return;
             }
         };

@@ -104,8 +104,34 @@ pub async fn guard(State(state): State<SharedState>, request: Request, next: Nex
     let span = tracing::info_span!("request", request_id, bank = bank_code, tpp);
     let admitted = within_limits(&state.edge, &request)
         .and_then(|()| bank.as_deref().map_or(Ok(()), |b| open(&state, b)));
+    let in_maintenance = matches!(admitted, Err(ApiError::Unavailable { .. }));
+    // RTS art. 32(4), GL 2.4: a call not answered within 30 s is a failure. It is answered
+    // 504 then; a call whose client went away before the answer is recorded as failed too.
+    let category = crate::regulatory::recorder::classify(&path);
+    let unanswered = Unanswered {
+        call: category.map(|(category, api_version)| PendingCall {
+            state: state.clone(),
+            bank_code: bank_code.clone(),
+            category,
+            api_version,
+            started,
+        }),
+    };
     let mut response = match admitted {
-        Ok(()) => next.run(request).instrument(span.clone()).await,
+        Ok(()) => {
+            match tokio::time::timeout(ANSWER_DEADLINE, next.run(request).instrument(span.clone()))
+                .await
+            {
+                Ok(response) => response,
+                Err(_) => render(
+                    &state,
+                    ApiError::Timeout("the bank could not answer within 30 s; retry later".into())
+                        .into_response(),
+                    &path,
+                    MediaType::Json,
+                ),
+            }
+        }
         Err(refusal) => {
             // What the client sends is read and dropped first (a connection closed on unread
             // data is reset, and the reset can destroy the answer), for a bounded time.
@@ -141,16 +167,12 @@ pub async fn guard(State(state): State<SharedState>, request: Request, next: Nex
         status,
         elapsed.as_secs_f64(),
     );
-    // RTS art. 32(4): every call's outcome, for the quarterly statistics.
-    if let Some((category, api_version)) = crate::regulatory::recorder::classify(&path) {
-        state.recorder.record(crate::regulatory::recorder::Call {
-            bank_code: &bank_code,
-            api_version,
-            category,
-            status,
-            micros: u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
-            at: state.now().as_second(),
-        });
+    // RTS art. 32(4): every call's outcome, for the quarterly statistics; the refusals of a
+    // maintenance window are its planned downtime, not calls.
+    if in_maintenance {
+        unanswered.forget();
+    } else {
+        unanswered.record(status, elapsed);
     }
     // The access log: no query string (it may carry entryReferences), no header values
     // beyond the request id, never a token or a signature.
@@ -164,6 +186,60 @@ pub async fn guard(State(state): State<SharedState>, request: Request, next: Nex
         )
     });
     response
+}
+
+/// GL 2.4: "not replied to within a total timeout of 30 seconds".
+const ANSWER_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// A call of the statistics not yet answered: recorded with its answer, or as failed if it is
+/// dropped unanswered (its client went away, its connection was closed).
+struct Unanswered {
+    call: Option<PendingCall>,
+}
+
+struct PendingCall {
+    state: SharedState,
+    bank_code: String,
+    category: crate::regulatory::recorder::Category,
+    api_version: &'static str,
+    started: std::time::Instant,
+}
+
+impl PendingCall {
+    fn write(&self, status: u16, elapsed: std::time::Duration) {
+        self.state
+            .recorder
+            .record(crate::regulatory::recorder::Call {
+                bank_code: &self.bank_code,
+                api_version: self.api_version,
+                category: self.category,
+                status,
+                micros: u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+                at: self.state.now().as_second(),
+            });
+    }
+}
+
+impl Unanswered {
+    fn record(mut self, status: u16, elapsed: std::time::Duration) {
+        if let Some(call) = self.call.take() {
+            call.write(status, elapsed);
+        }
+    }
+
+    /// A maintenance refusal: planned downtime, not a call.
+    fn forget(mut self) {
+        self.call = None;
+    }
+}
+
+impl Drop for Unanswered {
+    fn drop(&mut self) {
+        if let Some(call) = self.call.take() {
+            // No answer at all: as a call answered too late.
+            call.write(504, call.started.elapsed().max(ANSWER_DEADLINE));
+        }
+    }
 }
 
 /// What an API path is, for the metrics.

@@ -57,6 +57,9 @@ pub enum ApiError {
         message: String,
         retry_after: Option<i64>,
     },
+    /// 504: the bank could not answer within 30 s (EBA GL 2.4's timeout).
+    #[error("{0}")]
+    Timeout(String),
     /// 500: a fault on the bank's side. The cause goes to the log, never to the client.
     #[error("internal error: {0}")]
     Internal(String),
@@ -80,6 +83,7 @@ impl ApiError {
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Database(e) if e.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Database(_) => StatusCode::INTERNAL_SERVER_ERROR,

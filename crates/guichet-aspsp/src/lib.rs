@@ -74,7 +74,10 @@ pub struct Application {
         tokio::sync::watch::Sender<bool>,
         tokio::task::JoinHandle<()>,
     )>,
-    housekeeping: tokio::task::JoinHandle<()>,
+    housekeeping: (
+        tokio::sync::watch::Sender<bool>,
+        tokio::task::JoinHandle<()>,
+    ),
 }
 
 impl Application {
@@ -141,6 +144,15 @@ impl Application {
         if config.mode == Mode::Sandbox {
             sandbox::refresh(&state).await?;
         }
+        // The operations listener is bound first: if its port is taken, nothing was started.
+        let ops_listener = match config.ops_listen {
+            Some(address) => Some(
+                tokio::net::TcpListener::bind(address)
+                    .await
+                    .with_context(|| format!("binding the operations listener {address}"))?,
+            ),
+            None => None,
+        };
         let running = app::serve(state.clone(), config.listen, config.port, config.psu_port)
             .await
             .with_context(|| format!("binding {}:{}", config.listen, config.port))?;
@@ -159,11 +171,8 @@ impl Application {
             })
             .collect();
         let _ = state.psu_origins.set(origins);
-        let (ops_address, ops) = match config.ops_listen {
-            Some(address) => {
-                let listener = tokio::net::TcpListener::bind(address)
-                    .await
-                    .with_context(|| format!("binding the operations listener {address}"))?;
+        let (ops_address, ops) = match ops_listener {
+            Some(listener) => {
                 let bound = listener.local_addr()?;
                 let (stop, stopped) = tokio::sync::watch::channel(false);
                 let task = tokio::spawn({
@@ -178,13 +187,14 @@ impl Application {
             }
             None => (None, None),
         };
-        let housekeeping = tokio::spawn(housekeeping(state.clone()));
+        let (stop_housekeeping, stopping) = tokio::sync::watch::channel(false);
+        let housekeeping = tokio::spawn(housekeeping(state.clone(), stopping));
         Ok(Application {
             state,
             running,
             ops_address,
             ops,
-            housekeeping,
+            housekeeping: (stop_housekeeping, housekeeping),
         })
     }
 
@@ -211,7 +221,10 @@ impl Application {
     /// database.
     pub async fn stop(self) {
         self.state.readiness.begin_shutdown();
-        self.housekeeping.abort();
+        // Housekeeping finishes what it is doing (a flush of statistics is never cut).
+        let (stop_housekeeping, housekeeping) = self.housekeeping;
+        let _ = stop_housekeeping.send(true);
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(10), housekeeping).await;
         self.running.stop().await;
         if let Some((stop, task)) = self.ops {
             let _ = stop.send(true);
@@ -233,10 +246,13 @@ impl Application {
 /// Every `trust_refresh_seconds` (30 by default): re-read the trust list if a CRL changed (a
 /// revoked QWAC is then refused at its connection's next request); in the sandbox, refresh
 /// the data set when the day changed.
-async fn housekeeping(state: SharedState) {
+async fn housekeeping(state: SharedState, mut stop: tokio::sync::watch::Receiver<bool>) {
     let period = std::time::Duration::from_secs(state.edge.trust_refresh_seconds.max(1));
     loop {
-        tokio::time::sleep(period).await;
+        tokio::select! {
+            _ = tokio::time::sleep(period) => {}
+            _ = stop.changed() => return,
+        }
         match state.security.refresh_trust() {
             Ok(true) => tracing::info!("trust list reloaded (a CRL changed)"),
             Ok(false) => {}

@@ -105,7 +105,7 @@ impl Store {
             // answers 503 within a second rather than hanging (a local SQLite file cannot be
             // down; its writer may be busy for longer).
             .acquire_timeout(match backend {
-                Backend::Postgres => Duration::from_millis(800),
+                Backend::Postgres => Duration::from_millis(500),
                 Backend::Sqlite => Duration::from_secs(10),
             })
             .after_connect(move |conn, _meta| {

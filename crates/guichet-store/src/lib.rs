@@ -60,8 +60,12 @@ impl StoreError {
                 | sqlx::Error::WorkerCrashed => true,
                 // SQLSTATE class 08 (connection exception), 57P01–57P03 (shutdown, crash,
                 // cannot connect now).
+                // SQLSTATE class 53 (insufficient resources: too many connections…) too; SQLite
+                // 5 and 6 (busy, locked).
                 sqlx::Error::Database(db) => db.code().is_some_and(|code| {
-                    code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03")
+                    code.starts_with("08")
+                        || code.starts_with("53")
+                        || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "5" | "6")
                 }),
                 _ => false,
             },

@@ -103,7 +103,16 @@ pub async fn run(args: StatsArgs) -> anyhow::Result<()> {
     store.close().await;
     let rows = rows?;
 
-    let stats = daily(&rows, &days, &zone, &profile.maintenance);
+    // Planned downtime is the windows the bank closed for: enforced by default in
+    // production, in the sandbox only when the profile says so.
+    let production = file.mode == Some(guichet_aspsp::Mode::Production);
+    let enforced = profile.enforce_maintenance.unwrap_or(production);
+    let windows = if enforced {
+        profile.maintenance.clone()
+    } else {
+        Vec::new()
+    };
+    let stats = daily(&rows, &days, &zone, &windows);
     let generated = format!(
         "{} {}",
         zone.to_datetime(now).strftime("%Y-%m-%d %H:%M"),

@@ -193,6 +193,9 @@ struct Run {
 
 /// The runs of at least [`FAILURES_FOR_DOWNTIME`] failures of one sequence (one instance, one
 /// category or `ALL`), its minutes in time order.
+/// The longest silence a run of failures bridges.
+const RUN_GAP_SECONDS: i64 = 15 * 60;
+
 fn long_runs(sequence: &[&MinuteRow]) -> Vec<Run> {
     let mut runs = Vec::new();
     let (mut count, mut first, mut last) = (0_i64, 0_i64, 0_i64);
@@ -201,6 +204,11 @@ fn long_runs(sequence: &[&MinuteRow]) -> Vec<Run> {
             continue;
         }
         let minute = row.minute;
+        // Calls hours apart are not "consecutive" in GL 2.4's sense: a run does not bridge a
+        // quarter of an hour without a call.
+        if count > 0 && count < FAILURES_FOR_DOWNTIME && minute - last > RUN_GAP_SECONDS {
+            count = 0;
+        }
         if row.all_failed {
             if count == 0 {
                 first = minute;

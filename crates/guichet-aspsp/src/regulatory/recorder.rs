@@ -131,7 +131,8 @@ pub struct Call<'a> {
 impl Call<'_> {
     /// GL 2.4: not answered within 30 s, or answered with a server error.
     pub fn failed(&self) -> bool {
-        self.status >= 500 || self.micros > SLOW_MICROS
+        // 501: an entry point the bank does not offer (STET), an answer, not a failure.
+        (self.status >= 500 && self.status != 501) || self.micros > SLOW_MICROS
     }
 }
 
@@ -152,7 +153,7 @@ struct Tally {
 impl Tally {
     fn add(&mut self, call: &Call<'_>) {
         self.calls += 1;
-        if call.status >= 500 {
+        if call.failed() && call.status >= 500 {
             self.server_errors += 1;
         } else if call.micros > SLOW_MICROS {
             self.slow_calls += 1;

@@ -6,18 +6,17 @@ use std::time::{Duration, Instant};
 
 use guichet_aspsp::{BankProfile, Mode};
 use guichet_store::testing::TestDatabase;
-use guichet_store::testing::cluster::Cluster;
+use guichet_store::testing::cluster::OwnCluster;
 
 use crate::helpers::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_outage_answers_503_within_a_second_and_service_resumes() {
-    let root = std::env::temp_dir().join(format!("guichet-outage-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&root);
-    let cluster = Cluster::new(root.clone(), 54339);
-    if let Err(e) = cluster.start() {
-        panic!("this test needs PostgreSQL's binaries to run a cluster of its own: {e}");
-    }
+    let own = match OwnCluster::start() {
+        Ok(own) => own,
+        Err(e) => panic!("this test needs PostgreSQL's binaries to run a cluster of its own: {e}"),
+    };
+    let cluster = own.0.clone();
     let db = TestDatabase::on_postgres(cluster.admin_url()).await;
     let app = TestApp::spawn_on(
         db,
@@ -76,6 +75,5 @@ async fn a_database_outage_answers_503_within_a_second_and_service_resumes() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     drop(app);
-    let _ = cluster.stop();
-    let _ = std::fs::remove_dir_all(&root);
+    drop(own);
 }

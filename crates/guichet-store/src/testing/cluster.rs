@@ -17,7 +17,15 @@ fn bin_dir() -> Result<PathBuf, String> {
         .filter_map(|entry| entry.ok().map(|e| e.path().join("bin")))
         .filter(|bin| bin.join("initdb").exists() && bin.join("pg_ctl").exists())
         .collect();
-    versions.sort();
+    // By version number: 16 after 9.6.
+    versions.sort_by_key(|bin| {
+        bin.parent()
+            .and_then(|v| v.file_name())
+            .and_then(|v| v.to_str())
+            .and_then(|v| v.split('.').next())
+            .and_then(|major| major.parse::<u32>().ok())
+            .unwrap_or(0)
+    });
     versions
         .pop()
         .ok_or_else(|| "no initdb/pg_ctl under /usr/lib/postgresql/*/bin".to_owned())
@@ -151,6 +159,10 @@ pub fn ensure() -> Result<String, String> {
         {
             Ok(_) => break,
             Err(_) if cluster.answers() => return Ok(cluster.admin_url()),
+            // A lock left by a test process that died: taken over.
+            Err(_) if is_stale(&lock) => {
+                let _ = std::fs::remove_file(&lock);
+            }
             Err(_) if Instant::now() > deadline => {
                 let _ = std::fs::remove_file(&lock);
                 return Err("timed out waiting for another test to start PostgreSQL".into());
@@ -161,4 +173,38 @@ pub fn ensure() -> Result<String, String> {
     let outcome = cluster.start();
     let _ = std::fs::remove_file(&lock);
     outcome.map(|()| cluster.admin_url())
+}
+
+/// A lock file older than two minutes: its owner died while starting the cluster.
+fn is_stale(lock: &Path) -> bool {
+    std::fs::metadata(lock)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|age| age > Duration::from_secs(120))
+}
+
+/// A cluster of a test's own, stopped when dropped (whatever the test's outcome).
+pub struct OwnCluster(pub Cluster);
+
+impl OwnCluster {
+    /// A new cluster in a fresh folder on a free port.
+    pub fn start() -> Result<OwnCluster, String> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .map_err(|e| e.to_string())?;
+        let root = std::env::temp_dir().join(format!("guichet-pg-{}-{port}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let cluster = Cluster::new(root, port);
+        cluster.start()?;
+        Ok(OwnCluster(cluster))
+    }
+}
+
+impl Drop for OwnCluster {
+    fn drop(&mut self) {
+        let _ = self.0.stop();
+        let _ = std::fs::remove_dir_all(&self.0.root);
+    }
 }
