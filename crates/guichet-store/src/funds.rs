@@ -116,33 +116,18 @@ impl Store {
         account_id: &str,
         psu_id: Option<&str>,
     ) -> Result<bool> {
-        let (n,): (i64,) = match psu_id {
-            Some(psu_id) => {
-                sqlx::query_as(
-                    "SELECT COUNT(*) AS n FROM funds_checks \
-                     WHERE bank_code = $1 AND client_id = $2 AND account_id = $3 AND psu_id = $4 \
-                     AND revoked_at IS NULL",
-                )
-                .bind(bank_code)
-                .bind(client_id)
-                .bind(account_id)
-                .bind(psu_id)
-                .fetch_one(&self.pool)
-                .await?
-            }
-            None => {
-                sqlx::query_as(
-                    "SELECT COUNT(*) AS n FROM funds_checks \
-                     WHERE bank_code = $1 AND client_id = $2 AND account_id = $3 \
-                     AND revoked_at IS NULL",
-                )
-                .bind(bank_code)
-                .bind(client_id)
-                .bind(account_id)
-                .fetch_one(&self.pool)
-                .await?
-            }
-        };
+        // One statement for both: an empty PSU stands for "any PSU".
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) AS n FROM funds_checks \
+             WHERE bank_code = $1 AND client_id = $2 AND account_id = $3 \
+             AND ($4 = '' OR psu_id = $4) AND revoked_at IS NULL",
+        )
+        .bind(bank_code)
+        .bind(client_id)
+        .bind(account_id)
+        .bind(psu_id.unwrap_or(""))
+        .fetch_one(&self.pool)
+        .await?;
         Ok(n > 0)
     }
 }
