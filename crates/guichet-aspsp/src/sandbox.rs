@@ -270,8 +270,16 @@ pub async fn mint_token(
     Ok((secret, psu))
 }
 
+/// A path of `sandbox.json`, absolute: a script reading the file from any folder finds the
+/// certificates (the data folder canonicalized; a path that cannot be resolved stays as it is).
+fn absolute(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path)
+        .or_else(|_| std::path::absolute(path))
+        .unwrap_or_else(|_| path.to_owned())
+}
+
 /// The content of `sandbox.json`: where each bank is, what it offers, its personas, and the
-/// certificates a TPP needs to call it.
+/// certificates a TPP needs to call it. Its file paths are absolute (`"pathsAre": "absolute"`).
 pub async fn manifest(
     state: &AppState,
     base_urls: &[(String, String)],
@@ -316,7 +324,8 @@ pub async fn manifest(
             "registerUrl": api_origin.as_ref().map(|o| format!("{o}/register")),
             "authorizeUrl": psu_origin.as_ref().map(|o| format!("{o}/stet/psd2/oauth/authorize")),
             "psuAccessUrl": psu_origin.as_ref().map(|o| format!("{o}/psu/access")),
-            "qsealCertificate": pki.tls.bank_seals.iter().find(|s| s.bank_code == profile.code).map(|s| s.cert.clone()),
+            "timeZone": profile.time_zone,
+            "qsealCertificate": pki.tls.bank_seals.iter().find(|s| s.bank_code == profile.code).map(|s| absolute(&s.cert)),
             "offers": {
                 "instantBalance": profile.instant_balance,
                 "endUserIdentity": profile.end_user_identity,
@@ -338,13 +347,14 @@ pub async fn manifest(
     Ok(json!({
         "mode": state.mode.as_str(),
         "generatedAt": state.now().to_string(),
-        "caFile": pki.ca_file,
+        "pathsAre": "absolute",
+        "caFile": absolute(&pki.ca_file),
         "demoTpp": {
             "clientId": pki.demo.client_id,
-            "qwac": pki.demo.qwac,
-            "qwacKey": pki.demo.qwac_key,
-            "qseal": pki.demo.qseal,
-            "qsealKey": pki.demo.qseal_key,
+            "qwac": absolute(&pki.demo.qwac),
+            "qwacKey": absolute(&pki.demo.qwac_key),
+            "qseal": absolute(&pki.demo.qseal),
+            "qsealKey": absolute(&pki.demo.qseal_key),
             "redirectUri": DEMO_REDIRECT_URI,
         },
         "sca": {

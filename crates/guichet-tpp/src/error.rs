@@ -51,3 +51,66 @@ impl From<std::io::Error> for TppError {
         TppError::Local(e.to_string())
     }
 }
+
+impl TppError {
+    /// A stable, machine-readable name of what happened (the `kind` of [`TppError::to_json`]).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            TppError::RateLimited { .. } => "rateLimited",
+            TppError::ConsentMissing { .. } => "consentMissing",
+            TppError::ReauthenticationNeeded(_) => "reconnectNeeded",
+            TppError::BankUnavailable { .. } => "bankUnavailable",
+            TppError::BadRequest { .. } => "badRequest",
+            TppError::Refused { .. } => "refused",
+            TppError::NotLoggedIn(_) => "notLoggedIn",
+            TppError::Local(_) => "local",
+        }
+    }
+
+    /// The error as a JSON object: `kind`, `message` (the sentence a person reads) and the
+    /// variant's fields (`retryAfter`, `account` and `operation`, `status`, `bank`).
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut value = serde_json::json!({"kind": self.kind(), "message": self.to_string()});
+        match self {
+            TppError::RateLimited { retry_after } => {
+                value["retryAfter"] = serde_json::json!(retry_after);
+            }
+            TppError::ConsentMissing {
+                account, operation, ..
+            } => {
+                value["account"] = serde_json::json!(account);
+                value["operation"] = serde_json::json!(operation);
+            }
+            TppError::BankUnavailable { status, .. }
+            | TppError::BadRequest { status, .. }
+            | TppError::Refused { status, .. } => {
+                value["status"] = serde_json::json!(status);
+            }
+            TppError::NotLoggedIn(bank) => {
+                value["bank"] = serde_json::json!(bank);
+            }
+            TppError::ReauthenticationNeeded(_) | TppError::Local(_) => {}
+        }
+        value
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_as_json_keep_their_fields() {
+        let limited = TppError::RateLimited { retry_after: 60 }.to_json();
+        assert_eq!(limited["kind"], "rateLimited");
+        assert_eq!(limited["retryAfter"], 60);
+        let out = TppError::NotLoggedIn("17515".into()).to_json();
+        assert_eq!(out["kind"], "notLoggedIn");
+        assert_eq!(out["bank"], "17515");
+        assert!(
+            out["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("guichet tpp login --bank 17515"))
+        );
+    }
+}

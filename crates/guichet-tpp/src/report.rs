@@ -1,81 +1,295 @@
 //! The aggregated picture: balances per account and bank, the total position, income and
-//! spending over a period, and the balance over time — as a table and as a self-contained HTML
-//! page with an SVG chart.
+//! spending over a period, where the money went by kind of operation, and the balance over
+//! time — as a table and as a self-contained HTML page with SVG charts.
+
+mod category;
+mod chart;
 
 use std::collections::BTreeMap;
 
-use jiff::ToSpan;
+use askama::Template;
 use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use jiff::{Timestamp, ToSpan};
 use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
 
 use crate::error::TppError;
-use crate::store::{LocalAccount, LocalStore, LocalTransaction};
+use crate::export::{Operation, operations, parse_day};
+use crate::store::{LocalAccount, LocalStore};
+
+pub use self::category::{Category, CategoryTotal, breakdown, categorize};
+pub use self::chart::{
+    Chart, Dot, Line, Series, Tick, amount_axis, amount_label, balance_chart, dated_ticks,
+    nice_step,
+};
+
+/// The longest period a report covers: ten years of days.
+pub const MAX_DAYS: usize = 3660;
+
+/// The currency of the charts, the income, the spending and the categories.
+pub const CHART_CURRENCY: &str = "EUR";
+
+/// One account's balance at the end of each day of the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountHistory {
+    pub iban: String,
+    pub name: String,
+    /// One per day of [`Report::history`].
+    pub balances: Vec<Decimal>,
+}
+
+/// One bank: its accounts' position and when it was last synced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BankPosition {
+    pub code: String,
+    /// From the configuration, when the caller gave it.
+    pub name: Option<String>,
+    /// When the bank was last synced: a time (`2026-11-24 09:13 Europe/Paris`) when the caller
+    /// gave it, else the day the store keeps.
+    pub last_sync: Option<String>,
+    /// The accounting balances of its accounts, per currency.
+    pub totals: BTreeMap<String, Decimal>,
+    /// Its EUR accounts with a synced balance, day by day.
+    pub accounts: Vec<AccountHistory>,
+    /// The total of those accounts at the end of each day of [`Report::history`].
+    pub history: Vec<Decimal>,
+    /// Its operations not booked yet (STET OTHR, PDNG), in no balance.
+    pub pending: usize,
+}
+
+impl BankPosition {
+    /// The bank's name and code, e.g. `Caisse d'Epargne (17515)`, or its code alone.
+    pub fn title(&self) -> String {
+        match &self.name {
+            Some(name) if !name.trim().is_empty() => format!("{name} ({})", self.code),
+            _ => self.code.clone(),
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
     pub from: Date,
+    /// Excluded.
     pub to: Date,
     pub accounts: Vec<LocalAccount>,
     /// Total of the accounting balances, per currency.
     pub totals: BTreeMap<String, Decimal>,
-    /// Booked credits and debits within the period (EUR accounts).
+    /// Booked credits and debits within the period (EUR operations).
     pub income: Decimal,
     pub spending: Decimal,
-    /// The total balance at the end of each day of the period, rebuilt from today's balances
-    /// and the booked operations.
+    /// The total balance at the end of each day of the period, rebuilt from the synced
+    /// balances and the booked operations (EUR accounts with a synced balance).
     pub history: Vec<(Date, Decimal)>,
+    /// The customer the report is for, when the caller gave the name.
+    pub customer: Option<String>,
+    /// When the report was made, as shown.
+    pub generated: Option<String>,
+    /// One per bank with a synced account, by code.
+    pub banks: Vec<BankPosition>,
+    /// Booked EUR operations of the period by category, every category in
+    /// [`Category::ALL`]'s order.
+    pub categories: Vec<CategoryTotal>,
 }
 
-pub async fn build(store: &LocalStore, from: Date, to: Date) -> Result<Report, TppError> {
-    let accounts = store.accounts().await?;
-    let mut totals: BTreeMap<String, Decimal> = BTreeMap::new();
-    for account in &accounts {
-        if let Some(balance) = account.balance {
-            *totals.entry(account.currency.clone()).or_default() += balance;
+/// What a report is about, beyond what the store keeps.
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
+    pub from: Date,
+    /// Excluded.
+    pub to: Date,
+    /// The customer's name: the store keeps none.
+    pub customer: Option<String>,
+    /// Bank code → name, from the configuration.
+    pub bank_names: BTreeMap<String, String>,
+    /// Bank code → time of its last successful sync ([`build_with`] reads it from the store
+    /// for the banks missing here).
+    pub last_sync: BTreeMap<String, Timestamp>,
+    /// Bank code → day of its last successful sync, for the banks missing from `last_sync`.
+    pub last_sync_days: BTreeMap<String, Date>,
+    /// Where times are shown: the banks' own time zone, e.g. `Europe/Paris`.
+    pub time_zone: TimeZone,
+    /// When the report is made.
+    pub generated: Option<Timestamp>,
+}
+
+impl ReportOptions {
+    /// A report of `[from, to)` with nothing else known, times in UTC.
+    pub fn new(from: Date, to: Date) -> ReportOptions {
+        ReportOptions {
+            from,
+            to,
+            customer: None,
+            bank_names: BTreeMap::new(),
+            last_sync: BTreeMap::new(),
+            last_sync_days: BTreeMap::new(),
+            time_zone: TimeZone::UTC,
+            generated: None,
         }
     }
-    let all: Vec<LocalTransaction> = store.transactions(None, None).await?;
-    let booked: Vec<&LocalTransaction> = all.iter().filter(|t| t.status == "BOOK").collect();
-    let (first, end) = (from.to_string(), to.to_string());
-    let period: Vec<&&LocalTransaction> = booked
-        .iter()
-        .filter(|t| t.day >= first && t.day < end)
-        .collect();
-    let income = period
-        .iter()
-        .filter(|t| t.amount > Decimal::ZERO)
-        .map(|t| t.amount)
-        .sum();
-    let spending = -period
-        .iter()
-        .filter(|t| t.amount < Decimal::ZERO)
-        .map(|t| t.amount)
-        .sum::<Decimal>();
-    let with_balance: Vec<(&str, &str)> = accounts
-        .iter()
-        .filter(|a| a.balance.is_some() && a.currency == "EUR")
-        .map(|a| (a.bank.as_str(), a.iban.as_str()))
-        .collect();
-    let total_now: Decimal = totals.get("EUR").copied().unwrap_or_default();
-    let mut history = Vec::new();
+}
+
+/// The report of `[from, to)` from the store alone: no customer name, no bank names, times in
+/// UTC.
+pub async fn build(store: &LocalStore, from: Date, to: Date) -> Result<Report, TppError> {
+    build_with(store, ReportOptions::new(from, to)).await
+}
+
+/// The report from the store and what the caller knows besides.
+pub async fn build_with(
+    store: &LocalStore,
+    mut options: ReportOptions,
+) -> Result<Report, TppError> {
+    let accounts = store.accounts().await?;
+    let transactions = store.transactions(None, None).await?;
+    let mut codes: Vec<String> = accounts.iter().map(|a| a.bank.clone()).collect();
+    codes.sort();
+    codes.dedup();
+    for code in codes {
+        if options.last_sync.contains_key(&code) {
+            continue;
+        }
+        let at = store
+            .last_sync_at(&code)
+            .await?
+            .and_then(|seconds| Timestamp::from_second(seconds).ok());
+        if let Some(at) = at {
+            options.last_sync.insert(code, at);
+        } else if let Some(day) = store
+            .last_sync_day(&code)
+            .await?
+            .as_deref()
+            .and_then(parse_day)
+        {
+            options.last_sync_days.entry(code).or_insert(day);
+        }
+    }
+    Ok(compute(accounts, &operations(&transactions), &options))
+}
+
+/// `2026-11-24 09:13 Europe/Paris`.
+pub fn format_time(at: Timestamp, time_zone: &TimeZone) -> String {
+    let local = time_zone.to_datetime(at);
+    let zone = time_zone
+        .iana_name()
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("UTC{}", time_zone.to_offset(at)));
+    format!(
+        "{} {:02}:{:02} {zone}",
+        local.date(),
+        local.hour(),
+        local.minute()
+    )
+}
+
+/// The days of `[from, to)`, at most [`MAX_DAYS`].
+pub fn period_days(from: Date, to: Date) -> Vec<Date> {
+    let mut days = Vec::new();
     let mut day = from;
-    while day < to {
-        let end = day.to_string();
-        let later: Decimal = booked
-            .iter()
-            .filter(|t| {
-                with_balance.contains(&(t.bank.as_str(), t.iban.as_str()))
-                    && t.day.as_str() > end.as_str()
-            })
-            .map(|t| t.amount)
-            .sum();
-        history.push((day, total_now - later));
+    while day < to && days.len() < MAX_DAYS {
+        days.push(day);
         day = match day.checked_add(1.day()) {
             Ok(next) => next,
             Err(_) => break,
         };
     }
-    Ok(Report {
+    days
+}
+
+fn sum(values: impl Iterator<Item = Decimal>) -> Decimal {
+    values.fold(Decimal::ZERO, Decimal::saturating_add)
+}
+
+/// An account's balance at the end of each of `days`: the synced accounting balance less the
+/// booked operations of later days.
+pub fn account_history(
+    balance: Decimal,
+    booked: &[(Date, Decimal)],
+    days: &[Date],
+) -> Vec<Decimal> {
+    days.iter()
+        .map(|day| {
+            let later = sum(booked.iter().filter(|(d, _)| d > day).map(|(_, a)| *a));
+            balance.saturating_sub(later)
+        })
+        .collect()
+}
+
+/// The report, from the accounts and operations of the store: no input or output.
+pub fn compute(
+    accounts: Vec<LocalAccount>,
+    operations: &[Operation],
+    options: &ReportOptions,
+) -> Report {
+    let (from, to) = (options.from, options.to);
+    let days = period_days(from, to);
+    let mut totals: BTreeMap<String, Decimal> = BTreeMap::new();
+    for account in &accounts {
+        if let Some(balance) = account.balance {
+            let total = totals.entry(account.currency.clone()).or_default();
+            *total = total.saturating_add(balance);
+        }
+    }
+    let in_period = |op: &&Operation| {
+        op.is_booked()
+            && op.currency == CHART_CURRENCY
+            && op.date().is_some_and(|day| day >= from && day < to)
+    };
+    let income = sum(operations
+        .iter()
+        .filter(in_period)
+        .filter(|op| op.amount > Decimal::ZERO)
+        .map(|op| op.amount));
+    let spending = sum(operations
+        .iter()
+        .filter(in_period)
+        .filter(|op| op.amount < Decimal::ZERO)
+        .map(|op| -op.amount));
+
+    let mut banks: Vec<BankPosition> = Vec::new();
+    for account in &accounts {
+        let position = match banks.iter_mut().position(|b| b.code == account.bank) {
+            Some(index) => &mut banks[index],
+            None => {
+                banks.push(new_position(&account.bank, operations, options, days.len()));
+                let last = banks.len() - 1;
+                &mut banks[last]
+            }
+        };
+        if let Some(balance) = account.balance {
+            let total = position.totals.entry(account.currency.clone()).or_default();
+            *total = total.saturating_add(balance);
+            if account.currency == CHART_CURRENCY {
+                let booked: Vec<(Date, Decimal)> = operations
+                    .iter()
+                    .filter(|op| {
+                        op.is_booked() && op.bank == account.bank && op.iban == account.iban
+                    })
+                    .filter_map(|op| op.date().map(|day| (day, op.amount)))
+                    .collect();
+                let balances = account_history(balance, &booked, &days);
+                for (total, value) in position.history.iter_mut().zip(&balances) {
+                    *total = total.saturating_add(*value);
+                }
+                position.accounts.push(AccountHistory {
+                    iban: account.iban.clone(),
+                    name: account.name.clone(),
+                    balances,
+                });
+            }
+        }
+    }
+    banks.sort_by(|a, b| a.code.cmp(&b.code));
+    let history = days
+        .iter()
+        .enumerate()
+        .map(|(index, day)| {
+            let total = sum(banks.iter().filter_map(|b| b.history.get(index).copied()));
+            (*day, total)
+        })
+        .collect();
+    Report {
         from,
         to,
         accounts,
@@ -83,12 +297,85 @@ pub async fn build(store: &LocalStore, from: Date, to: Date) -> Result<Report, T
         income,
         spending,
         history,
-    })
+        customer: options
+            .customer
+            .as_deref()
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+            .map(str::to_owned),
+        generated: options
+            .generated
+            .map(|at| format_time(at, &options.time_zone)),
+        banks,
+        categories: breakdown(operations, CHART_CURRENCY, from, to),
+    }
+}
+
+fn new_position(
+    code: &str,
+    operations: &[Operation],
+    options: &ReportOptions,
+    days: usize,
+) -> BankPosition {
+    let last_sync = match options.last_sync.get(code) {
+        Some(at) => Some(format_time(*at, &options.time_zone)),
+        None => options.last_sync_days.get(code).map(Date::to_string),
+    };
+    BankPosition {
+        code: code.to_owned(),
+        name: options.bank_names.get(code).cloned(),
+        last_sync,
+        totals: BTreeMap::new(),
+        accounts: Vec::new(),
+        history: vec![Decimal::ZERO; days],
+        pending: operations
+            .iter()
+            .filter(|op| op.bank == code && !op.is_booked())
+            .count(),
+    }
+}
+
+/// An amount with its thousands grouped and two decimals: `18,342.56 EUR`.
+pub fn money(value: Decimal, currency: &str) -> String {
+    let text = format!("{:.2}", value.round_dp(2).abs());
+    let (whole, fraction) = text.split_once('.').unwrap_or((text.as_str(), "00"));
+    let digits: Vec<char> = whole.chars().collect();
+    let mut grouped = String::new();
+    for (index, digit) in digits.iter().enumerate() {
+        if index > 0 && (digits.len() - index) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(*digit);
+    }
+    let sign = if value.round_dp(2).is_sign_negative() && !value.round_dp(2).is_zero() {
+        "-"
+    } else {
+        ""
+    };
+    format!("{sign}{grouped}.{fraction} {currency}")
+}
+
+/// The last day of the period (its end is excluded).
+fn last_day(report: &Report) -> Date {
+    report.to.checked_sub(1.day()).unwrap_or(report.to)
 }
 
 /// The report as a text table.
 pub fn table(report: &Report) -> String {
     let mut out = String::new();
+    if let Some(customer) = &report.customer {
+        out.push_str(&format!("Customer: {customer}\n"));
+    }
+    for bank in &report.banks {
+        out.push_str(&format!(
+            "Bank {}: last synced {}\n",
+            bank.title(),
+            bank.last_sync.as_deref().unwrap_or("never")
+        ));
+    }
+    if !out.is_empty() {
+        out.push('\n');
+    }
     out.push_str(&format!(
         "{:<6} {:<28} {:<34} {:>16}\n",
         "BANK", "IBAN", "ACCOUNT", "BALANCE"
@@ -114,88 +401,348 @@ pub fn table(report: &Report) -> String {
         "\nFrom {} to {} (excluded): income {} EUR, spending {} EUR\n",
         report.from, report.to, report.income, report.spending
     ));
+    for category in &report.categories {
+        if category.count > 0 {
+            out.push_str(&format!(
+                "  {:<14} {:>5} operations, out {} EUR, in {} EUR\n",
+                category.category.label(),
+                category.count,
+                category.debits,
+                category.credits
+            ));
+        }
+    }
     out
 }
 
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
+struct BankRow {
+    title: String,
+    last_sync: String,
+    totals: String,
+    pending: usize,
 }
 
-/// The report as one HTML page with no external resource.
+struct AccountRow {
+    bank: String,
+    iban: String,
+    name: String,
+    balance: String,
+}
+
+struct CategoryRow {
+    label: &'static str,
+    count: usize,
+    debits: String,
+    credits: String,
+    /// The category's share of the spending, in percent, for the bar's width.
+    share: String,
+}
+
+#[derive(Template)]
+#[template(path = "accounts_report.html")]
+struct Page<'a> {
+    customer: Option<&'a str>,
+    generated: Option<&'a str>,
+    from: String,
+    last_day: String,
+    banks: Vec<BankRow>,
+    accounts: Vec<AccountRow>,
+    totals: Vec<String>,
+    income: String,
+    spending: String,
+    charts: Vec<Chart>,
+    /// Accounts left out of the charts: another currency, or no synced balance.
+    not_charted: usize,
+    categories: Vec<CategoryRow>,
+}
+
+fn float(value: Decimal) -> f64 {
+    value.to_f64().unwrap_or(0.0)
+}
+
+/// `Livret A …4821`: an account's name and the end of its IBAN.
+fn account_label(account: &AccountHistory) -> String {
+    let iban: Vec<char> = account.iban.chars().collect();
+    let end: String = iban[iban.len().saturating_sub(4)..].iter().collect();
+    let name = account.name.trim();
+    if name.is_empty() {
+        format!("…{end}")
+    } else {
+        format!("{name} …{end}")
+    }
+}
+
+/// The charts: every bank and the total, then each bank's accounts.
+pub fn charts(report: &Report) -> Vec<Chart> {
+    let days: Vec<Date> = report.history.iter().map(|(day, _)| *day).collect();
+    let charted: Vec<&BankPosition> = report
+        .banks
+        .iter()
+        .filter(|b| !b.accounts.is_empty())
+        .collect();
+    if charted.is_empty() {
+        return Vec::new();
+    }
+    let mut series: Vec<Series> = charted
+        .iter()
+        .map(|bank| Series {
+            label: bank.title(),
+            values: bank.history.iter().copied().map(float).collect(),
+            total: false,
+        })
+        .collect();
+    series.push(Series {
+        label: "Total".into(),
+        values: report.history.iter().map(|(_, v)| float(*v)).collect(),
+        total: true,
+    });
+    let mut charts = vec![balance_chart(
+        "Total balance, every bank",
+        CHART_CURRENCY,
+        &days,
+        &series,
+    )];
+    for bank in charted {
+        let mut series: Vec<Series> = bank
+            .accounts
+            .iter()
+            .map(|account| Series {
+                label: account_label(account),
+                values: account.balances.iter().copied().map(float).collect(),
+                total: false,
+            })
+            .collect();
+        if bank.accounts.len() > 1 {
+            series.push(Series {
+                label: format!("Total {}", bank.title()),
+                values: bank.history.iter().copied().map(float).collect(),
+                total: true,
+            });
+        }
+        charts.push(balance_chart(
+            &format!("Balance at {}", bank.title()),
+            CHART_CURRENCY,
+            &days,
+            &series,
+        ));
+    }
+    charts
+}
+
+/// The report as one HTML page with no external resource and no script.
+pub fn try_html(report: &Report) -> Result<String, TppError> {
+    let spending = report.spending;
+    let page = Page {
+        customer: report.customer.as_deref(),
+        generated: report.generated.as_deref(),
+        from: report.from.to_string(),
+        last_day: last_day(report).to_string(),
+        banks: report
+            .banks
+            .iter()
+            .map(|bank| BankRow {
+                title: bank.title(),
+                last_sync: bank.last_sync.clone().unwrap_or_else(|| "never".into()),
+                totals: bank
+                    .totals
+                    .iter()
+                    .map(|(currency, total)| money(*total, currency))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                pending: bank.pending,
+            })
+            .collect(),
+        accounts: report
+            .accounts
+            .iter()
+            .map(|a| AccountRow {
+                bank: report
+                    .banks
+                    .iter()
+                    .find(|b| b.code == a.bank)
+                    .map_or_else(|| a.bank.clone(), BankPosition::title),
+                iban: a.iban.clone(),
+                name: a.name.clone(),
+                balance: a
+                    .balance
+                    .map_or_else(|| "—".to_owned(), |b| money(b, &a.currency)),
+            })
+            .collect(),
+        totals: report
+            .totals
+            .iter()
+            .map(|(currency, total)| money(*total, currency))
+            .collect(),
+        income: money(report.income, CHART_CURRENCY),
+        spending: money(report.spending, CHART_CURRENCY),
+        charts: charts(report),
+        not_charted: report
+            .accounts
+            .iter()
+            .filter(|a| a.balance.is_none() || a.currency != CHART_CURRENCY)
+            .count(),
+        categories: report
+            .categories
+            .iter()
+            .map(|c| CategoryRow {
+                label: c.category.label(),
+                count: c.count,
+                debits: money(c.debits, CHART_CURRENCY),
+                credits: money(c.credits, CHART_CURRENCY),
+                share: if spending > Decimal::ZERO {
+                    format!("{:.1}", float(c.debits) / float(spending) * 100.0)
+                } else {
+                    "0.0".into()
+                },
+            })
+            .collect(),
+    };
+    page.render()
+        .map_err(|e| TppError::Local(format!("the report's page: {e}")))
+}
+
+/// [`try_html`], or a page that says why it could not be made.
 pub fn html(report: &Report) -> String {
-    let (width, height, pad) = (720.0f64, 240.0f64, 30.0f64);
-    let values: Vec<f64> = report
-        .history
-        .iter()
-        .map(|(_, v)| v.to_string().parse().unwrap_or(0.0))
-        .collect();
-    let (min, max) = values
-        .iter()
-        .fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
-    let span = if (max - min).abs() < f64::EPSILON {
-        1.0
-    } else {
-        max - min
-    };
-    let step = if values.len() > 1 {
-        (width - 2.0 * pad) / (values.len() - 1) as f64
-    } else {
-        0.0
-    };
-    let points: Vec<String> = values
-        .iter()
-        .enumerate()
-        .map(|(i, v)| {
-            format!(
-                "{:.1},{:.1}",
-                pad + step * i as f64,
-                height - pad - (v - min) / span * (height - 2.0 * pad)
-            )
-        })
-        .collect();
-    let rows: String = report
-        .accounts
-        .iter()
-        .map(|a| {
-            format!(
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td></tr>",
-                escape(&a.bank),
-                escape(&a.iban),
-                escape(&a.name),
-                a.balance.map_or_else(
-                    || "—".to_owned(),
-                    |b| format!("{b} {}", escape(&a.currency))
-                )
-            )
-        })
-        .collect();
-    let totals: String = report
-        .totals
-        .iter()
-        .map(|(c, t)| {
-            format!(
-                "<p class=\"total\">Total position: <strong>{t} {}</strong></p>",
-                escape(c)
-            )
-        })
-        .collect();
-    format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Guichet — aggregated accounts</title>\
-         <style>body{{font-family:system-ui,sans-serif;margin:2rem;color:#222}}table{{border-collapse:collapse}}td,th{{padding:.3rem .8rem;border-bottom:1px solid #ddd;text-align:left}}.n{{text-align:right}}</style></head>\
-         <body><h1>Aggregated accounts</h1><table><tr><th>Bank</th><th>IBAN</th><th>Account</th><th>Balance</th></tr>{rows}</table>{totals}\
-         <p>From {from} to {to} (excluded): income <strong>{income} EUR</strong>, spending <strong>{spending} EUR</strong>.</p>\
-         <h2>Total balance over time</h2><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" role=\"img\" aria-label=\"balance over time\">\
-         <rect width=\"100%\" height=\"100%\" fill=\"#f8f9fb\"/><polyline fill=\"none\" stroke=\"#004b87\" stroke-width=\"2\" points=\"{points}\"/>\
-         <text x=\"{pad}\" y=\"16\" font-size=\"12\">max {max:.2}</text><text x=\"{pad}\" y=\"{bottom}\" font-size=\"12\">min {min:.2}</text></svg></body></html>\n",
-        from = report.from,
-        to = report.to,
-        income = report.income,
-        spending = report.spending,
-        points = points.join(" "),
-        bottom = height - 8.0,
-    )
+    try_html(report).unwrap_or_else(|e| {
+        let reason = e
+            .to_string()
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;");
+        format!(
+            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Guichet report</title></head>\
+             <body><p>{reason}</p></body></html>\n"
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account(bank: &str, iban: &str, balance: Option<i64>) -> LocalAccount {
+        LocalAccount {
+            bank: bank.into(),
+            iban: iban.into(),
+            resource_id: None,
+            name: format!("Account {iban}"),
+            currency: "EUR".into(),
+            balance: balance.map(|cents| Decimal::new(cents, 2)),
+        }
+    }
+
+    fn booked(bank: &str, iban: &str, day: Date, cents: i64, label: &str) -> Operation {
+        Operation {
+            bank: bank.into(),
+            iban: iban.into(),
+            key: format!("{iban}-{day}-{cents}"),
+            transaction_id: None,
+            entry_reference: None,
+            amount: Decimal::new(cents, 2),
+            currency: "EUR".into(),
+            status: "BOOK".into(),
+            booking_date: Some(day),
+            value_date: None,
+            expected_booking_date: None,
+            remittance: vec![label.into()],
+            bank_transaction_code: None,
+        }
+    }
+
+    #[test]
+    fn the_history_goes_back_from_the_synced_balance() {
+        let d = |day| jiff::civil::date(2026, 11, day);
+        let history = account_history(
+            Decimal::new(1000, 0),
+            &[(d(3), Decimal::new(-100, 0)), (d(5), Decimal::new(50, 0))],
+            &[d(1), d(2), d(3), d(4), d(5), d(6)],
+        );
+        let expected: Vec<Decimal> = [1050, 1050, 950, 950, 1000, 1000]
+            .into_iter()
+            .map(|v| Decimal::new(v, 0))
+            .collect();
+        assert_eq!(history, expected);
+    }
+
+    #[test]
+    fn banks_are_summed_day_by_day() {
+        let d = |day| jiff::civil::date(2026, 11, day);
+        let accounts = vec![
+            account("17515", "FR7617515000000000000000001", Some(100_000)),
+            account("17515", "FR7617515000000000000000002", Some(50_000)),
+            account("30258", "FR7630258000000000000000003", Some(20_000)),
+            account("30258", "FR7630258000000000000000004", None),
+        ];
+        let operations = [
+            booked(
+                "17515",
+                "FR7617515000000000000000001",
+                d(2),
+                -10_000,
+                "CB SHOP",
+            ),
+            booked(
+                "30258",
+                "FR7630258000000000000000003",
+                d(3),
+                5_000,
+                "VIR RECU",
+            ),
+        ];
+        let mut options = ReportOptions::new(d(1), d(4));
+        options.customer = Some("  Georges Dupont ".into());
+        options
+            .bank_names
+            .insert("17515".into(), "Caisse d'Epargne".into());
+        options.last_sync.insert(
+            "17515".into(),
+            Timestamp::from_second(1_795_000_000).unwrap_or_default(),
+        );
+        options.last_sync_days.insert("30258".into(), d(3));
+        let report = compute(accounts, &operations, &options);
+        assert_eq!(report.customer.as_deref(), Some("Georges Dupont"));
+        assert_eq!(report.banks.len(), 2);
+        assert_eq!(report.banks[0].title(), "Caisse d'Epargne (17515)");
+        assert_eq!(report.banks[1].title(), "30258");
+        assert_eq!(report.banks[1].last_sync.as_deref(), Some("2026-11-03"));
+        assert!(
+            report.banks[0]
+                .last_sync
+                .as_deref()
+                .is_some_and(|s| s.ends_with(" UTC")),
+            "{:?}",
+            report.banks[0].last_sync
+        );
+        let totals: Vec<Decimal> = report.history.iter().map(|(_, v)| *v).collect();
+        // Day 1: 1000 + 500 + 200 - (-100) - 50; day 2: after the card payment; day 3: all.
+        assert_eq!(
+            totals,
+            [175_000, 165_000, 170_000]
+                .into_iter()
+                .map(|c| Decimal::new(c, 2))
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(report.banks[0].history[0], Decimal::new(160_000, 2));
+        assert_eq!(report.income, Decimal::new(5_000, 2));
+        assert_eq!(report.spending, Decimal::new(10_000, 2));
+        assert_eq!(report.categories[0].category, Category::Card);
+        assert_eq!(report.categories[0].count, 1);
+        assert_eq!(charts(&report).len(), 3);
+    }
+
+    #[test]
+    fn money_is_grouped() {
+        assert_eq!(money(Decimal::new(1_834_256, 2), "EUR"), "18,342.56 EUR");
+        assert_eq!(money(Decimal::new(-150, 0), "EUR"), "-150.00 EUR");
+        assert_eq!(money(Decimal::new(-1, 3), "EUR"), "0.00 EUR");
+    }
+
+    #[test]
+    fn times_are_shown_in_the_time_zone() {
+        let at = Timestamp::from_second(1_795_000_000).unwrap_or_default();
+        let paris = TimeZone::get("Europe/Paris").unwrap_or(TimeZone::UTC);
+        let shown = format_time(at, &paris);
+        assert!(shown.ends_with(" Europe/Paris"), "{shown}");
+        assert_eq!(format_time(at, &TimeZone::UTC), "2026-11-18 11:06 UTC");
+    }
 }

@@ -64,20 +64,25 @@ pub struct LocalStore {
 }
 
 impl LocalStore {
+    /// Opens (or creates) the store; an error names the file.
     pub async fn open(path: &Path) -> Result<LocalStore, TppError> {
+        let named = |e: &dyn std::fmt::Display| TppError::Local(format!("{}: {e}", path.display()));
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)?;
+            std::fs::create_dir_all(parent).map_err(|e| named(&e))?;
         }
-        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
+            .map_err(|e| named(&e))?
             .create_if_missing(true)
             .busy_timeout(std::time::Duration::from_secs(5));
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options)
-            .await?;
+            .await
+            .map_err(|e| named(&e))?;
         for statement in SCHEMA.split(';').map(str::trim).filter(|s| !s.is_empty()) {
             pool.execute(sqlx::AssertSqlSafe(statement.to_owned()))
-                .await?;
+                .await
+                .map_err(|e| named(&e))?;
         }
         Ok(LocalStore { pool })
     }
@@ -248,6 +253,16 @@ impl LocalStore {
                 .fetch_optional(&self.pool)
                 .await?;
         Ok(row.map(|(day,)| day))
+    }
+
+    /// When the last successful sync of a bank ended (Unix seconds).
+    pub async fn last_sync_at(&self, bank: &str) -> Result<Option<i64>, TppError> {
+        let row: Option<(i64,)> =
+            sqlx::query_as("SELECT last_sync FROM sync_state WHERE bank = $1")
+                .bind(bank)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(|(at,)| at))
     }
 
     /// Batch calls made today for an account and method (the TPP's own count).

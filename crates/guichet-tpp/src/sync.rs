@@ -80,6 +80,13 @@ struct Budget<'a> {
     bank: &'a str,
     day: String,
     batch: bool,
+    /// The bank's allowance per account, method and day.
+    per_day: i64,
+}
+
+/// The batch calls left today out of the bank's allowance, given those already made.
+pub fn calls_left(used: i64, per_day: i64) -> i64 {
+    (per_day - used).clamp(0, per_day.max(0))
 }
 
 impl Budget<'_> {
@@ -92,7 +99,7 @@ impl Budget<'_> {
             .store
             .calls_today(self.bank, account, method, &self.day)
             .await?
-            >= BATCH_CALLS_PER_DAY
+            >= self.per_day
         {
             return Ok(false);
         }
@@ -104,7 +111,7 @@ impl Budget<'_> {
 
     async fn spent(&self, account: &str, method: &str) -> Result<(), TppError> {
         self.store
-            .count_call(self.bank, account, method, &self.day, true)
+            .set_calls(self.bank, account, method, &self.day, self.per_day)
             .await
     }
 
@@ -132,7 +139,8 @@ impl Budget<'_> {
     }
 }
 
-/// Syncs one bank: accounts, then the balances and transactions the consent covers.
+/// Syncs one bank: accounts, then the balances and transactions the consent covers. `today`
+/// is the bank's day (its batch allowance is counted per day); [`BankClient::today`] gives it.
 pub async fn sync_bank(
     client: &BankClient,
     store: &LocalStore,
@@ -146,12 +154,14 @@ pub async fn sync_bank(
         bank,
         day: today.to_string(),
         batch,
+        per_day: client.batch_calls_per_day(),
     };
+    let now = || client.now().as_second();
     let mut counts = SyncCounts::default();
     progress("accounts");
     if !budget.allow("", "accounts").await? {
         return Err(TppError::RateLimited {
-            retry_after: seconds_to_midnight(),
+            retry_after: crate::clock::seconds_to_midnight(client.now(), client.time_zone()),
         });
     }
     let accounts = match client.accounts().await {
@@ -264,30 +274,36 @@ pub async fn sync_bank(
     Ok(counts)
 }
 
-fn now() -> i64 {
-    jiff::Timestamp::now().as_second()
-}
-
-fn seconds_to_midnight() -> i64 {
-    let zone = jiff::tz::TimeZone::get("Europe/Paris").unwrap_or(jiff::tz::TimeZone::UTC);
-    let now = jiff::Timestamp::now();
-    let local = zone.to_datetime(now);
-    let midnight = local.date().checked_add(1.day()).ok().and_then(|d| {
-        zone.to_timestamp(d.to_datetime(jiff::civil::Time::midnight()))
-            .ok()
-    });
-    midnight.map_or(86_400, |m| m.as_second() - now.as_second())
-}
-
 /// Told of each bank's progress: (bank code, step).
 pub type Progress = Arc<dyn Fn(&str, &str) + Send + Sync>;
 
-/// Syncs every bank at once; each answers on its own.
+/// Syncs every bank at once, all on the day `today`; each answers on its own.
 pub async fn sync_all(
     clients: Vec<Arc<BankClient>>,
     store: LocalStore,
     batch: bool,
     today: Date,
+    progress: Progress,
+) -> Vec<BankSync> {
+    sync_all_on(clients, store, batch, Some(today), progress).await
+}
+
+/// Syncs every bank at once, each on its own day ([`BankClient::today`]: the client's clock in
+/// the bank's time zone); each answers on its own.
+pub async fn sync_all_today(
+    clients: Vec<Arc<BankClient>>,
+    store: LocalStore,
+    batch: bool,
+    progress: Progress,
+) -> Vec<BankSync> {
+    sync_all_on(clients, store, batch, None, progress).await
+}
+
+async fn sync_all_on(
+    clients: Vec<Arc<BankClient>>,
+    store: LocalStore,
+    batch: bool,
+    day: Option<Date>,
     progress: Progress,
 ) -> Vec<BankSync> {
     let mut tasks = tokio::task::JoinSet::new();
@@ -296,6 +312,7 @@ pub async fn sync_all(
         tasks.spawn(async move {
             let bank = client.endpoints.code.clone();
             let report = |step: &str| progress(&bank, step);
+            let today = day.unwrap_or_else(|| client.today());
             let outcome = sync_bank(&client, &store, batch, today, &report).await;
             if let Err(e) = &outcome {
                 progress(&bank, &format!("failed: {e}"));

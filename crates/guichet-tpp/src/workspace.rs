@@ -1,6 +1,7 @@
 //! The TPP's working folder: its configuration (`config.toml`: banks, certificates), its
 //! tokens per bank (`tokens/<bank>.json`, owner-only) and its local store (`tpp.db`).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -8,19 +9,54 @@ use serde::{Deserialize, Serialize};
 
 use crate::bank::{BankClient, BankEndpoints, Tokens};
 use crate::error::TppError;
-use crate::identity::TppIdentity;
+use crate::identity::{IdentityError, TppIdentity};
 use crate::store::LocalStore;
 
+/// The TPP's two eIDAS certificates and their keys (PEM files), in `[tpp]` of `config.toml`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Certificates {
+    /// The QWAC (PEM; the chain may follow it), presented in mutual TLS.
     pub qwac: PathBuf,
+    /// The QWAC's private key (PEM, PKCS#8 or the key's own format).
     pub qwac_key: PathBuf,
+    /// The QSealC (PEM), whose key signs every request.
     pub qseal: PathBuf,
     pub qseal_key: PathBuf,
     /// The keyId of the signatures is this URL, `_`, and the QSealC's SHA-256.
     pub key_id_base: String,
 }
 
+/// The TPP's configuration: `config.toml` in its folder. `guichet tpp init` writes it from a
+/// sandbox's `sandbox.json`; for other banks, write it by hand. Relative paths are relative to
+/// the folder the command runs in (`init` writes absolute ones).
+///
+/// ```toml
+/// # The CA that signs the banks' server certificates (PEM).
+/// ca_file = "/home/me/guichet-data/pki/ca/root.pem"
+/// # The loopback port of the OAuth2 redirect, http://127.0.0.1:<port>/callback: the redirect
+/// # URI registered at each bank.
+/// redirect_port = 8765
+///
+/// [tpp]
+/// qwac = "/home/me/tpp/qwac.pem"
+/// qwac_key = "/home/me/tpp/qwac.key"
+/// qseal = "/home/me/tpp/qseal.pem"
+/// qseal_key = "/home/me/tpp/qseal.key"
+/// key_id_base = "https://tpp.example/qseal.pem"
+///
+/// # One [[banks]] table per bank.
+/// [[banks]]
+/// code = "17515"
+/// name = "Caisse d'Epargne Île-de-France"
+/// api_base = "https://127.0.0.1:8431/stet/psd2/v1.4.2"
+/// token_url = "https://127.0.0.1:8431/stet/psd2/oauth/token"
+/// revoke_url = "https://127.0.0.1:8431/stet/psd2/oauth/revoke"
+/// authorize_url = "https://127.0.0.1:8441/stet/psd2/oauth/authorize"
+/// # Optional (see [`BankOptions`]):
+/// time_zone = "Europe/Paris"   # the bank's day; default Europe/Paris
+/// batch_calls_per_day = 4      # the batch allowance per account and method; default 4
+/// sandbox = true               # a Guichet sandbox: `tpp login --sandbox-psu` allowed
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Config {
     /// The CA that signs the banks' server certificates.
@@ -31,44 +67,258 @@ pub struct Config {
     pub banks: Vec<BankEndpoints>,
 }
 
+/// What a bank's `[[banks]]` table of `config.toml` may say beyond its endpoints.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BankOptions {
+    /// The bank's IANA time zone (`Europe/Paris`): its day, and the midnight when its batch
+    /// allowance starts again. Default [`crate::clock::DEFAULT_TIME_ZONE`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
+    /// The bank's batch calls per account, method and day (default 4, PSD2 RTS art. 36(5)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_calls_per_day: Option<i64>,
+    /// The bank is a Guichet sandbox (`tpp init` from a `sandbox.json` says so): only then may
+    /// the program fill its login pages (`tpp login --sandbox-psu`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub sandbox: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
+impl BankOptions {
+    /// The bank's time zone.
+    pub fn zone(&self) -> Result<jiff::tz::TimeZone, TppError> {
+        crate::clock::zone(self.zone_name())
+    }
+
+    pub fn zone_name(&self) -> &str {
+        self.time_zone
+            .as_deref()
+            .unwrap_or(crate::clock::DEFAULT_TIME_ZONE)
+    }
+
+    pub fn calls_per_day(&self) -> i64 {
+        self.batch_calls_per_day
+            .unwrap_or(crate::sync::BATCH_CALLS_PER_DAY)
+    }
+}
+
+/// The options of each bank, by bank code.
+pub type BankOptionsMap = BTreeMap<String, BankOptions>;
+
+/// `config.toml` as written: [`Config`] with each bank's [`BankOptions`] in its table.
+#[derive(Serialize)]
+struct ConfigFile<'a> {
+    ca_file: &'a Path,
+    redirect_port: u16,
+    tpp: &'a Certificates,
+    banks: Vec<BankTable<'a>>,
+}
+
+#[derive(Serialize)]
+struct BankTable<'a> {
+    code: &'a str,
+    name: &'a str,
+    api_base: &'a str,
+    token_url: &'a str,
+    revoke_url: &'a str,
+    authorize_url: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    time_zone: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    batch_calls_per_day: Option<i64>,
+    #[serde(skip_serializing_if = "is_false")]
+    sandbox: bool,
+}
+
+/// The options of `config.toml`, read apart from [`Config`] (which ignores them).
+#[derive(Deserialize)]
+struct OptionsFile {
+    #[serde(default)]
+    banks: Vec<BankOptionsTable>,
+}
+
+#[derive(Deserialize)]
+struct BankOptionsTable {
+    code: String,
+    #[serde(default)]
+    time_zone: Option<String>,
+    #[serde(default)]
+    batch_calls_per_day: Option<i64>,
+    #[serde(default)]
+    sandbox: bool,
+}
+
+fn parse_options(text: &str) -> Result<BankOptionsMap, toml::de::Error> {
+    let file: OptionsFile = toml::from_str(text)?;
+    Ok(file
+        .banks
+        .into_iter()
+        .map(|b| {
+            (
+                b.code,
+                BankOptions {
+                    time_zone: b.time_zone,
+                    batch_calls_per_day: b.batch_calls_per_day,
+                    sandbox: b.sandbox,
+                },
+            )
+        })
+        .collect())
+}
+
+const HEADER: &str = "# The TPP's configuration for `guichet tpp` (format: README, \"The TPP side\", or the\n# rustdoc of guichet_tpp::Config). Tokens are in tokens/<bank>.json, synced data in tpp.db.\n\n";
+
+/// The text of `config.toml`.
+pub fn config_text(config: &Config, options: &BankOptionsMap) -> Result<String, TppError> {
+    let file = ConfigFile {
+        ca_file: &config.ca_file,
+        redirect_port: config.redirect_port,
+        tpp: &config.tpp,
+        banks: config
+            .banks
+            .iter()
+            .map(|b| {
+                let extra = options.get(&b.code);
+                BankTable {
+                    code: &b.code,
+                    name: &b.name,
+                    api_base: &b.api_base,
+                    token_url: &b.token_url,
+                    revoke_url: &b.revoke_url,
+                    authorize_url: &b.authorize_url,
+                    time_zone: extra.and_then(|o| o.time_zone.as_deref()),
+                    batch_calls_per_day: extra.and_then(|o| o.batch_calls_per_day),
+                    sandbox: extra.is_some_and(|o| o.sandbox),
+                }
+            })
+            .collect(),
+    };
+    let text = toml::to_string_pretty(&file).map_err(|e| TppError::Local(e.to_string()))?;
+    Ok(format!("{HEADER}{text}"))
+}
+
+/// Reads a configuration and its options from `config.toml`'s text; errors name `path`.
+pub fn parse_config(text: &str, path: &Path) -> Result<(Config, BankOptionsMap), TppError> {
+    let named = |e: &dyn std::fmt::Display| TppError::Local(format!("{}: {e}", path.display()));
+    let config: Config = toml::from_str(text).map_err(|e| named(&e))?;
+    let options = parse_options(text).map_err(|e| named(&e))?;
+    for (code, option) in &options {
+        option
+            .zone()
+            .map_err(|e| named(&format!("bank {code}: {e}")))?;
+    }
+    Ok((config, options))
+}
+
 pub struct Workspace {
     pub dir: PathBuf,
     pub config: Config,
 }
 
 fn write_private(path: &Path, content: &str) -> Result<(), TppError> {
+    let named = |e: std::io::Error| TppError::Local(format!("{}: {e}", path.display()));
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)?;
+        std::fs::create_dir_all(parent).map_err(named)?;
     }
-    std::fs::write(path, content)?;
+    std::fs::write(path, content).map_err(named)?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(named)?;
     }
     Ok(())
 }
 
+/// Whether a file can be opened; the error names it.
+fn readable(path: &Path, what: &str) -> Result<(), TppError> {
+    if path.as_os_str().is_empty() {
+        return Err(TppError::Local(format!("{what}: no file given")));
+    }
+    std::fs::File::open(path)
+        .map(|_| ())
+        .map_err(|e| TppError::Local(format!("{}: {e}", path.display())))
+}
+
+/// A path made absolute against the current folder (the file need not exist yet).
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_owned())
+}
+
 impl Workspace {
+    pub fn config_path(dir: &Path) -> PathBuf {
+        dir.join("config.toml")
+    }
+
     pub fn open(dir: &Path) -> Result<Workspace, TppError> {
-        let path = dir.join("config.toml");
+        let path = Self::config_path(dir);
         let text = std::fs::read_to_string(&path).map_err(|e| {
             TppError::Local(format!(
                 "{}: {e} (create it with `guichet tpp init`)",
                 path.display()
             ))
         })?;
-        let config = toml::from_str(&text)
-            .map_err(|e| TppError::Local(format!("{}: {e}", path.display())))?;
+        let (config, _) = parse_config(&text, &path)?;
         Ok(Workspace {
             dir: dir.to_owned(),
             config,
         })
     }
 
+    /// Writes `config.toml` (replacing it) with no bank options. [`Workspace::init`] is the
+    /// careful form.
     pub fn create(dir: &Path, config: Config) -> Result<Workspace, TppError> {
-        let text = toml::to_string_pretty(&config).map_err(|e| TppError::Local(e.to_string()))?;
-        write_private(&dir.join("config.toml"), &text)?;
+        write_private(
+            &Self::config_path(dir),
+            &config_text(&config, &BankOptionsMap::new())?,
+        )?;
+        Ok(Workspace {
+            dir: dir.to_owned(),
+            config,
+        })
+    }
+
+    /// Creates the TPP's folder and its `config.toml`. An existing `config.toml` is replaced
+    /// only with `force`. The certificate and CA paths are written absolute, and the files
+    /// are read first: a missing or unreadable one is named in the error.
+    pub fn init(
+        dir: &Path,
+        mut config: Config,
+        options: &BankOptionsMap,
+        force: bool,
+    ) -> Result<Workspace, TppError> {
+        let path = Self::config_path(dir);
+        if path.exists() && !force {
+            return Err(TppError::Local(format!(
+                "{} already exists and was left as it is: pass --force to replace it",
+                path.display()
+            )));
+        }
+        config.ca_file = absolute(&config.ca_file);
+        let tpp = &mut config.tpp;
+        for file in [
+            &mut tpp.qwac,
+            &mut tpp.qwac_key,
+            &mut tpp.qseal,
+            &mut tpp.qseal_key,
+        ] {
+            *file = absolute(file);
+        }
+        readable(&config.ca_file, "the banks' CA file (ca_file)")?;
+        let tpp = &config.tpp;
+        readable(&tpp.qwac, "the QWAC (qwac)")?;
+        readable(&tpp.qwac_key, "the QWAC's key (qwac_key)")?;
+        readable(&tpp.qseal, "the QSealC (qseal)")?;
+        readable(&tpp.qseal_key, "the QSealC's key (qseal_key)")?;
+        identity_of(tpp)?;
+        for (code, option) in options {
+            option
+                .zone()
+                .map_err(|e| TppError::Local(format!("bank {code}: {e}")))?;
+        }
+        write_private(&path, &config_text(&config, options)?)?;
         Ok(Workspace {
             dir: dir.to_owned(),
             config,
@@ -77,10 +327,34 @@ impl Workspace {
 
     /// A configuration for the sandbox's banks, from the `sandbox.json` a `guichet serve` wrote.
     pub fn config_from_sandbox(manifest_path: &Path) -> Result<Config, TppError> {
-        let text = std::fs::read_to_string(manifest_path)?;
-        let manifest: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| TppError::Local(format!("{}: {e}", manifest_path.display())))?;
-        let path = |v: &serde_json::Value| PathBuf::from(v.as_str().unwrap_or_default());
+        Self::sandbox_setup(manifest_path).map(|(config, _)| config)
+    }
+
+    /// The configuration for the sandbox's banks and their options (time zone, batch
+    /// allowance, `sandbox = true`), from a `sandbox.json`. Its paths are taken as its
+    /// `pathsAre` says: `absolute`, or `relativeToFile`; an older file without it gave them
+    /// relative to the folder the server ran in, taken here from the current folder.
+    pub fn sandbox_setup(manifest_path: &Path) -> Result<(Config, BankOptionsMap), TppError> {
+        let named = |e: &dyn std::fmt::Display| {
+            TppError::Local(format!("{}: {e}", manifest_path.display()))
+        };
+        let text = std::fs::read_to_string(manifest_path).map_err(|e| {
+            named(&format!(
+                "{e} (start the sandbox with `guichet serve`, or give --sandbox)"
+            ))
+        })?;
+        let manifest: serde_json::Value = serde_json::from_str(&text).map_err(|e| named(&e))?;
+        let base = match manifest["pathsAre"].as_str() {
+            Some("relativeToFile") => manifest_path
+                .parent()
+                .map(Path::to_owned)
+                .unwrap_or_default(),
+            _ => PathBuf::new(),
+        };
+        let path = |v: &serde_json::Value| match v.as_str() {
+            Some(p) if !p.is_empty() => absolute(&base.join(p)),
+            _ => PathBuf::new(),
+        };
         let text_of = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
         let demo = &manifest["demoTpp"];
         let redirect_port = url::Url::parse(
@@ -91,20 +365,32 @@ impl Workspace {
         .ok()
         .and_then(|u| u.port())
         .unwrap_or(8765);
-        let banks = manifest["banks"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|b| BankEndpoints {
-                code: text_of(&b["code"]),
+        let sandbox = manifest["mode"].as_str().unwrap_or("sandbox") == "sandbox";
+        let mut options = BankOptionsMap::new();
+        let mut banks = Vec::new();
+        for b in manifest["banks"].as_array().into_iter().flatten() {
+            let code = text_of(&b["code"]);
+            options.insert(
+                code.clone(),
+                BankOptions {
+                    time_zone: b["timeZone"].as_str().map(str::to_owned),
+                    batch_calls_per_day: b["offers"]["batchCallsPerDay"].as_i64(),
+                    sandbox,
+                },
+            );
+            banks.push(BankEndpoints {
+                code,
                 name: text_of(&b["name"]),
                 api_base: text_of(&b["apiBaseUrl"]),
                 token_url: text_of(&b["tokenUrl"]),
                 revoke_url: text_of(&b["revokeUrl"]),
                 authorize_url: text_of(&b["authorizeUrl"]),
-            })
-            .collect();
-        Ok(Config {
+            });
+        }
+        if banks.is_empty() {
+            return Err(named(&"no bank in this file"));
+        }
+        let config = Config {
             ca_file: path(&manifest["caFile"]),
             redirect_port,
             tpp: Certificates {
@@ -115,13 +401,44 @@ impl Workspace {
                 key_id_base: "https://tpp.example/qseal.pem".into(),
             },
             banks,
-        })
+        };
+        Ok((config, options))
+    }
+
+    /// The options of every bank, as `config.toml` gives them now (none when the folder has
+    /// no `config.toml`, as for a workspace built in memory).
+    pub fn options(&self) -> BankOptionsMap {
+        std::fs::read_to_string(Self::config_path(&self.dir))
+            .ok()
+            .and_then(|text| parse_options(&text).ok())
+            .unwrap_or_default()
+    }
+
+    /// The options of one bank.
+    pub fn bank_options(&self, code: &str) -> BankOptions {
+        self.options().remove(code).unwrap_or_default()
+    }
+
+    /// The zone of the first bank: the day of reports and exports that span every bank.
+    pub fn home_zone(&self) -> jiff::tz::TimeZone {
+        let options = self.options();
+        self.config
+            .banks
+            .first()
+            .and_then(|b| options.get(&b.code))
+            .cloned()
+            .unwrap_or_default()
+            .zone()
+            .unwrap_or(jiff::tz::TimeZone::UTC)
+    }
+
+    /// Today in [`Workspace::home_zone`].
+    pub fn today(&self, now: jiff::Timestamp) -> jiff::civil::Date {
+        crate::clock::day_in(now, &self.home_zone())
     }
 
     pub fn identity(&self) -> Result<TppIdentity, TppError> {
-        let c = &self.config.tpp;
-        TppIdentity::from_files(&c.qwac, &c.qwac_key, &c.qseal, &c.qseal_key, &c.key_id_base)
-            .map_err(|e| TppError::Local(e.to_string()))
+        identity_of(&self.config.tpp)
     }
 
     pub fn bank(&self, code: &str) -> Result<&BankEndpoints, TppError> {
@@ -129,13 +446,26 @@ impl Workspace {
             .banks
             .iter()
             .find(|b| b.code == code)
-            .ok_or_else(|| TppError::Local(format!("bank {code} is not in the configuration")))
+            .ok_or_else(|| {
+                let known: Vec<&str> = self.config.banks.iter().map(|b| b.code.as_str()).collect();
+                TppError::Local(format!(
+                    "bank {code} is not in {} (banks: {})",
+                    Self::config_path(&self.dir).display(),
+                    known.join(", ")
+                ))
+            })
+    }
+
+    /// The OAuth2 redirect URI: the loopback callback of `redirect_port`.
+    pub fn redirect_uri(&self) -> String {
+        format!("http://127.0.0.1:{}/callback", self.config.redirect_port)
     }
 
     fn tokens_path(&self, code: &str) -> PathBuf {
         self.dir.join("tokens").join(format!("{code}.json"))
     }
 
+    /// The PSU's tokens at a bank, as saved.
     pub fn tokens(&self, code: &str) -> Option<Tokens> {
         std::fs::read_to_string(self.tokens_path(code))
             .ok()
@@ -156,12 +486,16 @@ impl Workspace {
         }
     }
 
-    /// A client of one bank, with its saved tokens, saving the new ones it gets.
+    /// A client of one bank, with its saved tokens, saving the new ones it gets, on the bank's
+    /// time zone and batch allowance.
     pub fn client(&self, code: &str, psu_ip: Option<String>) -> Result<BankClient, TppError> {
         let endpoints = self.bank(code)?.clone();
+        let options = self.bank_options(code);
         let tokens_path = self.tokens_path(code);
         let client = BankClient::new(endpoints, self.identity()?, &self.config.ca_file)?
             .with_tokens(self.tokens(code))
+            .with_time_zone(options.zone()?)
+            .with_batch_calls_per_day(options.calls_per_day())
             .psu_present(psu_ip)
             .on_new_tokens(move |tokens| {
                 if let Ok(text) = serde_json::to_string_pretty(tokens) {
@@ -190,5 +524,145 @@ impl Workspace {
 
     pub async fn store(&self) -> Result<LocalStore, TppError> {
         LocalStore::open(&self.dir.join("tpp.db")).await
+    }
+
+    /// Logs `psu` (a persona or PSU id) in at a Guichet sandbox bank without a browser: the
+    /// program fills the sandbox's pages ([`crate::sandbox::authorize`]), exchanges the code
+    /// and saves the tokens. Refused, before any request, for a bank whose `config.toml` table
+    /// lacks `sandbox = true`: a real bank's pages are the customer's alone.
+    pub async fn sandbox_login(
+        &self,
+        code: &str,
+        psu: &str,
+        scope: &str,
+        psu_ip: Option<String>,
+    ) -> Result<Tokens, TppError> {
+        if !self.bank_options(code).sandbox {
+            return Err(TppError::Local(format!(
+                "bank {code} is not a Guichet sandbox ({} does not say `sandbox = true` for it; `guichet tpp init` from a sandbox.json does): log the PSU in with `guichet tpp login --bank {code}`",
+                Self::config_path(&self.dir).display()
+            )));
+        }
+        let client = self.client(code, psu_ip)?;
+        let request = client.authorization_request(&self.redirect_uri(), scope)?;
+        let location = crate::sandbox::authorize(&request.url, &self.config.ca_file, psu).await?;
+        let params = crate::sandbox::redirect_parameters(&location)?;
+        client.complete_authorization(&request, &params).await
+    }
+
+    /// The IBAN of an account given by its IBAN or the bank's resourceId: from the local store
+    /// when synced, else from the bank (GET /accounts, with the PSU's tokens).
+    pub async fn account_iban(
+        &self,
+        client: &BankClient,
+        account: &str,
+    ) -> Result<String, TppError> {
+        if crate::bank::looks_like_iban(account) {
+            return Ok(crate::bank::compact_iban(account));
+        }
+        let bank = client.endpoints.code.as_str();
+        if let Ok(store) = self.store().await
+            && let Ok(accounts) = store.accounts().await
+            && let Some(found) = accounts
+                .iter()
+                .find(|a| a.bank == bank && a.resource_id.as_deref() == Some(account))
+        {
+            return Ok(found.iban.clone());
+        }
+        client.iban(account).await
+    }
+}
+
+/// Reads the TPP's four files; any error names the file(s).
+fn identity_of(c: &Certificates) -> Result<TppIdentity, TppError> {
+    TppIdentity::from_files(&c.qwac, &c.qwac_key, &c.qseal, &c.qseal_key, &c.key_id_base).map_err(
+        |e| match e {
+            IdentityError::File { .. } => TppError::Local(e.to_string()),
+            other => TppError::Local(format!(
+                "the TPP's certificates ({}, {}, {}, {}): {other}",
+                c.qwac.display(),
+                c.qwac_key.display(),
+                c.qseal.display(),
+                c.qseal_key.display()
+            )),
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Config {
+        Config {
+            ca_file: PathBuf::from("/pki/ca/root.pem"),
+            redirect_port: 8765,
+            tpp: Certificates {
+                qwac: PathBuf::from("/tpp/qwac.pem"),
+                qwac_key: PathBuf::from("/tpp/qwac.key"),
+                qseal: PathBuf::from("/tpp/qseal.pem"),
+                qseal_key: PathBuf::from("/tpp/qseal.key"),
+                key_id_base: "https://tpp.example/qseal.pem".into(),
+            },
+            banks: vec![BankEndpoints {
+                code: "17515".into(),
+                name: "Caisse d'Epargne Île-de-France".into(),
+                api_base: "https://127.0.0.1:8431/stet/psd2/v1.4.2".into(),
+                token_url: "https://127.0.0.1:8431/stet/psd2/oauth/token".into(),
+                revoke_url: "https://127.0.0.1:8431/stet/psd2/oauth/revoke".into(),
+                authorize_url: "https://127.0.0.1:8441/stet/psd2/oauth/authorize".into(),
+            }],
+        }
+    }
+
+    #[test]
+    fn the_options_live_in_each_bank_table_and_read_back() -> Result<(), TppError> {
+        let mut options = BankOptionsMap::new();
+        options.insert(
+            "17515".into(),
+            BankOptions {
+                time_zone: Some("Europe/Paris".into()),
+                batch_calls_per_day: Some(4),
+                sandbox: true,
+            },
+        );
+        let text = config_text(&sample(), &options)?;
+        assert!(text.starts_with("# "), "{text}");
+        assert!(text.contains("sandbox = true"), "{text}");
+        let (config, read) = parse_config(&text, Path::new("config.toml"))?;
+        assert_eq!(config, sample());
+        assert_eq!(read, options);
+        // Without options, nothing extra is written and the defaults apply.
+        let plain = config_text(&sample(), &BankOptionsMap::new())?;
+        assert!(!plain.contains("sandbox") && !plain.contains("time_zone"));
+        let (_, none) = parse_config(&plain, Path::new("config.toml"))?;
+        let defaults = none.get("17515").cloned().unwrap_or_default();
+        assert!(!defaults.sandbox);
+        assert_eq!(defaults.zone_name(), "Europe/Paris");
+        assert_eq!(defaults.calls_per_day(), 4);
+        Ok(())
+    }
+
+    #[test]
+    fn a_wrong_time_zone_is_refused_naming_the_file() {
+        let mut options = BankOptionsMap::new();
+        options.insert(
+            "17515".into(),
+            BankOptions {
+                time_zone: Some("Europe/Atlantis".into()),
+                ..BankOptions::default()
+            },
+        );
+        let text = config_text(&sample(), &options).unwrap_or_default();
+        match parse_config(&text, Path::new("/somewhere/config.toml")) {
+            Err(e) => {
+                let said = e.to_string();
+                assert!(
+                    said.contains("/somewhere/config.toml") && said.contains("Atlantis"),
+                    "{said}"
+                );
+            }
+            Ok(_) => panic!("Europe/Atlantis accepted"),
+        }
     }
 }

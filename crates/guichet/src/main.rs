@@ -2,6 +2,7 @@
 
 mod bench_cmd;
 mod config;
+mod conformance_cmd;
 mod pki_cmd;
 mod sandbox_cmd;
 mod serve;
@@ -74,6 +75,10 @@ enum Command {
     /// The regulatory statistics of a bank for a quarter (RTS art. 32(4), EBA/GL/2018/07):
     /// daily uptime, downtime, response times and error rate, as CSV, JSON or an HTML report.
     Stats(stats_cmd::StatsArgs),
+    /// Run the portal's acceptance tests and the STET 1.4.2 rules against a live bank (the
+    /// sandbox with --from-sandbox, any STET bank with --config): progress, a summary, JUnit
+    /// XML, an HTML report; the exit status is non-zero when a case fails.
+    Conformance(conformance_cmd::ConformanceArgs),
     /// The TPP side: a client of STET banks.
     Tpp {
         #[command(subcommand)]
@@ -101,6 +106,7 @@ fn main() -> std::process::ExitCode {
             Command::Pki { command } => pki_cmd::run(command),
             Command::Bench(args) => bench_cmd::run(args).await,
             Command::Stats(args) => stats_cmd::run(args).await,
+            Command::Conformance(args) => conformance_cmd::run(args).await,
             Command::Tpp { command } => tpp_cmd::run(command).await,
         }
     });

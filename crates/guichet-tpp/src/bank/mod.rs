@@ -4,6 +4,9 @@
 mod api;
 mod oauth;
 
+pub(crate) use api::listing;
+pub use api::{compact_iban, find_account, iban_of, looks_like_iban};
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -83,21 +86,51 @@ impl Default for RetryPolicy {
 }
 
 type TokenListener = Arc<dyn Fn(&Tokens) + Send + Sync>;
+type Clock = Arc<dyn Fn() -> jiff::Timestamp + Send + Sync>;
+
+/// Which token a call carries: the PSU's (authorization code, refreshed), or the TPP's own
+/// client-credentials token for a scope (`cbpii`), kept apart from the PSU's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Grant {
+    Psu,
+    Client(&'static str),
+}
 
 /// A TPP's client of one bank.
 pub struct BankClient {
     pub endpoints: BankEndpoints,
     pub identity: TppIdentity,
     http: reqwest::Client,
+    /// The PSU's tokens: the only ones given to the `on_new_tokens` listener.
     tokens: Mutex<Option<Tokens>>,
+    /// The TPP's client-credentials token (funds confirmation): in memory only, never in
+    /// the PSU's slot.
+    client_tokens: Mutex<Option<Tokens>>,
     psu_ip: Option<String>,
     retry: RetryPolicy,
     on_tokens: Option<TokenListener>,
     allowance: Mutex<Option<Allowance>>,
+    clock: Clock,
+    zone: jiff::tz::TimeZone,
+    batch_calls_per_day: i64,
 }
 
-fn now() -> i64 {
-    jiff::Timestamp::now().as_second()
+fn default_zone() -> jiff::tz::TimeZone {
+    jiff::tz::TimeZone::get(crate::clock::DEFAULT_TIME_ZONE).unwrap_or(jiff::tz::TimeZone::UTC)
+}
+
+/// Whether a 401 says the access token is not (or no longer) good: `invalid_token` in the
+/// ErrorModel or in `WWW-Authenticate` (RFC 6750 §3.1), or a bank that only says "expired".
+fn invalid_token(answer: &Answer) -> bool {
+    let error: serde_json::Value = serde_json::from_slice(&answer.body).unwrap_or_default();
+    let challenge = answer
+        .headers
+        .get("www-authenticate")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    error["error"] == "invalid_token"
+        || challenge.contains("invalid_token")
+        || answer.message().contains("expired")
 }
 
 fn random(bytes: usize) -> String {
@@ -143,11 +176,60 @@ impl BankClient {
             identity,
             http,
             tokens: Mutex::new(None),
+            client_tokens: Mutex::new(None),
             psu_ip: None,
             retry: RetryPolicy::default(),
             on_tokens: None,
             allowance: Mutex::new(None),
+            clock: Arc::new(jiff::Timestamp::now),
+            zone: default_zone(),
+            batch_calls_per_day: crate::sync::BATCH_CALLS_PER_DAY,
         })
+    }
+
+    /// The clock the client reads (token lifetimes, the bank's day); the system clock by
+    /// default.
+    pub fn with_clock(
+        mut self,
+        clock: impl Fn() -> jiff::Timestamp + Send + Sync + 'static,
+    ) -> BankClient {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The bank's time zone: its day, and the midnight when its batch allowance starts again
+    /// (default [`crate::clock::DEFAULT_TIME_ZONE`]).
+    pub fn with_time_zone(mut self, zone: jiff::tz::TimeZone) -> BankClient {
+        self.zone = zone;
+        self
+    }
+
+    /// The bank's allowance of batch calls per account, method and day (default 4).
+    pub fn with_batch_calls_per_day(mut self, calls: i64) -> BankClient {
+        self.batch_calls_per_day = calls;
+        self
+    }
+
+    /// Now, by the client's clock.
+    pub fn now(&self) -> jiff::Timestamp {
+        (self.clock)()
+    }
+
+    fn now_second(&self) -> i64 {
+        self.now().as_second()
+    }
+
+    pub fn time_zone(&self) -> &jiff::tz::TimeZone {
+        &self.zone
+    }
+
+    /// Today at the bank (in its time zone).
+    pub fn today(&self) -> jiff::civil::Date {
+        crate::clock::day_in(self.now(), &self.zone)
+    }
+
+    pub fn batch_calls_per_day(&self) -> i64 {
+        self.batch_calls_per_day
     }
 
     /// Tokens kept from an earlier run.
@@ -179,13 +261,45 @@ impl BankClient {
         self
     }
 
+    /// The PSU's tokens.
     pub fn tokens(&self) -> Option<Tokens> {
         self.tokens.lock().ok().and_then(|t| t.clone())
+    }
+
+    /// The TPP's client-credentials token, when one was obtained.
+    pub fn client_token(&self) -> Option<Tokens> {
+        self.client_tokens.lock().ok().and_then(|t| t.clone())
+    }
+
+    /// Whether the PSU's refresh token may still renew the access token.
+    fn can_refresh(&self) -> bool {
+        self.tokens().is_some_and(|t| {
+            t.refresh_token.is_some()
+                && t.refresh_expires_at
+                    .is_none_or(|until| until > self.now_second())
+        })
+    }
+
+    /// "Reconnect needed", with the command that does it.
+    pub(crate) fn reconnect(&self, reason: &str) -> TppError {
+        let code = &self.endpoints.code;
+        let reason = if reason.is_empty() {
+            "the bank refused the PSU's token"
+        } else {
+            reason
+        };
+        TppError::ReauthenticationNeeded(format!("{reason}; run `guichet tpp login --bank {code}`"))
     }
 
     /// The batch allowance the bank reported on the last counted call.
     pub fn last_allowance(&self) -> Option<Allowance> {
         self.allowance.lock().ok().and_then(|a| *a)
+    }
+
+    fn keep_client_token(&self, tokens: Tokens) {
+        if let Ok(mut slot) = self.client_tokens.lock() {
+            *slot = Some(tokens);
+        }
     }
 
     fn keep(&self, tokens: Tokens) {
@@ -207,28 +321,57 @@ impl BankClient {
         }
     }
 
-    /// One signed API call with the retry rules: 503, 408 and network failures are retried with
-    /// backoff; an `invalid_token` 401 refreshes the token once; 429 is never retried.
+    /// One signed API call with the PSU's token and the retry rules.
     async fn call(
         &self,
         method: Method,
         target: &str,
         body: Option<Vec<u8>>,
     ) -> Result<Answer, TppError> {
-        if let Some(tokens) = self.tokens()
-            && tokens.expires_at - now() < 30
-            && tokens.refresh_token.is_some()
-        {
-            self.refresh().await?;
+        self.call_as(Grant::Psu, method, target, body).await
+    }
+
+    /// One signed API call with the retry rules: 503, 408 and network failures are retried with
+    /// backoff; a 401 `invalid_token` renews the token once (the PSU's with its refresh token,
+    /// a client-credentials one by asking again) and retries; 429 is never retried.
+    async fn call_as(
+        &self,
+        grant: Grant,
+        method: Method,
+        target: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<Answer, TppError> {
+        match grant {
+            Grant::Psu => {
+                if let Some(tokens) = self.tokens()
+                    && tokens.expires_at - self.now_second() < 30
+                    && tokens.refresh_token.is_some()
+                {
+                    self.refresh().await?;
+                }
+            }
+            Grant::Client(scope) => {
+                if self
+                    .client_token()
+                    .is_none_or(|t| t.expires_at - self.now_second() < 30)
+                {
+                    self.client_credentials(scope).await?;
+                }
+            }
         }
-        let mut refreshed = false;
-        let mut attempt = 0;
+        let mut renewed = false;
+        let mut attempt: u32 = 0;
         loop {
             attempt += 1;
-            let token = self
-                .tokens()
-                .ok_or_else(|| TppError::NotLoggedIn(self.endpoints.code.clone()))?
-                .access_token;
+            let token = match grant {
+                Grant::Psu => self
+                    .tokens()
+                    .ok_or_else(|| TppError::NotLoggedIn(self.endpoints.code.clone()))?,
+                Grant::Client(scope) => self.client_token().ok_or_else(|| {
+                    TppError::Local(format!("no client-credentials token for {scope}"))
+                })?,
+            }
+            .access_token;
             let mut builder = self
                 .http
                 .request(method.clone(), self.url_of(target))
@@ -285,16 +428,25 @@ impl BankClient {
                         message: answer.message(),
                     });
                 }
-                401 if !refreshed && answer.message().contains("expired") => {
-                    refreshed = true;
-                    self.refresh().await?;
+                401 if !renewed && invalid_token(&answer) => {
+                    renewed = true;
+                    match grant {
+                        Grant::Psu if self.can_refresh() => {
+                            self.refresh().await?;
+                        }
+                        Grant::Psu => return Err(self.reconnect(&answer.message())),
+                        Grant::Client(scope) => {
+                            self.client_credentials(scope).await?;
+                        }
+                    }
+                    // The retry with the new token is not one of the transient-failure
+                    // attempts.
+                    attempt = attempt.saturating_sub(1);
+                }
+                401 if grant == Grant::Psu && invalid_token(&answer) => {
+                    return Err(self.reconnect(&answer.message()));
                 }
                 401 => {
-                    let error: serde_json::Value =
-                        serde_json::from_slice(&answer.body).unwrap_or_default();
-                    if error["error"] == "invalid_token" {
-                        return Err(TppError::ReauthenticationNeeded(answer.message()));
-                    }
                     return Err(TppError::Refused {
                         status,
                         message: answer.message(),
@@ -306,7 +458,9 @@ impl BankClient {
                         .get("retry-after")
                         .and_then(|v| v.to_str().ok())
                         .and_then(|v| v.parse().ok())
-                        .unwrap_or(86_400);
+                        .unwrap_or_else(|| {
+                            crate::clock::seconds_to_midnight(self.now(), &self.zone)
+                        });
                     return Err(TppError::RateLimited { retry_after });
                 }
                 _ => return Ok(answer),

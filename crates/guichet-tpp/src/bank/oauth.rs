@@ -1,11 +1,13 @@
 //! The OAuth2 side of a bank client: the authorization request with PKCE, the code exchange,
 //! refresh, client credentials, revocation.
 
+use std::collections::HashMap;
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 
-use super::{Answer, AuthorizationRequest, BankClient, Tokens, now, random};
+use super::{Answer, AuthorizationRequest, BankClient, Tokens, random};
 use crate::error::TppError;
 use crate::transport::new_request_id;
 
@@ -85,7 +87,7 @@ impl BankClient {
             scope: String,
         }
         let parsed: TokenAnswer = answer.json()?;
-        let at = now();
+        let at = self.now_second();
         Ok(Tokens {
             access_token: parsed.access_token,
             refresh_token: parsed.refresh_token,
@@ -130,7 +132,39 @@ impl BankClient {
         Ok(tokens)
     }
 
-    /// A client-credentials token (for `cbpii`).
+    /// Ends a login with the parameters the bank's redirect carried: an `error` is the bank's
+    /// refusal; otherwise the `code` is exchanged (its `state` checked) and the tokens kept.
+    pub async fn complete_authorization(
+        &self,
+        request: &AuthorizationRequest,
+        params: &HashMap<String, String>,
+    ) -> Result<Tokens, TppError> {
+        if let Some(error) = params.get("error") {
+            let description = params
+                .get("error_description")
+                .map(|d| format!(": {d}"))
+                .unwrap_or_default();
+            return Err(TppError::Refused {
+                status: 0,
+                message: format!(
+                    "{} did not grant access ({error}){description}",
+                    self.endpoints.name
+                ),
+            });
+        }
+        let code = params.get("code").map(String::as_str).unwrap_or("");
+        if code.is_empty() {
+            return Err(TppError::Local(
+                "the bank's redirect carries neither a code nor an error".into(),
+            ));
+        }
+        let state = params.get("state").map(String::as_str).unwrap_or("");
+        self.exchange_code(request, code, state).await
+    }
+
+    /// A client-credentials token (for `cbpii`). It is the TPP's own, kept in memory apart from
+    /// the PSU's tokens, which it never replaces: [`BankClient::funds_confirmation`] uses it
+    /// (and asks for one itself when there is none).
     pub async fn client_credentials(&self, scope: &str) -> Result<Tokens, TppError> {
         let answer = self
             .token_call(
@@ -149,18 +183,24 @@ impl BankClient {
             });
         }
         let tokens = self.tokens_from(&answer)?;
-        self.keep(tokens.clone());
+        self.keep_client_token(tokens.clone());
         Ok(tokens)
     }
 
-    /// Renews the access token with the refresh token.
+    /// Renews the PSU's access token with the refresh token.
     pub async fn refresh(&self) -> Result<Tokens, TppError> {
         let current = self
             .tokens()
             .ok_or_else(|| TppError::NotLoggedIn(self.endpoints.code.clone()))?;
-        let refresh = current
-            .refresh_token
-            .ok_or_else(|| TppError::ReauthenticationNeeded("no refresh token".into()))?;
+        if current
+            .refresh_expires_at
+            .is_some_and(|until| until <= self.now_second())
+        {
+            return Err(self.reconnect("the PSU's 180-day authentication has run out"));
+        }
+        let refresh = current.refresh_token.ok_or_else(|| {
+            self.reconnect("the access token expired and there is no refresh token")
+        })?;
         let answer = self
             .token_call(
                 &self.endpoints.token_url,
@@ -177,7 +217,7 @@ impl BankClient {
                 self.keep(tokens.clone());
                 Ok(tokens)
             }
-            400 | 401 => Err(TppError::ReauthenticationNeeded(answer.message())),
+            400 | 401 => Err(self.reconnect(&answer.message())),
             503 | 408 => Err(TppError::BankUnavailable {
                 status: answer.status,
                 message: answer.message(),
