@@ -182,7 +182,7 @@ async fn georges_aggregates_his_two_banks() {
         Some(Decimal::new(2_579_276, 2))
     );
     let html = guichet_tpp::report::html(&report);
-    assert!(html.contains("<svg") && html.contains("25792.76"));
+    assert!(html.contains("<svg") && html.contains("25,792.76"));
     assert!(
         !html.contains("src=") && !html.contains("href=") && !html.contains("<link"),
         "self-contained: no external resource"
@@ -209,7 +209,9 @@ async fn georges_aggregates_his_two_banks() {
         &transactions,
         "20261124",
     );
-    assert_eq!(ofx.matches("<STMTTRN>").count(), transactions.len());
+    // Issue #11: pending operations go in OFX's pending list, never among the posted ones.
+    assert_eq!(ofx.matches("<STMTTRN>").count(), transactions.len() - pending.len());
+    assert_eq!(ofx.matches("<STMTTRNP>").count(), pending.len());
     let before = transactions.len();
 
     // Three days later the pending operations are booked: a second sync updates them.
