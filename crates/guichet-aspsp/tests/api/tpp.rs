@@ -210,7 +210,10 @@ async fn georges_aggregates_his_two_banks() {
         "20261124",
     );
     // Issue #11: pending operations go in OFX's pending list, never among the posted ones.
-    assert_eq!(ofx.matches("<STMTTRN>").count(), transactions.len() - pending.len());
+    assert_eq!(
+        ofx.matches("<STMTTRN>").count(),
+        transactions.len() - pending.len()
+    );
     assert_eq!(ofx.matches("<STMTTRNP>").count(), pending.len());
     let before = transactions.len();
 

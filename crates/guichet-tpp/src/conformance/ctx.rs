@@ -478,7 +478,7 @@ impl Ctx {
                 HeaderValue::from_str(value).map_err(|e| failed(format!("header {name}: {e}")))?;
             request
                 .headers_mut()
-                .insert(HeaderName::from_static(*name), value);
+                .insert(HeaderName::from_static(name), value);
         }
         if let Some(body) = &req.body_after_signing {
             *request.body_mut() = Some(body.clone().into());
