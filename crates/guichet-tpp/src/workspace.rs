@@ -223,11 +223,24 @@ fn write_private(path: &Path, content: &str) -> Result<(), TppError> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(named)?;
     }
-    std::fs::write(path, content).map_err(named)?;
+    // Written whole or not at all (a temporary file renamed over the old one), owner-only from
+    // its creation: a kill or two commands at once never leave a truncated token file.
+    let temporary = path.with_extension(format!("tmp{}", std::process::id()));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(named)?;
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let written = options.open(&temporary).and_then(|mut file| {
+        use std::io::Write;
+        file.write_all(content.as_bytes())?;
+        file.sync_all()
+    });
+    if let Err(e) = written.and_then(|()| std::fs::rename(&temporary, path)) {
+        let _ = std::fs::remove_file(&temporary);
+        return Err(named(e));
     }
     Ok(())
 }

@@ -41,6 +41,9 @@ pub struct ConformanceArgs {
     /// List the cases (those --only selects) and exit.
     #[arg(long)]
     pub list: bool,
+    /// Succeed even when cases were skipped (by default a skipped case fails the run).
+    #[arg(long)]
+    pub allow_skips: bool,
 }
 
 /// A line on the standard output; a closed pipe is not an error worth a panic.
@@ -100,6 +103,16 @@ pub async fn run(args: ConformanceArgs) -> anyhow::Result<()> {
             "{} of {} cases failed",
             report.failed(),
             report.total() - report.skipped()
+        );
+    }
+    // A run that tested nothing, or skipped cases, certifies nothing unless asked to.
+    if report.passed() == 0 {
+        anyhow::bail!("no case passed: the configuration gives the cases no persona to run with");
+    }
+    if report.skipped() > 0 && !args.allow_skips {
+        anyhow::bail!(
+            "{} case(s) skipped (no persona plays their role, or the bank's state forbids them today); --allow-skips accepts that",
+            report.skipped()
         );
     }
     Ok(())

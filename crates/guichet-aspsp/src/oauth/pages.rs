@@ -142,9 +142,14 @@ pub async fn maintenance(
     let code = bank.as_ref().map_or("-", |b| b.code()).to_owned();
     let closed = bank.and_then(|bank| bank.in_maintenance(state.now()).map(|left| (bank, left)));
     let Some((bank, left)) = closed else {
-        let response = next
-            .run(axum::extract::Request::from_parts(parts, body))
-            .await;
+        // Every line logged while a page is served names the bank (the PSU's pages carry no
+        // X-Request-ID and no TPP certificate).
+        let span = tracing::info_span!("page", bank = code.as_str());
+        let response = tracing::Instrument::instrument(
+            next.run(axum::extract::Request::from_parts(parts, body)),
+            span,
+        )
+        .await;
         state.metrics.request(
             &code,
             guichet_stet::API_VERSION,

@@ -177,3 +177,33 @@ on_both_backends! {
         assert!(psus.is_empty(), "no sandbox personas in production");
     }
 }
+
+on_both_backends! {
+    // `--sandbox-maintenance`: the sandbox closes during the portal's Monday window as
+    // production does (the built-in profiles carry it), /revoke included; without the flag it
+    // stays open.
+    async fn the_sandbox_closes_for_maintenance_only_when_asked(backend) {
+        let mut app = TestApp::spawn(backend).await;
+        if let Ok(monday) = "2026-11-30T02:00:00Z".parse() {
+            app.clock.set(monday);
+        }
+        let token = app.token(CE, "CLAIRE", &["aisp"]).await;
+        assert_eq!(send(app.get(CE, "/accounts", &token)).await.status().as_u16(), 200, "open without the flag");
+        app.sandbox_maintenance = true;
+        app.restart().await;
+        let closed = send(app.get(CE, "/accounts", &token)).await;
+        assert_eq!(closed.status().as_u16(), 503);
+        assert_eq!(closed.headers()["retry-after"], "10800");
+        let revoke = app
+            .client
+            .post(format!("{}/stet/psd2/oauth/revoke", app.origin(CE)))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("X-Request-ID", "maintenance-revoke")
+            .body(format!("client_id=PSDFR-ACPR-12345&token={token}"))
+            .send()
+            .await;
+        let Ok(revoke) = revoke else { panic!("revoke endpoint") };
+        assert_eq!(revoke.status().as_u16(), 503);
+        assert_eq!(revoke.headers()["retry-after"], "10800");
+    }
+}

@@ -39,6 +39,8 @@ pub struct TestApp {
     mode: Mode,
     /// The edge's limits; tests of the edge lower them before `restart`.
     pub edge: guichet_aspsp::conn::EdgeLimits,
+    /// `--sandbox-maintenance`; tests set it before `restart`.
+    pub sandbox_maintenance: bool,
 }
 
 /// A TPP's identity from its four files.
@@ -187,6 +189,7 @@ impl TestApp {
             origins: HashMap::new(),
             mode,
             edge: guichet_aspsp::conn::EdgeLimits::default(),
+            sandbox_maintenance: false,
         };
         app.start().await;
         for tpp in [
@@ -211,7 +214,7 @@ impl TestApp {
             pool_size: 4,
             tls: self.tls.clone(),
             edge: self.edge.clone(),
-            sandbox_maintenance: false,
+            sandbox_maintenance: self.sandbox_maintenance,
             ops_listen: None,
         };
         let app = match Application::start(config, self.clock.clone()).await {

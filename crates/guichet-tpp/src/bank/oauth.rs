@@ -213,7 +213,14 @@ impl BankClient {
             .await?;
         match answer.status {
             200 => {
-                let tokens = self.tokens_from(&answer)?;
+                let mut tokens = self.tokens_from(&answer)?;
+                // The PSU's 180 days run from its last SCA, not from this refresh: the earlier
+                // end is kept (a bank may send the full lifetime again, or none).
+                tokens.refresh_expires_at =
+                    match (current.refresh_expires_at, tokens.refresh_expires_at) {
+                        (Some(before), Some(now)) => Some(before.min(now)),
+                        (before, now) => before.or(now),
+                    };
                 self.keep(tokens.clone());
                 Ok(tokens)
             }

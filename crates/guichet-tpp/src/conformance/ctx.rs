@@ -612,22 +612,22 @@ impl Ctx {
         let request = client
             .authorization_request(&self.config.redirect_uri, scope)
             .map_err(|e| Stop::fail(&expected, e.to_string()))?;
-        let port =
-            loopback_port(&self.config.redirect_uri).map_err(|why| Stop::fail(&expected, why))?;
         let params = match persona.login {
+            // The sandbox's pages are filled by the program and the bank's redirect read, not
+            // followed: nothing needs to listen on the callback (no port shared between runs).
             Login::Sandbox => {
-                let callback = bind(port).await.map_err(|why| Stop::fail(&expected, why))?;
-                // The sandbox login follows the bank's redirect to the callback: something must
-                // answer there.
-                let waiting = tokio::spawn(callback.wait(Duration::from_secs(60)));
-                let location =
-                    crate::sandbox::log_in(&request.url, &self.config.ca_file, &persona.identifier)
-                        .await;
-                waiting.abort();
-                let location = location.map_err(|e| Stop::fail(&expected, e.to_string()))?;
+                let location = crate::sandbox::authorize(
+                    &request.url,
+                    &self.config.ca_file,
+                    &persona.identifier,
+                )
+                .await
+                .map_err(|e| Stop::fail(&expected, e.to_string()))?;
                 query_of(&location)
             }
             Login::Manual => {
+                let port = loopback_port(&self.config.redirect_uri)
+                    .map_err(|why| Stop::fail(&expected, why))?;
                 let callback = bind(port).await.map_err(|why| Stop::fail(&expected, why))?;
                 eprintln!(
                     "Log in as {} at {} ({}), scope {scope}; open:\n  {}\nWaiting for the redirect on {} …",

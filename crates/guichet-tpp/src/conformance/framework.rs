@@ -4,7 +4,7 @@
 use guichet_httpsig::{SignatureHeader, check_digest, signing_string};
 use serde_json::Value;
 
-use super::config::Role;
+use super::config::{BankConfig, Role};
 use super::ctx::{
     Consent, Ctx, Reply, Req, Signing, Step, cut, ensure, failure, pass, resource_of, status_in,
 };
@@ -187,7 +187,7 @@ fn error_model_problem(reply: &Reply) -> Option<String> {
         ));
     }
     if let Some(path) = body["path"].as_str()
-        && !(reply.path.ends_with(path) || path.ends_with(reply.path.as_str()))
+        && (path.is_empty() || !(reply.path.ends_with(path) || path.ends_with(reply.path.as_str())))
     {
         problems.push(format!("path '{path}' for a request to {}", reply.path));
     }
@@ -405,10 +405,22 @@ async fn insufficient_scope(ctx: &mut Ctx) -> Step<Outcome> {
     ))
 }
 
+/// The same request without the fault must succeed, so that the refusal owes to the fault and
+/// not to something else about the request.
+async fn control(ctx: &Ctx, bank: &BankConfig, req: Req, expected: &str) -> Step<()> {
+    let reply = ctx.send(bank, req).await?;
+    status_in(
+        &reply,
+        &[200, 201, 204],
+        &format!("{expected} (and the same request, unaltered, answered 2xx)"),
+    )
+}
+
 async fn signature_missing(ctx: &mut Ctx) -> Step<Outcome> {
     const EXPECTED: &str = "GET /accounts with a valid token but no Signature header: 400";
     let (persona, bank, ()) = ctx.persona_with("accounts", accounts_persona)?;
     let token = ctx.session(&persona).await?;
+    control(ctx, &bank, Req::get("accounts").token(&token), EXPECTED).await?;
     let reply = ctx
         .send(
             &bank,
@@ -426,6 +438,7 @@ async fn signature_tampered(ctx: &mut Ctx) -> Step<Outcome> {
     let token = ctx.session(&persona).await?;
     // The request is signed with PSU-IP-Address 192.0.2.1; the bank sees another address.
     let altered = "198.51.100.7";
+    control(ctx, &bank, Req::get("accounts").token(&token), EXPECTED).await?;
     let reply = ctx
         .send(
             &bank,
@@ -447,6 +460,13 @@ async fn digest_mismatch(ctx: &mut Ctx) -> Step<Outcome> {
     let text = serde_json::to_string(&body).unwrap_or_default();
     // Same length, still JSON: only the Digest can tell.
     let tampered = text.replacen("false", "true ", 1).into_bytes();
+    control(
+        ctx,
+        &bank,
+        Req::put("consents").token(&token).json(&body),
+        EXPECTED,
+    )
+    .await?;
     let reply = ctx
         .send(
             &bank,
@@ -465,6 +485,7 @@ async fn unknown_key_id(ctx: &mut Ctx) -> Step<Outcome> {
         "GET /accounts signed under a keyId whose fingerprint designates no registered QSealC: 400";
     let (persona, bank, ()) = ctx.persona_with("accounts", accounts_persona)?;
     let token = ctx.session(&persona).await?;
+    control(ctx, &bank, Req::get("accounts").token(&token), EXPECTED).await?;
     let reply = ctx
         .send(
             &bank,

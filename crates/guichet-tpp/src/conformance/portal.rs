@@ -1327,10 +1327,11 @@ async fn batch_allowance(ctx: &mut Ctx) -> Step<Outcome> {
             || "the first batch call is a 429 without X-RateLimit-Remaining: 0".into(),
             &refusal,
         )?;
-        format!(
-            "the allowance was already spent today (an earlier run): 429 with Retry-After {} s and X-RateLimit-Remaining 0",
+        // A bank that refuses every batch call would look the same: not a pass.
+        return Err(Stop::Skip(format!(
+            "the allowance was already spent today (an earlier run?): the first call got 429 with Retry-After {} s; run again tomorrow or with another account",
             retry_after.unwrap_or(0)
-        )
+        )));
     } else {
         format!(
             "{} calls answered (remaining {answered:?}), then 429 with Retry-After {} s",

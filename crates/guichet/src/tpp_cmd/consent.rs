@@ -10,12 +10,10 @@ use super::args::ConsentArgs;
 use super::output::Output;
 
 pub async fn run(args: ConsentArgs, out: Output) -> anyhow::Result<()> {
-    let explicit = args.all
-        || args.none
-        || !args.balances.is_empty()
-        || !args.transactions.is_empty()
-        || args.identity
-        || args.beneficiaries;
+    // `--identity` or `--beneficiaries` alone name no account: they would revoke every one,
+    // so they are not a choice of accounts on their own.
+    let explicit =
+        args.all || args.none || !args.balances.is_empty() || !args.transactions.is_empty();
     let terminal = std::io::stdin().is_terminal();
     anyhow::ensure!(
         explicit || terminal,
