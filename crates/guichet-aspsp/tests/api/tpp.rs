@@ -356,6 +356,28 @@ async fn tokens_refresh_and_a_revoked_access_asks_for_a_new_login() {
             .await
             .is_ok()
     );
+    // Issue #11, item 5: the bank ends the access token (not expired: revoked) but keeps the
+    // refresh token; the client refreshes once on `invalid_token` and replays the call.
+    let revoked = guichet_store::testing::revoke_access_tokens(
+        &app.state().store,
+        "PSDFR-ACPR-12345",
+        "D0999990I0",
+        app.clock_now(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(revoked >= 1, "an access token was live");
+    let before = ws.tokens(CE).map(|t| t.access_token);
+    let client = ws
+        .client(CE, Some("192.0.2.1".into()))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let accounts = client.accounts().await;
+    assert!(accounts.is_ok(), "refreshed and replayed: {accounts:?}");
+    assert_ne!(
+        before,
+        ws.tokens(CE).map(|t| t.access_token),
+        "new tokens saved"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -154,3 +154,24 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+/// Revokes the live access tokens of a PSU's grant to a TPP, keeping its refresh token (as a
+/// bank does when it ends sessions): the TPP is then answered `invalid_token` without
+/// "expired", and must refresh.
+pub async fn revoke_access_tokens(
+    store: &crate::Store,
+    client_id: &str,
+    psu_id: &str,
+    now: i64,
+) -> crate::Result<u64> {
+    let done = sqlx::query(
+        "UPDATE tokens SET revoked_at = $1 WHERE client_id = $2 AND psu_id = $3 \
+         AND kind = 'access' AND revoked_at IS NULL",
+    )
+    .bind(now)
+    .bind(client_id)
+    .bind(psu_id)
+    .execute(&store.pool)
+    .await?;
+    Ok(done.rows_affected())
+}
