@@ -31,6 +31,7 @@ mod framework;
 mod oauth;
 mod portal;
 mod report;
+mod wire;
 
 use std::pin::Pin;
 use std::time::{Duration, Instant};
