@@ -91,6 +91,18 @@ pub struct LockoutRule {
     pub block_seconds: i64,
 }
 
+/// Counts one failure of a PSU in one atomic UPSERT (`$1` bank, `$2` PSU, `$3` now): an
+/// expired block is cleared and the count restarts at 1. Answers the count and the live block.
+const COUNT_FAILURE: &str = "INSERT INTO sca_failures (bank_code, psu_id, failures, last_failure_at, blocked_until) \
+     VALUES ($1, $2, 1, $3, NULL) \
+     ON CONFLICT (bank_code, psu_id) DO UPDATE SET \
+       failures = CASE WHEN sca_failures.blocked_until IS NOT NULL AND sca_failures.blocked_until <= $3 \
+         THEN 1 ELSE sca_failures.failures + 1 END, \
+       blocked_until = CASE WHEN sca_failures.blocked_until IS NOT NULL AND sca_failures.blocked_until <= $3 \
+         THEN NULL ELSE sca_failures.blocked_until END, \
+       last_failure_at = $3 \
+     RETURNING failures, blocked_until";
+
 /// What asking for one SCA try gave.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScaTry {
@@ -115,22 +127,12 @@ impl Store {
         now: i64,
         max_failures: i64,
     ) -> Result<ScaTry> {
-        let (count, blocked_until): (i64, Option<i64>) = sqlx::query_as(
-            "INSERT INTO sca_failures (bank_code, psu_id, failures, last_failure_at, blocked_until) \
-             VALUES ($1, $2, 1, $3, NULL) \
-             ON CONFLICT (bank_code, psu_id) DO UPDATE SET \
-               failures = CASE WHEN sca_failures.blocked_until IS NOT NULL AND sca_failures.blocked_until <= $3 \
-                 THEN 1 ELSE sca_failures.failures + 1 END, \
-               blocked_until = CASE WHEN sca_failures.blocked_until IS NOT NULL AND sca_failures.blocked_until <= $3 \
-                 THEN NULL ELSE sca_failures.blocked_until END, \
-               last_failure_at = $3 \
-             RETURNING failures, blocked_until",
-        )
-        .bind(bank_code)
-        .bind(psu_id)
-        .bind(now)
-        .fetch_one(&self.pool)
-        .await?;
+        let (count, blocked_until): (i64, Option<i64>) = sqlx::query_as(COUNT_FAILURE)
+            .bind(bank_code)
+            .bind(psu_id)
+            .bind(now)
+            .fetch_one(&self.pool)
+            .await?;
         Ok(match blocked_until {
             Some(until) => ScaTry::Blocked { until },
             None if count > max_failures.max(1) => ScaTry::TooMany,
@@ -235,22 +237,12 @@ impl Store {
         block_seconds: i64,
     ) -> Result<ScaFailure> {
         let mut tx = self.begin_write().await?;
-        let (failures, blocked_until): (i64, Option<i64>) = sqlx::query_as(
-            "INSERT INTO sca_failures (bank_code, psu_id, failures, last_failure_at, blocked_until) \
-             VALUES ($1, $2, 1, $3, NULL) \
-             ON CONFLICT (bank_code, psu_id) DO UPDATE SET \
-               failures = CASE WHEN sca_failures.blocked_until IS NOT NULL AND sca_failures.blocked_until <= $3 \
-                 THEN 1 ELSE sca_failures.failures + 1 END, \
-               blocked_until = CASE WHEN sca_failures.blocked_until IS NOT NULL AND sca_failures.blocked_until <= $3 \
-                 THEN NULL ELSE sca_failures.blocked_until END, \
-               last_failure_at = $3 \
-             RETURNING failures, blocked_until",
-        )
-        .bind(bank_code)
-        .bind(psu_id)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await?;
+        let (failures, blocked_until): (i64, Option<i64>) = sqlx::query_as(COUNT_FAILURE)
+            .bind(bank_code)
+            .bind(psu_id)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
         // A block still returned here is live: expired ones were cleared by the UPSERT.
         if blocked_until.is_some() || failures < max_failures.max(1) {
             tx.commit().await?;

@@ -11,14 +11,11 @@ use common::{batch_get, between, identity, mint, start};
 use guichet_store::Backend;
 use guichet_store::testing::TestDatabase;
 
-/// Opens an authorization on a bank's pages and posts one login; answers the page shown.
-async fn try_password(
-    pages: &str,
-    browser: &reqwest::Client,
-    identifier: &str,
-    password: &str,
-) -> (u16, String) {
-    let query = "response_type=code&client_id=PSDFR-ACPR-12345&scope=aisp&state=s1&redirect_uri=http%3A%2F%2F127.0.0.1%3A8765%2Fcallback";
+/// Opens an authorization on a bank's pages: the session cookie and the form's CSRF token.
+async fn open_login(pages: &str, browser: &reqwest::Client, state: &str) -> (String, String) {
+    let query = format!(
+        "response_type=code&client_id=PSDFR-ACPR-12345&scope=aisp&state={state}&redirect_uri=http%3A%2F%2F127.0.0.1%3A8765%2Fcallback"
+    );
     let page = browser
         .get(format!("{pages}/stet/psd2/oauth/authorize?{query}"))
         .send()
@@ -32,8 +29,18 @@ async fn try_password(
         .unwrap_or_default()
         .to_owned();
     let html = page.text().await.unwrap_or_default();
+    (cookie, between(&html, "name=\"csrf\" value=\""))
+}
+
+/// Opens an authorization on a bank's pages and posts one login; answers the page shown.
+async fn try_password(
+    pages: &str,
+    browser: &reqwest::Client,
+    identifier: &str,
+    password: &str,
+) -> (u16, String) {
+    let (cookie, csrf) = open_login(pages, browser, "s1").await;
     // The CSRF token is base64url, the identifier and password plain letters: no escaping.
-    let csrf = between(&html, "name=\"csrf\" value=\"");
     let body = format!("csrf={csrf}&identifier={identifier}&password={password}");
     let answer = browser
         .post(format!("{pages}/sca/login"))
@@ -120,24 +127,7 @@ async fn two_instances_on_one_postgresql_share_limits_revocations_and_blocks() {
     assert!(page.contains("sandbox-code"), "{page}");
 
     // An SCA started on one instance (login) finishes on the other (one-time code).
-    let query = "response_type=code&client_id=PSDFR-ACPR-12345&scope=aisp&state=across&redirect_uri=http%3A%2F%2F127.0.0.1%3A8765%2Fcallback";
-    let page = client
-        .get(format!(
-            "{}/stet/psd2/oauth/authorize?{query}",
-            first.pages("17515")
-        ))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let cookie = page
-        .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .unwrap_or_default()
-        .to_owned();
-    let html = page.text().await.unwrap_or_default();
-    let csrf = between(&html, "name=\"csrf\" value=\"");
+    let (cookie, csrf) = open_login(&first.pages("17515"), &client, "across").await;
     let otp_page = client
         .post(format!("{}/sca/login", first.pages("17515")))
         .header("cookie", &cookie)
