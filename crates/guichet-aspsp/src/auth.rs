@@ -9,7 +9,7 @@ use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use guichet_eidas::{Psd2Certificate, Role};
-use guichet_store::{TokenKind, TokenRecord, TokenSecret};
+use guichet_store::{ConsentRecord, TokenRecord, TokenSecret};
 
 use crate::context::{Qwac, Signed};
 use crate::error::{ApiError, ApiResult};
@@ -26,6 +26,8 @@ pub struct Grant {
     pub token: TokenRecord,
     /// The QWAC of the connection.
     pub qwac: Arc<Psd2Certificate>,
+    /// The consent of the token's PSU to its TPP, read with the token.
+    pub consent: Option<ConsentRecord>,
 }
 
 /// The PSD2 role a scope needs (eIDAS notes §1.5: aisp needs PSP_AI, cbpii PSP_IC, pisp PSP_PI).
@@ -94,11 +96,26 @@ impl FromRequestParts<SharedState> for Grant {
     async fn from_request_parts(parts: &mut Parts, state: &SharedState) -> Result<Self, ApiError> {
         let CurrentBank(bank) = CurrentBank::from_request_parts(parts, state).await?;
         let presented = bearer(&parts.headers)?;
-        let token = state
+        let Qwac(qwac) = Qwac::from_request_parts(parts, state).await?;
+        // Every API request is signed before its token is read (STET Part I §3.5).
+        let Signed { qseal } = Signed::from_request_parts(parts, state).await?;
+        // The token, its PSU's consent, and whether the QSealC that verified the signature (a
+        // per-process cache found it) is still registered: one round trip.
+        let access = state
             .store
-            .find_token(&presented, TokenKind::Access, bank.code())
+            .access(&presented, bank.code(), qwac.org_id.as_str(), &qseal.sha256)
             .await?
             .ok_or_else(|| ApiError::InvalidToken("unknown access token".into()))?;
+        if !access.seal_registered {
+            return Err(ApiError::SignatureRefused {
+                message: format!(
+                    "the QSealC that signed the request is no longer registered by {}",
+                    qwac.org_id
+                ),
+                signing_string: None,
+            });
+        }
+        let token = access.token;
         let now = state.now().as_second();
         if token.revoked_at.is_some() {
             return Err(ApiError::InvalidToken(
@@ -110,9 +127,6 @@ impl FromRequestParts<SharedState> for Grant {
                 "the access token has expired; refresh it and replay the request".into(),
             ));
         }
-        let Qwac(qwac) = Qwac::from_request_parts(parts, state).await?;
-        // Every API request is signed before its token is read (STET Part I §3.5).
-        Signed::from_request_parts(parts, state).await?;
         // Portal: "The [client_id] that is linked to the access token must directly or
         // indirectly match with the Authorisation Number that is located within the TPP's
         // eIDAS certificate (QWAC)"; RFC 8705: the token is bound to the certificate.
@@ -127,7 +141,11 @@ impl FromRequestParts<SharedState> for Grant {
                     .into(),
             ));
         }
-        Ok(Grant { token, qwac })
+        Ok(Grant {
+            token,
+            qwac,
+            consent: access.consent,
+        })
     }
 }
 

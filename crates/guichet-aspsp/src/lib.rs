@@ -9,6 +9,7 @@
 pub mod ais;
 pub mod app;
 pub mod auth;
+pub mod bench;
 pub mod cbpii;
 pub mod clock;
 pub mod conn;

@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::SystemTime;
 
 use anyhow::Context;
-use guichet_eidas::{CertError, Psd2Certificate, TrustStore};
+use guichet_eidas::trust::Usage;
+use guichet_eidas::{CertError, Psd2Certificate, TrustError, TrustStore};
 use guichet_httpsig::{Signer, SigningKey};
 use guichet_store::QsealRecord;
 use rustls::ServerConfig;
@@ -52,7 +53,13 @@ pub struct Security {
     pub clock_skew_seconds: i64,
     pub bank_signers: HashMap<String, Signer>,
     qseal_cache: Mutex<HashMap<String, Arc<Psd2Certificate>>>,
+    /// The QSealCs found trusted, and under which trust list ([`Security::verify_qseal`]).
+    seal_verdicts: Mutex<HashMap<String, Arc<TrustStore>>>,
 }
+
+/// Verdicts remembered at most (the registered QSealCs of every TPP; forgotten all at once
+/// beyond).
+const MAX_SEAL_VERDICTS: usize = 10_000;
 
 fn read_trust(trust: &[PathBuf], crls: &[PathBuf]) -> anyhow::Result<TrustStore> {
     let trust: Vec<&Path> = trust.iter().map(PathBuf::as_path).collect();
@@ -113,6 +120,7 @@ impl Security {
             clock_skew_seconds: config.clock_skew_seconds,
             bank_signers,
             qseal_cache: Mutex::new(HashMap::new()),
+            seal_verdicts: Mutex::new(HashMap::new()),
         })
     }
 
@@ -139,6 +147,31 @@ impl Security {
             }
         }
         Ok(changed)
+    }
+
+    /// Whether a QSealC is trusted now: chains to the trust list, valid, not revoked. A
+    /// success is remembered, per certificate, for as long as the same trust list is in force
+    /// and the certificate's validity lasts: a CRL re-read or the end of the validity checks it
+    /// again (the chain's signature check need not be repeated at every request).
+    pub fn verify_qseal(&self, cert: &Psd2Certificate, now: i64) -> Result<(), TrustError> {
+        let trust = self.trust();
+        let valid_now = now >= cert.not_before && now < cert.not_after;
+        if valid_now
+            && let Ok(verdicts) = self.seal_verdicts.lock()
+            && verdicts
+                .get(&cert.sha256)
+                .is_some_and(|under| Arc::ptr_eq(under, &trust))
+        {
+            return Ok(());
+        }
+        trust.verify(&cert.der, &[], now, Usage::Seal)?;
+        if valid_now && let Ok(mut verdicts) = self.seal_verdicts.lock() {
+            if verdicts.len() >= MAX_SEAL_VERDICTS {
+                verdicts.clear();
+            }
+            verdicts.insert(cert.sha256.clone(), trust);
+        }
+        Ok(())
     }
 
     /// A registered QSealC, parsed once per process (its content never changes).

@@ -13,10 +13,10 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use guichet_eidas::Psd2Certificate;
 use guichet_eidas::cert::KeyIdRef;
-use guichet_eidas::trust::Usage;
 use guichet_httpsig::{
     SigError, SignatureHeader, check_digest, signing_string, stet_required_headers,
 };
+use guichet_store::QsealRecord;
 
 use crate::ais::consents::MAX_BODY;
 use crate::context::{Qwac, Signed};
@@ -139,36 +139,24 @@ async fn resolve_key_id(
     if readings.is_empty() {
         return Err(unknown());
     }
-    let records = state.store.qseals(qwac.org_id.as_str()).await?;
-    let record = records
-        .iter()
-        .find(|r| {
-            readings.iter().any(|wanted| match wanted {
-                KeyIdRef::Fingerprint(fp) => *fp == r.sha256 || *fp == r.sha1,
-                KeyIdRef::SerialIssuer { .. } => false,
-            })
-        })
-        .cloned();
-    let cert = match record {
-        Some(record) => state
-            .security
-            .qseal(&record)
-            .map_err(|e| ApiError::Internal(e.to_string()))?,
-        None => {
-            // SN=…,CA=… compares the issuer DN, which needs the parsed certificates.
-            let mut found = None;
-            for record in &records {
-                let cert = state
-                    .security
-                    .qseal(record)
-                    .map_err(|e| ApiError::Internal(e.to_string()))?;
-                if cert.matches_key_id(key_id) {
-                    found = Some(cert);
-                    break;
-                }
-            }
-            found.ok_or_else(unknown)?
-        }
+    // From this process's cache first; a keyId it lacks may name a QSealC registered since,
+    // on any instance: read afresh before refusing. (The token's read confirms that a cached
+    // QSealC is still registered: `Grant`.)
+    let org = qwac.org_id.as_str();
+    let cert = match find_qseal(
+        state,
+        &state.store.registered_qseals(org).await?,
+        key_id,
+        &readings,
+    )? {
+        Some(cert) => cert,
+        None => find_qseal(
+            state,
+            &state.store.fresh_qseals(org).await?,
+            key_id,
+            &readings,
+        )?
+        .ok_or_else(unknown)?,
     };
     let refuse = |message: String| ApiError::SignatureRefused {
         message,
@@ -187,8 +175,39 @@ async fn resolve_key_id(
     }
     state
         .security
-        .trust()
-        .verify(&cert.der, &[], state.now().as_second(), Usage::Seal)
+        .verify_qseal(&cert, state.now().as_second())
         .map_err(|e| refuse(format!("QSealC refused: {e}")))?;
     Ok(cert)
+}
+
+/// The QSealC among `records` that a keyId designates: by fingerprint, or else by serial and
+/// issuer (which needs the parsed certificates).
+fn find_qseal(
+    state: &SharedState,
+    records: &[QsealRecord],
+    key_id: &str,
+    readings: &[KeyIdRef],
+) -> ApiResult<Option<std::sync::Arc<Psd2Certificate>>> {
+    let parse = |record: &QsealRecord| {
+        state
+            .security
+            .qseal(record)
+            .map_err(|e| ApiError::Internal(e.to_string()))
+    };
+    let by_fingerprint = records.iter().find(|r| {
+        readings.iter().any(|wanted| match wanted {
+            KeyIdRef::Fingerprint(fp) => *fp == r.sha256 || *fp == r.sha1,
+            KeyIdRef::SerialIssuer { .. } => false,
+        })
+    });
+    if let Some(record) = by_fingerprint {
+        return parse(record).map(Some);
+    }
+    for record in records {
+        let cert = parse(record)?;
+        if cert.matches_key_id(key_id) {
+            return Ok(Some(cert));
+        }
+    }
+    Ok(None)
 }

@@ -1,8 +1,6 @@
 //! Reading the bank's account data: PSUs, accounts, balances, transactions, beneficiaries.
 
-use sqlx::any::AnyRow;
-use sqlx::{AssertSqlSafe, Row};
-
+use crate::read::{Bound, Cols};
 use crate::{Result, Store};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,114 +125,130 @@ impl TransactionQuery {
     }
 }
 
-enum Bound {
-    Text(String),
-    Int(i64),
-}
-
-fn bind_all<'q>(
-    mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
-    binds: Vec<Bound>,
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
-    for bound in binds {
-        query = match bound {
-            Bound::Text(text) => query.bind(text),
-            Bound::Int(int) => query.bind(int),
-        };
-    }
-    query
-}
-
 const ACCOUNT_COLUMNS: &str = "bank_code, resource_id, psu_id, iban, currency, name, details, usage, \
      cash_account_type, product, psu_status, company_scheme, company_id, segment, eligible, position";
 
-fn account(row: &AnyRow) -> Result<AccountRecord> {
+fn account(row: &dyn Cols) -> Result<AccountRecord> {
     Ok(AccountRecord {
-        bank_code: row.try_get("bank_code")?,
-        resource_id: row.try_get("resource_id")?,
-        psu_id: row.try_get("psu_id")?,
-        iban: row.try_get("iban")?,
-        currency: row.try_get("currency")?,
-        name: row.try_get("name")?,
-        details: row.try_get("details")?,
-        usage: row.try_get("usage")?,
-        cash_account_type: row.try_get("cash_account_type")?,
-        product: row.try_get("product")?,
-        psu_status: row.try_get("psu_status")?,
-        company_scheme: row.try_get("company_scheme")?,
-        company_id: row.try_get("company_id")?,
-        segment: row.try_get("segment")?,
-        eligible: row.try_get::<i64, _>("eligible")? != 0,
-        position: row.try_get("position")?,
+        bank_code: row.text("bank_code")?,
+        resource_id: row.text("resource_id")?,
+        psu_id: row.text("psu_id")?,
+        iban: row.text("iban")?,
+        currency: row.text("currency")?,
+        name: row.text("name")?,
+        details: row.opt_text("details")?,
+        usage: row.opt_text("usage")?,
+        cash_account_type: row.text("cash_account_type")?,
+        product: row.opt_text("product")?,
+        psu_status: row.opt_text("psu_status")?,
+        company_scheme: row.opt_text("company_scheme")?,
+        company_id: row.opt_text("company_id")?,
+        segment: row.text("segment")?,
+        eligible: row.int("eligible")? != 0,
+        position: row.int("position")?,
     })
 }
 
-fn transaction(row: &AnyRow) -> Result<TransactionRecord> {
-    let domain: Option<String> = row.try_get("btc_domain")?;
-    let btc = match domain {
+/// One operation as a page query reads it, borrowed from its row: a page is written out
+/// row by row without copying each column into a record first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransactionRef<'a> {
+    pub account_id: &'a str,
+    pub seq: i64,
+    pub resource_id: &'a str,
+    pub entry_reference: Option<&'a str>,
+    pub amount_minor: i64,
+    pub currency: &'a str,
+    pub credit_debit: &'a str,
+    pub status: &'a str,
+    pub imputation_date: &'a str,
+    pub value_date: Option<&'a str>,
+    pub transaction_date: Option<&'a str>,
+    pub remittance: &'a str,
+    pub btc: Option<[Option<&'a str>; 5]>,
+}
+
+impl TransactionRef<'_> {
+    pub fn to_record(&self) -> TransactionRecord {
+        let own = |text: Option<&str>| text.map(str::to_owned);
+        TransactionRecord {
+            account_id: self.account_id.to_owned(),
+            seq: self.seq,
+            resource_id: self.resource_id.to_owned(),
+            entry_reference: own(self.entry_reference),
+            amount_minor: self.amount_minor,
+            currency: self.currency.to_owned(),
+            credit_debit: self.credit_debit.to_owned(),
+            status: self.status.to_owned(),
+            imputation_date: self.imputation_date.to_owned(),
+            value_date: own(self.value_date),
+            transaction_date: own(self.transaction_date),
+            remittance: self.remittance.to_owned(),
+            btc: self.btc.map(|codes| codes.map(own)),
+        }
+    }
+}
+
+fn transaction(row: &dyn Cols) -> Result<TransactionRef<'_>> {
+    let btc = match row.opt_text_ref("btc_domain")? {
         Some(domain) => Some([
             Some(domain),
-            row.try_get("btc_family")?,
-            row.try_get("btc_sub_family")?,
-            row.try_get("btc_code")?,
-            row.try_get("btc_issuer")?,
+            row.opt_text_ref("btc_family")?,
+            row.opt_text_ref("btc_sub_family")?,
+            row.opt_text_ref("btc_code")?,
+            row.opt_text_ref("btc_issuer")?,
         ]),
         None => None,
     };
-    Ok(TransactionRecord {
-        account_id: row.try_get("account_id")?,
-        seq: row.try_get("seq")?,
-        resource_id: row.try_get("resource_id")?,
-        entry_reference: row.try_get("entry_reference")?,
-        amount_minor: row.try_get("amount_minor")?,
-        currency: row.try_get("currency")?,
-        credit_debit: row.try_get("credit_debit")?,
-        status: row.try_get("status")?,
-        imputation_date: row.try_get("imputation_date")?,
-        value_date: row.try_get("value_date")?,
-        transaction_date: row.try_get("transaction_date")?,
-        remittance: row.try_get("remittance")?,
+    Ok(TransactionRef {
+        account_id: row.text_ref("account_id")?,
+        seq: row.int("seq")?,
+        resource_id: row.text_ref("resource_id")?,
+        entry_reference: row.opt_text_ref("entry_reference")?,
+        amount_minor: row.int("amount_minor")?,
+        currency: row.text_ref("currency")?,
+        credit_debit: row.text_ref("credit_debit")?,
+        status: row.text_ref("status")?,
+        imputation_date: row.text_ref("imputation_date")?,
+        value_date: row.opt_text_ref("value_date")?,
+        transaction_date: row.opt_text_ref("transaction_date")?,
+        remittance: row.text_ref("remittance")?,
         btc,
     })
 }
 
+const PSU_COLUMNS: &str =
+    "bank_code, psu_id, persona, kind, name_prefix, first_name, last_name, display_name, segment";
+
+const BALANCE_COLUMNS: &str = "account_id, balance_type, name, amount_minor, currency, reference_date, last_change, last_committed";
+
+const TRANSACTION_COLUMNS: &str = "account_id, seq, resource_id, entry_reference, amount_minor, \
+     currency, credit_debit, status, imputation_date, value_date, transaction_date, remittance, \
+     btc_domain, btc_family, btc_sub_family, btc_code, btc_issuer";
+
 impl Store {
     pub async fn psu(&self, bank_code: &str, psu_id: &str) -> Result<Option<PsuRecord>> {
-        let row = sqlx::query(
-            "SELECT bank_code, psu_id, persona, kind, name_prefix, first_name, last_name, \
-             display_name, segment FROM psus WHERE bank_code = $1 AND psu_id = $2",
-        )
-        .bind(bank_code)
-        .bind(psu_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|row| psu(&row)).transpose()
+        let sql = format!("SELECT {PSU_COLUMNS} FROM psus WHERE bank_code = $1 AND psu_id = $2");
+        self.read_row(&sql, &[bank_code.into(), psu_id.into()], psu)
+            .await
     }
 
     /// Finds a PSU by identifier or, in the sandbox, by persona name (case-insensitive).
     pub async fn find_psu(&self, bank_code: &str, login: &str) -> Result<Option<PsuRecord>> {
-        let row = sqlx::query(
-            "SELECT bank_code, psu_id, persona, kind, name_prefix, first_name, last_name, \
-             display_name, segment FROM psus \
-             WHERE bank_code = $1 AND (psu_id = $2 OR persona = $3)",
-        )
-        .bind(bank_code)
-        .bind(login)
-        .bind(login.to_uppercase())
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|row| psu(&row)).transpose()
+        let sql = format!(
+            "SELECT {PSU_COLUMNS} FROM psus WHERE bank_code = $1 AND (psu_id = $2 OR persona = $3)"
+        );
+        let binds = [
+            bank_code.into(),
+            login.into(),
+            Bound::Text(login.to_uppercase()),
+        ];
+        self.read_row(&sql, &binds, psu).await
     }
 
     pub async fn psus(&self, bank_code: &str) -> Result<Vec<PsuRecord>> {
-        let rows = sqlx::query(
-            "SELECT bank_code, psu_id, persona, kind, name_prefix, first_name, last_name, \
-             display_name, segment FROM psus WHERE bank_code = $1 ORDER BY persona",
-        )
-        .bind(bank_code)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(psu).collect()
+        let sql = format!("SELECT {PSU_COLUMNS} FROM psus WHERE bank_code = $1 ORDER BY persona");
+        self.read_rows(&sql, &[bank_code.into()], psu).await
     }
 
     /// All accounts of a PSU at a bank, eligible or not, in the bank's display order.
@@ -242,12 +256,45 @@ impl Store {
         let sql = format!(
             "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE bank_code = $1 AND psu_id = $2 ORDER BY position"
         );
-        let rows = sqlx::query(AssertSqlSafe(sql))
-            .bind(bank_code)
-            .bind(psu_id)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(account).collect()
+        self.read_rows(&sql, &[bank_code.into(), psu_id.into()], account)
+            .await
+    }
+
+    /// The accounts of a PSU with each one's balance of a type (`CLBD` for GET /accounts), in
+    /// one query.
+    pub async fn psu_accounts_with_balance(
+        &self,
+        bank_code: &str,
+        psu_id: &str,
+        balance_type: &str,
+    ) -> Result<Vec<(AccountRecord, Option<BalanceRecord>)>> {
+        let sql = "SELECT a.bank_code, a.resource_id, a.psu_id, a.iban, a.currency, a.name, \
+             a.details, a.usage, a.cash_account_type, a.product, a.psu_status, a.company_scheme, \
+             a.company_id, a.segment, a.eligible, a.position, \
+             b.balance_type, b.name AS balance_name, b.amount_minor, b.currency AS balance_currency, \
+             b.reference_date, b.last_change, b.last_committed \
+             FROM accounts a LEFT JOIN balances b \
+               ON b.bank_code = a.bank_code AND b.account_id = a.resource_id AND b.balance_type = $3 \
+             WHERE a.bank_code = $1 AND a.psu_id = $2 ORDER BY a.position";
+        let binds = [bank_code.into(), psu_id.into(), balance_type.into()];
+        self.read_rows(sql, &binds, |row| {
+            let account = account(row)?;
+            let balance = match row.opt_text("balance_type")? {
+                Some(balance_type) => Some(BalanceRecord {
+                    account_id: account.resource_id.clone(),
+                    balance_type,
+                    name: row.text("balance_name")?,
+                    amount_minor: row.int("amount_minor")?,
+                    currency: row.text("balance_currency")?,
+                    reference_date: row.opt_text("reference_date")?,
+                    last_change: row.opt_int("last_change")?,
+                    last_committed: row.opt_text("last_committed")?,
+                }),
+                None => None,
+            };
+            Ok((account, balance))
+        })
+        .await
     }
 
     pub async fn account(
@@ -258,12 +305,8 @@ impl Store {
         let sql = format!(
             "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE bank_code = $1 AND resource_id = $2"
         );
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(bank_code)
-            .bind(resource_id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|row| account(&row)).transpose()
+        self.read_row(&sql, &[bank_code.into(), resource_id.into()], account)
+            .await
     }
 
     pub async fn account_by_iban(
@@ -273,71 +316,67 @@ impl Store {
     ) -> Result<Option<AccountRecord>> {
         let sql =
             format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE bank_code = $1 AND iban = $2");
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(bank_code)
-            .bind(iban)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|row| account(&row)).transpose()
+        self.read_row(&sql, &[bank_code.into(), iban.into()], account)
+            .await
     }
 
     /// The balances of every account of a PSU, for embedding in GET /accounts.
     pub async fn psu_balances(&self, bank_code: &str, psu_id: &str) -> Result<Vec<BalanceRecord>> {
-        let rows = sqlx::query(
-            "SELECT b.account_id, b.balance_type, b.name, b.amount_minor, b.currency, \
+        let sql = "SELECT b.account_id, b.balance_type, b.name, b.amount_minor, b.currency, \
              b.reference_date, b.last_change, b.last_committed \
              FROM balances b JOIN accounts a \
                ON a.bank_code = b.bank_code AND a.resource_id = b.account_id \
-             WHERE b.bank_code = $1 AND a.psu_id = $2 ORDER BY b.account_id, b.balance_type",
-        )
-        .bind(bank_code)
-        .bind(psu_id)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(balance).collect()
+             WHERE b.bank_code = $1 AND a.psu_id = $2 ORDER BY b.account_id, b.balance_type";
+        self.read_rows(sql, &[bank_code.into(), psu_id.into()], balance)
+            .await
     }
 
     pub async fn balances(&self, bank_code: &str, account_id: &str) -> Result<Vec<BalanceRecord>> {
-        let rows = sqlx::query(
-            "SELECT account_id, balance_type, name, amount_minor, currency, reference_date, \
-             last_change, last_committed FROM balances \
-             WHERE bank_code = $1 AND account_id = $2 ORDER BY balance_type",
-        )
-        .bind(bank_code)
-        .bind(account_id)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(balance).collect()
+        let sql = format!(
+            "SELECT {BALANCE_COLUMNS} FROM balances \
+             WHERE bank_code = $1 AND account_id = $2 ORDER BY balance_type"
+        );
+        self.read_rows(&sql, &[bank_code.into(), account_id.into()], balance)
+            .await
     }
 
     /// One page of operations, most recent first (imputation day, then technical id).
     pub async fn transactions(&self, query: &TransactionQuery) -> Result<Vec<TransactionRecord>> {
+        let mut out = Vec::new();
+        self.each_transaction(query, |tx| {
+            out.push(tx.to_record());
+            Ok(())
+        })
+        .await?;
+        Ok(out)
+    }
+
+    /// The same page, handed to `visit` operation by operation as the rows come; answers how
+    /// many there were.
+    pub async fn each_transaction(
+        &self,
+        query: &TransactionQuery,
+        mut visit: impl FnMut(&TransactionRef<'_>) -> Result<()>,
+    ) -> Result<usize> {
         let (filter, mut binds) = query.filter();
         binds.push(Bound::Int(query.limit));
         binds.push(Bound::Int(query.offset));
         let sql = format!(
-            "SELECT account_id, seq, resource_id, entry_reference, amount_minor, currency, \
-             credit_debit, status, imputation_date, value_date, transaction_date, remittance, \
-             btc_domain, btc_family, btc_sub_family, btc_code, btc_issuer \
-             FROM transactions WHERE {filter} \
+            "SELECT {TRANSACTION_COLUMNS} FROM transactions WHERE {filter} \
              ORDER BY imputation_date DESC, seq DESC LIMIT ${} OFFSET ${}",
             binds.len() - 1,
             binds.len()
         );
-        let rows = bind_all(sqlx::query(AssertSqlSafe(sql)), binds)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(transaction).collect()
+        self.read_each(&sql, &binds, |row| visit(&transaction(row)?))
+            .await
     }
 
     /// How many operations match the query's filters (its limit and offset are ignored).
     pub async fn count_transactions(&self, query: &TransactionQuery) -> Result<i64> {
         let (filter, binds) = query.filter();
         let sql = format!("SELECT COUNT(*) AS n FROM transactions WHERE {filter}");
-        let row = bind_all(sqlx::query(AssertSqlSafe(sql)), binds)
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(row.try_get("n")?)
+        let count = self.read_row(&sql, &binds, |row| row.int("n")).await?;
+        Ok(count.unwrap_or(0))
     }
 
     /// The technical id of the operation with this entryReference on this account.
@@ -347,16 +386,10 @@ impl Store {
         account_id: &str,
         entry_reference: &str,
     ) -> Result<Option<i64>> {
-        let row: Option<(i64,)> = sqlx::query_as(
-            "SELECT seq FROM transactions \
-             WHERE bank_code = $1 AND account_id = $2 AND entry_reference = $3",
-        )
-        .bind(bank_code)
-        .bind(account_id)
-        .bind(entry_reference)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map(|(seq,)| seq))
+        let sql = "SELECT seq FROM transactions \
+             WHERE bank_code = $1 AND account_id = $2 AND entry_reference = $3";
+        let binds = [bank_code.into(), account_id.into(), entry_reference.into()];
+        self.read_row(sql, &binds, |row| row.int("seq")).await
     }
 
     pub async fn beneficiaries(
@@ -364,52 +397,45 @@ impl Store {
         bank_code: &str,
         psu_id: &str,
     ) -> Result<Vec<BeneficiaryRecord>> {
-        let rows = sqlx::query(
-            "SELECT beneficiary_id, name, iban, bic, country, address_line FROM beneficiaries \
-             WHERE bank_code = $1 AND psu_id = $2 ORDER BY position",
-        )
-        .bind(bank_code)
-        .bind(psu_id)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(BeneficiaryRecord {
-                    beneficiary_id: row.try_get("beneficiary_id")?,
-                    name: row.try_get("name")?,
-                    iban: row.try_get("iban")?,
-                    bic: row.try_get("bic")?,
-                    country: row.try_get("country")?,
-                    address_line: row.try_get("address_line")?,
-                })
+        let sql = "SELECT beneficiary_id, name, iban, bic, country, address_line FROM beneficiaries \
+             WHERE bank_code = $1 AND psu_id = $2 ORDER BY position";
+        self.read_rows(sql, &[bank_code.into(), psu_id.into()], |row| {
+            Ok(BeneficiaryRecord {
+                beneficiary_id: row.text("beneficiary_id")?,
+                name: row.text("name")?,
+                iban: row.text("iban")?,
+                bic: row.opt_text("bic")?,
+                country: row.text("country")?,
+                address_line: row.text("address_line")?,
             })
-            .collect()
+        })
+        .await
     }
 }
 
-fn psu(row: &AnyRow) -> Result<PsuRecord> {
+fn psu(row: &dyn Cols) -> Result<PsuRecord> {
     Ok(PsuRecord {
-        bank_code: row.try_get("bank_code")?,
-        psu_id: row.try_get("psu_id")?,
-        persona: row.try_get("persona")?,
-        kind: row.try_get("kind")?,
-        name_prefix: row.try_get("name_prefix")?,
-        first_name: row.try_get("first_name")?,
-        last_name: row.try_get("last_name")?,
-        display_name: row.try_get("display_name")?,
-        segment: row.try_get("segment")?,
+        bank_code: row.text("bank_code")?,
+        psu_id: row.text("psu_id")?,
+        persona: row.text("persona")?,
+        kind: row.text("kind")?,
+        name_prefix: row.opt_text("name_prefix")?,
+        first_name: row.opt_text("first_name")?,
+        last_name: row.opt_text("last_name")?,
+        display_name: row.text("display_name")?,
+        segment: row.text("segment")?,
     })
 }
 
-fn balance(row: &AnyRow) -> Result<BalanceRecord> {
+fn balance(row: &dyn Cols) -> Result<BalanceRecord> {
     Ok(BalanceRecord {
-        account_id: row.try_get("account_id")?,
-        balance_type: row.try_get("balance_type")?,
-        name: row.try_get("name")?,
-        amount_minor: row.try_get("amount_minor")?,
-        currency: row.try_get("currency")?,
-        reference_date: row.try_get("reference_date")?,
-        last_change: row.try_get("last_change")?,
-        last_committed: row.try_get("last_committed")?,
+        account_id: row.text("account_id")?,
+        balance_type: row.text("balance_type")?,
+        name: row.text("name")?,
+        amount_minor: row.int("amount_minor")?,
+        currency: row.text("currency")?,
+        reference_date: row.opt_text("reference_date")?,
+        last_change: row.opt_int("last_change")?,
+        last_committed: row.opt_text("last_committed")?,
     })
 }

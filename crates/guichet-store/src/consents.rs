@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 
+use crate::read::Cols;
 use crate::{Result, Store};
 
 /// The two per-account operations a consent grants.
@@ -52,8 +53,54 @@ impl ConsentRecord {
     }
 }
 
-/// psu_identity, trusted_beneficiaries, updated_at, account_id, operation.
-type ConsentRow = (i64, i64, i64, Option<String>, Option<String>);
+/// psu_identity, trusted_beneficiaries, updated_at (NULL when there is no consent, in an outer
+/// join), account_id, operation.
+pub(crate) type ConsentRow = (
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+);
+
+/// A consent's columns as read by [`consent_row`]'s select list (`c.` the consent, `a.` its
+/// accounts).
+pub(crate) const CONSENT_COLUMNS: &str =
+    "c.psu_identity, c.trusted_beneficiaries, c.updated_at, a.account_id, a.operation";
+
+pub(crate) fn consent_row(row: &dyn Cols) -> Result<ConsentRow> {
+    Ok((
+        row.opt_int("psu_identity")?,
+        row.opt_int("trusted_beneficiaries")?,
+        row.opt_int("updated_at")?,
+        row.opt_text("account_id")?,
+        row.opt_text("operation")?,
+    ))
+}
+
+/// The consent the rows of one consent and its accounts describe (one row per granted account
+/// and operation, or one row of NULL accounts); none when the rows hold no consent.
+pub(crate) fn fold_consent(rows: Vec<ConsentRow>) -> Option<ConsentRecord> {
+    let (Some(psu_identity), Some(trusted_beneficiaries), Some(updated_at), _, _) =
+        rows.first().cloned()?
+    else {
+        return None;
+    };
+    let mut consent = ConsentRecord {
+        psu_identity: psu_identity != 0,
+        trusted_beneficiaries: trusted_beneficiaries != 0,
+        updated_at,
+        ..ConsentRecord::default()
+    };
+    for (_, _, _, account_id, operation) in rows {
+        match (account_id, operation.as_deref()) {
+            (Some(id), Some("balances")) => consent.balances.insert(id),
+            (Some(id), Some("transactions")) => consent.transactions.insert(id),
+            _ => false,
+        };
+    }
+    Some(consent)
+}
 
 impl Store {
     pub async fn consent(
@@ -64,35 +111,14 @@ impl Store {
     ) -> Result<Option<ConsentRecord>> {
         // One round trip: the flags, and one row per granted account and operation (or one row
         // of NULLs when the consent names no account).
-        let rows: Vec<ConsentRow> = sqlx::query_as(
-            "SELECT c.psu_identity, c.trusted_beneficiaries, c.updated_at, a.account_id, a.operation \
-             FROM consents c LEFT JOIN consent_accounts a \
+        let sql = format!(
+            "SELECT {CONSENT_COLUMNS} FROM consents c LEFT JOIN consent_accounts a \
                ON a.bank_code = c.bank_code AND a.psu_id = c.psu_id AND a.client_id = c.client_id \
-             WHERE c.bank_code = $1 AND c.psu_id = $2 AND c.client_id = $3",
-        )
-        .bind(bank_code)
-        .bind(psu_id)
-        .bind(client_id)
-        .fetch_all(&self.pool)
-        .await?;
-        let Some((psu_identity, trusted_beneficiaries, updated_at, _, _)) = rows.first().cloned()
-        else {
-            return Ok(None);
-        };
-        let mut consent = ConsentRecord {
-            psu_identity: psu_identity != 0,
-            trusted_beneficiaries: trusted_beneficiaries != 0,
-            updated_at,
-            ..ConsentRecord::default()
-        };
-        for (_, _, _, account_id, operation) in rows {
-            match (account_id, operation.as_deref()) {
-                (Some(id), Some("balances")) => consent.balances.insert(id),
-                (Some(id), Some("transactions")) => consent.transactions.insert(id),
-                _ => false,
-            };
-        }
-        Ok(Some(consent))
+             WHERE c.bank_code = $1 AND c.psu_id = $2 AND c.client_id = $3"
+        );
+        let binds = [bank_code.into(), psu_id.into(), client_id.into()];
+        let rows = self.read_rows(&sql, &binds, consent_row).await?;
+        Ok(fold_consent(rows))
     }
 
     /// Replaces the whole consent in one transaction: either the new consent is stored in full

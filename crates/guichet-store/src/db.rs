@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::Once;
+use std::sync::{Arc, Once};
 use std::time::Duration;
 
 use sqlx::AnyPool;
@@ -10,6 +10,8 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{Executor, SqlSafeStr};
 
+use crate::access::QsealCache;
+use crate::read::SqliteReader;
 use crate::{Result, StoreError};
 
 /// Which database the URL names.
@@ -88,6 +90,10 @@ impl fmt::Debug for DatabaseUrl {
 pub struct Store {
     pub(crate) pool: AnyPool,
     backend: Backend,
+    /// The API's reads on SQLite (see [`crate::read`]).
+    pub(crate) reader: Option<Arc<SqliteReader>>,
+    /// The registered QSealCs (see [`crate::access`]).
+    pub(crate) qseal_cache: Arc<QsealCache>,
 }
 
 static DRIVERS: Once = Once::new();
@@ -122,8 +128,15 @@ impl Store {
             })
             .connect(url.expose())
             .await?;
-        let store = Store { pool, backend };
+        let mut store = Store {
+            pool,
+            backend,
+            reader: None,
+            qseal_cache: Arc::default(),
+        };
         store.migrate().await?;
+        // After the migrations: the reader's connections are read-only.
+        store.reader = SqliteReader::for_url(url).map(Arc::new);
         Ok(store)
     }
 

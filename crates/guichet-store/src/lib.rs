@@ -6,6 +6,7 @@
 //! kept once per dialect under `migrations/`. Nothing here knows about HTTP: functions take the
 //! current time as a parameter so that callers (and tests) control the clock.
 
+mod access;
 mod accounts;
 mod consents;
 mod db;
@@ -13,6 +14,7 @@ mod funds;
 mod limits;
 mod lockout;
 mod oauth;
+mod read;
 pub mod sandbox;
 mod stats;
 #[cfg(feature = "test-support")]
@@ -20,8 +22,10 @@ pub mod testing;
 mod tokens;
 mod tpps;
 
+pub use access::Access;
 pub use accounts::{
-    AccountRecord, BalanceRecord, BeneficiaryRecord, PsuRecord, TransactionQuery, TransactionRecord,
+    AccountRecord, BalanceRecord, BeneficiaryRecord, PsuRecord, TransactionQuery,
+    TransactionRecord, TransactionRef,
 };
 pub use consents::{ConsentRecord, Operation};
 pub use db::{Backend, DatabaseUrl, Store};
@@ -45,6 +49,9 @@ pub enum StoreError {
     BadUrl(String),
     #[error("inconsistent data: {0}")]
     Corrupt(String),
+    /// An error of the direct SQLite reader, and whether it is SQLite's busy or locked.
+    #[error("database error: {0}")]
+    Sqlite(String, bool),
 }
 
 impl StoreError {
@@ -69,6 +76,7 @@ impl StoreError {
                 }),
                 _ => false,
             },
+            StoreError::Sqlite(_, busy) => *busy,
             _ => false,
         }
     }

@@ -2,12 +2,11 @@
 
 use std::fmt;
 
+use crate::read::{Bound, Cols};
 use aws_lc_rs::digest::{SHA256, digest};
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use sqlx::Row;
-use sqlx::any::AnyRow;
 
 use crate::{Result, Store, StoreError};
 
@@ -56,7 +55,7 @@ pub enum TokenKind {
 }
 
 impl TokenKind {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             TokenKind::Access => "access",
             TokenKind::Refresh => "refresh",
@@ -114,19 +113,19 @@ pub fn split_scopes(text: &str) -> Vec<String> {
         .collect()
 }
 
-fn record(row: &AnyRow) -> Result<TokenRecord> {
-    let scopes: String = row.try_get("scopes")?;
+pub(crate) fn token_record(row: &dyn Cols) -> Result<TokenRecord> {
+    let scopes = row.text("scopes")?;
     Ok(TokenRecord {
-        family_id: row.try_get("family_id")?,
-        bank_code: row.try_get("bank_code")?,
-        client_id: row.try_get("client_id")?,
-        psu_id: row.try_get("psu_id")?,
+        family_id: row.text("family_id")?,
+        bank_code: row.text("bank_code")?,
+        client_id: row.text("client_id")?,
+        psu_id: row.opt_text("psu_id")?,
         scopes: split_scopes(&scopes),
-        issued_at: row.try_get("issued_at")?,
-        expires_at: row.try_get("expires_at")?,
-        sca_at: row.try_get("sca_at")?,
-        revoked_at: row.try_get("revoked_at")?,
-        cert_thumbprint: row.try_get("cert_thumbprint")?,
+        issued_at: row.int("issued_at")?,
+        expires_at: row.int("expires_at")?,
+        sca_at: row.opt_int("sca_at")?,
+        revoked_at: row.opt_int("revoked_at")?,
+        cert_thumbprint: row.opt_text("cert_thumbprint")?,
     })
 }
 
@@ -199,17 +198,15 @@ impl Store {
         kind: TokenKind,
         bank_code: &str,
     ) -> Result<Option<TokenRecord>> {
-        let row = sqlx::query(
-            "SELECT family_id, bank_code, client_id, psu_id, scopes, issued_at, expires_at, sca_at, \
-             revoked_at, cert_thumbprint FROM tokens \
-             WHERE token_hash = $1 AND kind = $2 AND bank_code = $3",
-        )
-        .bind(secret.hash())
-        .bind(kind.as_str())
-        .bind(bank_code)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|row| record(&row)).transpose()
+        let sql = "SELECT family_id, bank_code, client_id, psu_id, scopes, issued_at, expires_at, \
+             sca_at, revoked_at, cert_thumbprint FROM tokens \
+             WHERE token_hash = $1 AND kind = $2 AND bank_code = $3";
+        let binds = [
+            Bound::Text(secret.hash()),
+            kind.as_str().into(),
+            bank_code.into(),
+        ];
+        self.read_row(sql, &binds, token_record).await
     }
 
     /// Whether this token was replaced by its renewal (rather than revoked outright).

@@ -76,6 +76,7 @@ impl Store {
             .await?;
         }
         tx.commit().await?;
+        self.qseal_cache.forget(tpp.client_id.as_str());
         Ok(existing.is_none())
     }
 
@@ -118,28 +119,25 @@ impl Store {
         .bind(qseal.pem.as_str())
         .execute(&self.pool)
         .await?;
+        self.qseal_cache.forget(client_id);
         Ok(())
     }
 
+    /// The QSealCs a TPP registered, read now ([`Store::registered_qseals`] keeps them).
     pub async fn qseals(&self, client_id: &str) -> Result<Vec<QsealRecord>> {
-        let rows = sqlx::query(
-            "SELECT sha256, sha1, serial, issuer, not_after, pem FROM tpp_qseals WHERE client_id = $1 ORDER BY sha256",
-        )
-        .bind(client_id)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(QsealRecord {
-                    sha256: row.try_get("sha256")?,
-                    sha1: row.try_get("sha1")?,
-                    serial: row.try_get("serial")?,
-                    issuer: row.try_get("issuer")?,
-                    not_after: row.try_get("not_after")?,
-                    pem: row.try_get("pem")?,
-                })
+        let sql = "SELECT sha256, sha1, serial, issuer, not_after, pem FROM tpp_qseals \
+             WHERE client_id = $1 ORDER BY sha256";
+        self.read_rows(sql, &[client_id.into()], |row| {
+            Ok(QsealRecord {
+                sha256: row.text("sha256")?,
+                sha1: row.text("sha1")?,
+                serial: row.text("serial")?,
+                issuer: row.text("issuer")?,
+                not_after: row.int("not_after")?,
+                pem: row.text("pem")?,
             })
-            .collect()
+        })
+        .await
     }
 
     /// Removes one QSealC of a TPP; answers whether it was there.
@@ -149,6 +147,7 @@ impl Store {
             .bind(sha256)
             .execute(&self.pool)
             .await?;
+        self.qseal_cache.forget(client_id);
         Ok(done.rows_affected() > 0)
     }
 }

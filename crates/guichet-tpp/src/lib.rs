@@ -28,6 +28,7 @@ mod consent;
 mod error;
 pub mod export;
 mod identity;
+pub mod load;
 pub mod report;
 pub mod sandbox;
 pub mod status;

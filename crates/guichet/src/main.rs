@@ -1,6 +1,6 @@
 //! `guichet`: the command line. Thin: it reads configuration, wires the crates, prints.
 
-mod bench_cmd;
+mod bench;
 mod config;
 mod conformance_cmd;
 mod pki_cmd;
@@ -71,7 +71,7 @@ enum Command {
         command: pki_cmd::PkiCommand,
     },
     /// Load on a running sandbox bank, measured from outside (loopback only).
-    Bench(bench_cmd::BenchArgs),
+    Bench(bench::BenchArgs),
     /// The regulatory statistics of a bank for a quarter (RTS art. 32(4), EBA/GL/2018/07):
     /// daily uptime, downtime, response times and error rate, as CSV, JSON or an HTML report.
     Stats(stats_cmd::StatsArgs),
@@ -104,7 +104,7 @@ fn main() -> std::process::ExitCode {
             Command::Serve(args) => serve::run(args).await,
             Command::Sandbox { command } => sandbox_cmd::run(command).await,
             Command::Pki { command } => pki_cmd::run(command),
-            Command::Bench(args) => bench_cmd::run(args).await,
+            Command::Bench(args) => bench::run(args).await,
             Command::Stats(args) => stats_cmd::run(args).await,
             Command::Conformance(args) => conformance_cmd::run(args).await,
             Command::Tpp { command } => tpp_cmd::run(command).await,

@@ -1,7 +1,5 @@
 //! GET /accounts.
 
-use std::collections::HashMap;
-
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -30,38 +28,25 @@ pub async fn list(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let psu = ais_psu(&state, &grant).await?;
-    let accounts: Vec<AccountRecord> = state
+    // Each account with its accounting balance, in one query; the balance is shown only where
+    // the consent grants it.
+    let accounts: Vec<(AccountRecord, Option<BalanceRecord>)> = state
         .store
-        .psu_accounts(bank.code(), psu)
+        .psu_accounts_with_balance(bank.code(), psu, "CLBD")
         .await?
         .into_iter()
-        .filter(|a| a.eligible)
+        .filter(|(account, _)| account.eligible)
         .collect();
-    let consent = consent_of(&state, &bank, &grant, psu).await?;
+    let consent = consent_of(&grant);
     let allowance = limits::spend(&state, &bank, &grant, &headers, "", AisMethod::Accounts).await?;
     if accounts.is_empty() {
         return Ok(no_content(allowance));
     }
     let active = consent.as_ref().filter(|c| c.grants_any_account());
-    let mut clbd: HashMap<String, BalanceRecord> = HashMap::new();
-    if active.is_some_and(|c| !c.balances.is_empty()) {
-        for balance in state.store.psu_balances(bank.code(), psu).await? {
-            if balance.balance_type == "CLBD" {
-                clbd.insert(balance.account_id.clone(), balance);
-            }
-        }
-    }
     let body = HalAccounts {
         accounts: accounts
             .iter()
-            .map(|account| {
-                resource(
-                    account,
-                    &bank.profile.bic,
-                    active,
-                    clbd.get(&account.resource_id),
-                )
-            })
+            .map(|(account, clbd)| resource(account, &bank.profile.bic, active, clbd.as_ref()))
             .collect(),
         links: PsuContextLinks {
             self_: links::accounts(),

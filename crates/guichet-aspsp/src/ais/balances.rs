@@ -25,9 +25,7 @@ pub async fn get(
     let psu = ais_psu(&state, &grant).await?;
     let account = psu_account(&state, &bank, psu, &raw_id).await?;
     let id = account.resource_id.as_str();
-    let consent = consent_of(&state, &bank, &grant, psu)
-        .await?
-        .unwrap_or_default();
+    let consent = consent_of(&grant).unwrap_or_default();
     if !consent.allows(id, Operation::Balances) {
         return Err(ApiError::Forbidden(format!(
             "the PSU's consent does not cover the balances of account '{id}'"

@@ -30,7 +30,7 @@ pub async fn get(
             bank.profile.name
         )));
     }
-    let consent = consent_of(&state, &bank, &grant, psu).await?;
+    let consent = consent_of(&grant);
     if !consent.is_some_and(|c| c.trusted_beneficiaries) {
         return Err(ApiError::Forbidden(
             "the PSU has not consented to share its trusted beneficiaries".into(),

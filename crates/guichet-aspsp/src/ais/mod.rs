@@ -6,6 +6,7 @@ mod beneficiaries;
 pub(crate) mod consents;
 pub(crate) use consents::read_json_body;
 mod identity;
+mod page;
 mod query;
 mod transactions;
 
@@ -41,6 +42,15 @@ pub(crate) fn json<T: Serialize>(
 ) -> ApiResult<Response> {
     let bytes =
         serde_json::to_vec(body).map_err(|e| ApiError::Internal(format!("serialising: {e}")))?;
+    Ok(json_bytes(status, bytes, allowance))
+}
+
+/// A JSON answer already serialised.
+pub(crate) fn json_bytes(
+    status: StatusCode,
+    bytes: Vec<u8>,
+    allowance: Option<Allowance>,
+) -> Response {
     let mut response = (status, bytes).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -49,7 +59,7 @@ pub(crate) fn json<T: Serialize>(
     if let Some(allowance) = allowance {
         allowance.write(response.headers_mut());
     }
-    Ok(response)
+    response
 }
 
 /// 204: nothing to answer (still counted against the batch allowance).
@@ -74,17 +84,9 @@ pub(crate) async fn ais_psu<'g>(state: &AppState, grant: &'g Grant) -> ApiResult
     grant.psu()
 }
 
-/// The PSU's consent for this TPP, if any was forwarded.
-pub(crate) async fn consent_of(
-    state: &AppState,
-    bank: &Bank,
-    grant: &Grant,
-    psu: &str,
-) -> ApiResult<Option<ConsentRecord>> {
-    Ok(state
-        .store
-        .consent(bank.code(), psu, grant.client_id())
-        .await?)
+/// The PSU's consent for this TPP, if any was forwarded (read with the token).
+pub(crate) fn consent_of(grant: &Grant) -> Option<ConsentRecord> {
+    grant.consent.clone()
 }
 
 /// The PSU's eligible account with this resource id. Another PSU's account and an unknown id

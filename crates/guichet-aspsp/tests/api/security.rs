@@ -471,3 +471,30 @@ impl DemoTppFiles {
         }
     }
 }
+
+on_both_backends! {
+    // Each instance keeps the QSealCs it has seen; another instance may remove one or add one
+    // at any time. The removal is seen at the next request (the token's read confirms the
+    // QSealC), an addition at once (a keyId the cache lacks is looked up afresh).
+    async fn qseals_changed_by_another_instance_are_seen_at_the_next_request(backend) {
+        let app = TestApp::spawn(backend).await;
+        let token = app.token(CE, "CLAIRE", &["aisp"]).await;
+        let get = || app.get(CE, "/accounts", &token);
+        assert_eq!(send(get()).await.status().as_u16(), 200, "the demo QSealC is cached now");
+        let other_instance = match guichet_store::Store::connect(&app.db.url, 1).await {
+            Ok(store) => store,
+            Err(e) => panic!("{e}"),
+        };
+        let demo = guichet_aspsp::sandbox::DEMO_TPP_CLIENT_ID;
+        let registered = other_instance.qseals(demo).await.unwrap_or_default();
+        assert_eq!(registered.len(), 1);
+        let removed = other_instance.remove_qseal(demo, &registered[0].sha256).await;
+        assert!(matches!(removed, Ok(true)), "{removed:?}");
+        expect_error(get(), 400, "no longer registered").await;
+        expect_error(get(), 400, "unknown keyId").await;
+        let added = other_instance.add_qseal(demo, &registered[0]).await;
+        assert!(added.is_ok(), "{added:?}");
+        assert_eq!(send(get()).await.status().as_u16(), 200, "the QSealC added elsewhere is found");
+        other_instance.close().await;
+    }
+}

@@ -2,6 +2,7 @@
 //! into the store for the sandbox banks, refreshed when the calendar day changes.
 
 mod generator;
+mod grow;
 pub mod personas;
 
 use jiff::civil::Date;

@@ -1,0 +1,143 @@
+use guichet_stet::model::{
+    BankTransactionCode, GenericLink, HalTransactions, RemittanceInformation, Transaction,
+    TransactionsLinks,
+};
+use guichet_store::TransactionRecord;
+use proptest::prelude::*;
+
+use super::PageWriter;
+use crate::ais::amount;
+
+/// The model of an operation, built field by field: the reference the writer must match.
+fn model(row: &TransactionRecord, pending_status: &str) -> Transaction {
+    let booked = row.status == "BOOK";
+    Transaction {
+        resource_id: Some(row.resource_id.clone()),
+        entry_reference: row.entry_reference.clone(),
+        transaction_amount: amount(row.amount_minor, &row.currency),
+        credit_debit_indicator: row.credit_debit.clone(),
+        status: if booked {
+            "BOOK".into()
+        } else {
+            pending_status.into()
+        },
+        expected_booking_date: (!booked).then(|| row.imputation_date.clone()),
+        booking_date: booked.then(|| row.imputation_date.clone()),
+        value_date: row.value_date.clone(),
+        transaction_date: row.transaction_date.clone(),
+        bank_transaction_code: row.btc.clone().and_then(
+            |[domain, family, sub_family, code, issuer]| {
+                Some(BankTransactionCode {
+                    domain: domain?,
+                    family: family?,
+                    sub_family: sub_family?,
+                    code,
+                    issuer,
+                })
+            },
+        ),
+        remittance_information: Some(RemittanceInformation {
+            unstructured: vec![row.remittance.clone()],
+            structured: vec![],
+        }),
+        additional_transaction_information: None,
+    }
+}
+
+fn text() -> impl Strategy<Value = String> {
+    // Quotes, backslashes, control characters, accents and emoji: everything JSON escapes.
+    "[a-zA-Z0-9 \"\\\\/\u{0}-\u{1f}éàç€😀-]{0,24}"
+}
+
+fn record() -> impl Strategy<Value = TransactionRecord> {
+    (
+        (
+            text(),
+            proptest::option::of(text()),
+            any::<i64>(),
+            "[A-Z]{3}",
+        ),
+        (
+            prop_oneof!["CRDT", "DBIT"],
+            prop_oneof!["BOOK", "PDNG", "OTHR"],
+            "20[0-9]{2}-[01][0-9]-[0-3][0-9]",
+            proptest::option::of("20[0-9]{2}-[01][0-9]-[0-3][0-9]"),
+            proptest::option::of("20[0-9]{2}-[01][0-9]-[0-3][0-9]"),
+        ),
+        (
+            text(),
+            proptest::option::of(proptest::array::uniform5(proptest::option::of(text()))),
+        ),
+    )
+        .prop_map(
+            |((resource_id, entry_reference, amount_minor, currency), dates, (remittance, btc))| {
+                let (credit_debit, status, imputation_date, value_date, transaction_date) = dates;
+                TransactionRecord {
+                    account_id: "CPT1".into(),
+                    seq: 1,
+                    resource_id,
+                    entry_reference,
+                    amount_minor,
+                    currency,
+                    credit_debit,
+                    status,
+                    imputation_date,
+                    value_date,
+                    transaction_date,
+                    remittance,
+                    btc,
+                }
+            },
+        )
+}
+
+fn borrowed(row: &TransactionRecord) -> guichet_store::TransactionRef<'_> {
+    guichet_store::TransactionRef {
+        account_id: &row.account_id,
+        seq: row.seq,
+        resource_id: &row.resource_id,
+        entry_reference: row.entry_reference.as_deref(),
+        amount_minor: row.amount_minor,
+        currency: &row.currency,
+        credit_debit: &row.credit_debit,
+        status: &row.status,
+        imputation_date: &row.imputation_date,
+        value_date: row.value_date.as_deref(),
+        transaction_date: row.transaction_date.as_deref(),
+        remittance: &row.remittance,
+        btc: row
+            .btc
+            .as_ref()
+            .map(|codes| [0, 1, 2, 3, 4].map(|i| codes[i].as_deref())),
+    }
+}
+
+proptest! {
+    #[test]
+    fn pages_are_the_bytes_the_model_serialises_to(
+        rows in proptest::collection::vec(record(), 1..20),
+        pending in prop_oneof!["PDNG", "OTHR"],
+        paginated in any::<bool>(),
+    ) {
+        let links = TransactionsLinks {
+            self_: GenericLink::to("/accounts/CPT1/transactions?page=2"),
+            parent_list: Some(GenericLink::to("/accounts")),
+            balances: None,
+            first: paginated.then(|| GenericLink::to("/accounts/CPT1/transactions?page=1")),
+            last: paginated.then(|| GenericLink::to("/accounts/CPT1/transactions?page=3")),
+            next: None,
+            prev: None,
+        };
+        let mut page = PageWriter::with_capacity(16);
+        for row in &rows {
+            page.push(&borrowed(row), &pending);
+        }
+        prop_assert_eq!(page.count(), rows.len());
+        let written = page.finish(&links);
+        let expected = serde_json::to_vec(&HalTransactions {
+            transactions: rows.iter().map(|row| model(row, &pending)).collect(),
+            links,
+        })?;
+        prop_assert_eq!(String::from_utf8_lossy(&written), String::from_utf8_lossy(&expected));
+    }
+}

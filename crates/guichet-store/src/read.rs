@@ -1,0 +1,312 @@
+//! The read path of API calls.
+//!
+//! Every request reads its token, its consent and its accounts; on SQLite, sqlx hands each
+//! row from a worker thread over a channel, and that hand-over (thread wake-ups, copies into
+//! `AnyRow`s) cost more than the queries themselves (see BENCHMARKS.md). So on SQLite the
+//! reads of the API go straight to the file through `rusqlite`, on read-only connections of
+//! their own (WAL lets them read beside the writer, and they see every committed write); on
+//! PostgreSQL they go through the pool. One SQL text and one row mapping serve both: a query
+//! is written once, with `$1`…`$n` parameters, and read through [`Cols`].
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rusqlite::types::ToSqlOutput;
+use rusqlite::{Connection, OpenFlags, ToSql};
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
+
+use crate::db::{Backend, DatabaseUrl};
+use crate::{Result, Store, StoreError};
+
+/// A query parameter.
+#[derive(Debug, Clone)]
+pub(crate) enum Bound {
+    Text(String),
+    Int(i64),
+}
+
+impl From<&str> for Bound {
+    fn from(text: &str) -> Bound {
+        Bound::Text(text.to_owned())
+    }
+}
+
+impl From<i64> for Bound {
+    fn from(int: i64) -> Bound {
+        Bound::Int(int)
+    }
+}
+
+impl ToSql for Bound {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        match self {
+            Bound::Text(text) => text.to_sql(),
+            Bound::Int(int) => int.to_sql(),
+        }
+    }
+}
+
+pub(crate) fn bind_all<'q>(
+    mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    binds: &[Bound],
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    for bound in binds {
+        query = match bound {
+            Bound::Text(text) => query.bind(text.clone()),
+            Bound::Int(int) => query.bind(*int),
+        };
+    }
+    query
+}
+
+/// A result row, by column name, whichever driver read it.
+pub(crate) trait Cols {
+    /// A text column borrowed from the row (no copy).
+    fn text_ref(&self, name: &str) -> Result<&str>;
+    fn opt_text_ref(&self, name: &str) -> Result<Option<&str>>;
+    fn text(&self, name: &str) -> Result<String>;
+    fn opt_text(&self, name: &str) -> Result<Option<String>>;
+    fn int(&self, name: &str) -> Result<i64>;
+    fn opt_int(&self, name: &str) -> Result<Option<i64>>;
+}
+
+impl Cols for AnyRow {
+    fn text_ref(&self, name: &str) -> Result<&str> {
+        Ok(self.try_get(name)?)
+    }
+    fn opt_text_ref(&self, name: &str) -> Result<Option<&str>> {
+        Ok(self.try_get(name)?)
+    }
+    fn text(&self, name: &str) -> Result<String> {
+        Ok(self.try_get(name)?)
+    }
+    fn opt_text(&self, name: &str) -> Result<Option<String>> {
+        Ok(self.try_get(name)?)
+    }
+    fn int(&self, name: &str) -> Result<i64> {
+        Ok(self.try_get(name)?)
+    }
+    fn opt_int(&self, name: &str) -> Result<Option<i64>> {
+        Ok(self.try_get(name)?)
+    }
+}
+
+/// A row of the direct reader with its statement's column names: found by a comparison of
+/// Rust strings, where rusqlite's lookup by name asks SQLite for every column's name (and
+/// its length) at every access, which cost more than the query on a page of 500 operations.
+struct LiteRow<'r, 's> {
+    row: &'r rusqlite::Row<'s>,
+    names: &'r [String],
+    /// Where the next column is likely to be: mappings read columns in the select list's
+    /// order, so most lookups compare one name.
+    next: std::cell::Cell<usize>,
+}
+
+impl LiteRow<'_, '_> {
+    fn index(&self, name: &str) -> Result<usize> {
+        let hint = self.next.get();
+        let found = if self.names.get(hint).is_some_and(|n| n == name) {
+            Some(hint)
+        } else {
+            self.names.iter().position(|n| n == name)
+        };
+        let index = found
+            .ok_or_else(|| StoreError::Corrupt(format!("no column '{name}' in the result")))?;
+        self.next.set(index + 1);
+        Ok(index)
+    }
+}
+
+impl Cols for LiteRow<'_, '_> {
+    fn text_ref(&self, name: &str) -> Result<&str> {
+        self.opt_text_ref(name)?
+            .ok_or_else(|| StoreError::Corrupt(format!("column '{name}' is NULL")))
+    }
+    fn opt_text_ref(&self, name: &str) -> Result<Option<&str>> {
+        let value = self.row.get_ref(self.index(name)?)?;
+        value
+            .as_str_or_null()
+            .map_err(|e| StoreError::Corrupt(format!("column '{name}': {e}")))
+    }
+    fn text(&self, name: &str) -> Result<String> {
+        Ok(self.row.get(self.index(name)?)?)
+    }
+    fn opt_text(&self, name: &str) -> Result<Option<String>> {
+        Ok(self.row.get(self.index(name)?)?)
+    }
+    fn int(&self, name: &str) -> Result<i64> {
+        Ok(self.row.get(self.index(name)?)?)
+    }
+    fn opt_int(&self, name: &str) -> Result<Option<i64>> {
+        Ok(self.row.get(self.index(name)?)?)
+    }
+}
+
+/// Read-only connections to the SQLite file, kept between requests.
+pub(crate) struct SqliteReader {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+/// Idle connections kept (one per runtime worker is enough; a few more for bursts).
+const MAX_IDLE: usize = 16;
+
+impl SqliteReader {
+    /// A reader of the file an SQLite URL names (`sqlite://PATH?…` or `sqlite:PATH`); none for
+    /// an in-memory database or another backend.
+    pub(crate) fn for_url(url: &DatabaseUrl) -> Option<SqliteReader> {
+        if url.backend() != Backend::Sqlite {
+            return None;
+        }
+        let text = url.expose();
+        let rest = text
+            .strip_prefix("sqlite://")
+            .or_else(|| text.strip_prefix("sqlite:"))?;
+        let path = rest.split('?').next().unwrap_or_default();
+        if path.is_empty() || path.contains(":memory:") || rest.contains("mode=memory") {
+            return None;
+        }
+        Some(SqliteReader {
+            path: PathBuf::from(path),
+            idle: Mutex::new(Vec::new()),
+        })
+    }
+
+    fn connection(&self) -> Result<Connection> {
+        if let Ok(mut idle) = self.idle.lock()
+            && let Some(connection) = idle.pop()
+        {
+            return Ok(connection);
+        }
+        let connection = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        connection.busy_timeout(Duration::from_millis(500))?;
+        connection.set_prepared_statement_cache_capacity(64);
+        Ok(connection)
+    }
+
+    fn give_back(&self, connection: Connection) {
+        if let Ok(mut idle) = self.idle.lock()
+            && idle.len() < MAX_IDLE
+        {
+            idle.push(connection);
+        }
+    }
+
+    /// Runs a query and hands its rows to `visit`, one by one; answers how many there were.
+    fn each(
+        &self,
+        sql: &str,
+        binds: &[Bound],
+        visit: &mut dyn FnMut(&dyn Cols) -> Result<()>,
+    ) -> Result<usize> {
+        let connection = self.connection()?;
+        let answer = run(&connection, sql, binds, visit);
+        // A connection whose query failed may be in any state: it is not kept.
+        if answer.is_ok() {
+            self.give_back(connection);
+        }
+        answer
+    }
+}
+
+fn run(
+    connection: &Connection,
+    sql: &str,
+    binds: &[Bound],
+    visit: &mut dyn FnMut(&dyn Cols) -> Result<()>,
+) -> Result<usize> {
+    let mut statement = connection.prepare_cached(sql)?;
+    // `$n` is a named parameter to SQLite: bind each by its name, wherever it appears.
+    for (i, bound) in binds.iter().enumerate() {
+        if let Some(index) = statement.parameter_index(&format!("${}", i + 1))? {
+            statement.raw_bind_parameter(index, bound)?;
+        }
+    }
+    let names: Vec<String> = statement
+        .column_names()
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    let mut rows = statement.raw_query();
+    let mut count = 0;
+    while let Some(row) = rows.next()? {
+        visit(&LiteRow {
+            row,
+            names: &names,
+            next: std::cell::Cell::new(0),
+        })?;
+        count += 1;
+    }
+    Ok(count)
+}
+
+impl Store {
+    /// The rows of a read-only query of the API's read path.
+    pub(crate) async fn read_rows<T>(
+        &self,
+        sql: &str,
+        binds: &[Bound],
+        map: impl Fn(&dyn Cols) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let mut out = Vec::new();
+        self.read_each(sql, binds, |row| {
+            out.push(map(row)?);
+            Ok(())
+        })
+        .await?;
+        Ok(out)
+    }
+
+    /// Visits the rows of a read-only query one by one, without collecting them; answers how
+    /// many there were.
+    pub(crate) async fn read_each(
+        &self,
+        sql: &str,
+        binds: &[Bound],
+        mut visit: impl FnMut(&dyn Cols) -> Result<()>,
+    ) -> Result<usize> {
+        if let Some(reader) = &self.reader {
+            // In place, on the request's worker: these reads take microseconds (a 500-row
+            // page about a millisecond) of CPU that the request needs anyway; handing them to
+            // another thread (`block_in_place`, `spawn_blocking`) measured slower and grew the
+            // process by a connection and a thread per concurrent request.
+            return reader.each(sql, binds, &mut visit);
+        }
+        let rows = bind_all(sqlx::query(AssertSqlSafe(sql.to_owned())), binds)
+            .fetch_all(&self.pool)
+            .await?;
+        for row in &rows {
+            visit(row)?;
+        }
+        Ok(rows.len())
+    }
+
+    /// The first row of a read-only query, if any.
+    pub(crate) async fn read_row<T>(
+        &self,
+        sql: &str,
+        binds: &[Bound],
+        map: impl Fn(&dyn Cols) -> Result<T>,
+    ) -> Result<Option<T>> {
+        Ok(self.read_rows(sql, binds, map).await?.into_iter().next())
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> StoreError {
+        StoreError::Sqlite(error.to_string(), busy(&error))
+    }
+}
+
+/// SQLite's busy and locked codes: the database is there but not available right now.
+fn busy(error: &rusqlite::Error) -> bool {
+    matches!(
+        error.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
