@@ -9,7 +9,9 @@ use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use guichet_eidas::{Psd2Certificate, Role};
-use guichet_store::{ConsentRecord, TokenRecord, TokenSecret};
+use guichet_store::{
+    Access, AccountRecord, BalanceRecord, ConsentRecord, TokenRecord, TokenSecret,
+};
 
 use crate::context::{Qwac, Signed};
 use crate::error::{ApiError, ApiResult};
@@ -90,22 +92,34 @@ impl Grant {
     }
 }
 
-impl FromRequestParts<SharedState> for Grant {
-    type Rejection = ApiError;
+/// What an API request presents before its token is read.
+struct Presented {
+    bank_code: String,
+    secret: TokenSecret,
+    qwac: Arc<Psd2Certificate>,
+    qseal: Arc<Psd2Certificate>,
+}
 
-    async fn from_request_parts(parts: &mut Parts, state: &SharedState) -> Result<Self, ApiError> {
+impl Presented {
+    async fn read(parts: &mut Parts, state: &SharedState) -> Result<Presented, ApiError> {
         let CurrentBank(bank) = CurrentBank::from_request_parts(parts, state).await?;
-        let presented = bearer(&parts.headers)?;
+        let secret = bearer(&parts.headers)?;
         let Qwac(qwac) = Qwac::from_request_parts(parts, state).await?;
         // Every API request is signed before its token is read (STET Part I §3.5).
         let Signed { qseal } = Signed::from_request_parts(parts, state).await?;
-        // The token, its PSU's consent, and whether the QSealC that verified the signature (a
-        // per-process cache found it) is still registered: one round trip.
-        let access = state
-            .store
-            .access(&presented, bank.code(), qwac.org_id.as_str(), &qseal.sha256)
-            .await?
-            .ok_or_else(|| ApiError::InvalidToken("unknown access token".into()))?;
+        Ok(Presented {
+            bank_code: bank.code().to_owned(),
+            secret,
+            qwac,
+            qseal,
+        })
+    }
+
+    /// The grant, once the token read with its consent (and whether the QSealC that verified
+    /// the signature, found in a per-process cache, is still registered) passes every check.
+    fn grant(self, access: Option<Access>, now: i64) -> Result<Grant, ApiError> {
+        let access = access.ok_or_else(|| ApiError::InvalidToken("unknown access token".into()))?;
+        let qwac = self.qwac;
         if !access.seal_registered {
             return Err(ApiError::SignatureRefused {
                 message: format!(
@@ -116,7 +130,6 @@ impl FromRequestParts<SharedState> for Grant {
             });
         }
         let token = access.token;
-        let now = state.now().as_second();
         if token.revoked_at.is_some() {
             return Err(ApiError::InvalidToken(
                 "the access token was revoked".into(),
@@ -146,6 +159,56 @@ impl FromRequestParts<SharedState> for Grant {
             qwac,
             consent: access.consent,
         })
+    }
+}
+
+impl FromRequestParts<SharedState> for Grant {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &SharedState) -> Result<Self, ApiError> {
+        let presented = Presented::read(parts, state).await?;
+        // The token, its PSU's consent and the QSealC's registration: one round trip.
+        let access = state
+            .store
+            .access(
+                &presented.secret,
+                &presented.bank_code,
+                presented.qwac.org_id.as_str(),
+                &presented.qseal.sha256,
+            )
+            .await?;
+        presented.grant(access, state.now().as_second())
+    }
+}
+
+/// A [`Grant`] with the accounts of its PSU, each with its accounting balance (CLBD), read in
+/// the same round trip (GET /accounts).
+pub struct GrantWithAccounts {
+    pub grant: Grant,
+    pub accounts: Vec<(AccountRecord, Option<BalanceRecord>)>,
+}
+
+impl FromRequestParts<SharedState> for GrantWithAccounts {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &SharedState) -> Result<Self, ApiError> {
+        let presented = Presented::read(parts, state).await?;
+        let read = state
+            .store
+            .access_with_accounts(
+                &presented.secret,
+                &presented.bank_code,
+                presented.qwac.org_id.as_str(),
+                &presented.qseal.sha256,
+                "CLBD",
+            )
+            .await?;
+        let (access, accounts) = match read {
+            Some((access, accounts)) => (Some(access), accounts),
+            None => (None, Vec::new()),
+        };
+        let grant = presented.grant(access, state.now().as_second())?;
+        Ok(GrantWithAccounts { grant, accounts })
     }
 }
 

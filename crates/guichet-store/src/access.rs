@@ -11,11 +11,62 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use crate::consents::{CONSENT_COLUMNS, ConsentRecord, consent_row, fold_consent};
+use crate::accounts::{AccountRecord, BalanceRecord, account, joined_balance};
+use crate::consents::{ConsentRecord, ConsentRow, consent_row, fold_consent};
 use crate::read::{Bound, Cols};
 use crate::tokens::{TokenKind, TokenRecord, TokenSecret, token_record};
 use crate::tpps::QsealRecord;
 use crate::{Result, Store};
+
+/// The token, whether the QSealC `$5` is registered to the client `$4`, and the consent
+/// (one row per granted account and operation).
+const TOKEN_COLUMNS: &str = "t.family_id, t.bank_code, t.client_id, t.psu_id, t.scopes, \
+     t.issued_at, t.expires_at, t.sca_at, t.revoked_at, t.cert_thumbprint, \
+     CAST(CASE WHEN EXISTS (SELECT 1 FROM tpp_qseals q \
+         WHERE q.client_id = $4 AND q.sha256 = $5) THEN 1 ELSE 0 END AS BIGINT) AS seal_registered, \
+     c.psu_identity, c.trusted_beneficiaries, c.updated_at, a.account_id, a.operation";
+
+/// The access token `$1` of kind `$2` at bank `$3`, with its consent.
+const TOKEN_FROM: &str = "FROM tokens t \
+     LEFT JOIN consents c \
+       ON c.bank_code = t.bank_code AND c.psu_id = t.psu_id AND c.client_id = t.client_id \
+     LEFT JOIN consent_accounts a \
+       ON a.bank_code = c.bank_code AND a.psu_id = c.psu_id AND a.client_id = c.client_id \
+     WHERE t.token_hash = $1 AND t.kind = $2 AND t.bank_code = $3";
+
+/// The accounts of the token `$1`'s PSU with their balance of type `$6`, in the columns the
+/// account and joined-balance mappings read; NULL where [`TOKEN_COLUMNS`] has no counterpart.
+const ACCOUNT_BRANCH: &str = "SELECT 'A' AS kind, NULL AS family_id, acc.bank_code, NULL AS client_id, \
+     acc.psu_id, NULL AS scopes, NULL AS issued_at, NULL AS expires_at, NULL AS sca_at, \
+     NULL AS revoked_at, NULL AS cert_thumbprint, NULL AS seal_registered, NULL AS psu_identity, \
+     NULL AS trusted_beneficiaries, NULL AS updated_at, NULL AS account_id, NULL AS operation, \
+     acc.resource_id, acc.iban, acc.currency, acc.name, acc.details, acc.usage, \
+     acc.cash_account_type, acc.product, acc.psu_status, acc.company_scheme, acc.company_id, \
+     acc.segment, acc.eligible, acc.position, b.balance_type, b.name AS balance_name, \
+     b.amount_minor, b.currency AS balance_currency, b.reference_date, b.last_change, \
+     b.last_committed \
+     FROM tokens t JOIN accounts acc ON acc.bank_code = t.bank_code AND acc.psu_id = t.psu_id \
+     LEFT JOIN balances b \
+       ON b.bank_code = acc.bank_code AND b.account_id = acc.resource_id AND b.balance_type = $6 \
+     WHERE t.token_hash = $1 AND t.kind = $2 AND t.bank_code = $3";
+
+/// The NULL account and balance columns of the token branch.
+const NO_ACCOUNT: &str = "NULL AS resource_id, NULL AS iban, NULL AS currency, NULL AS name, \
+     NULL AS details, NULL AS usage, NULL AS cash_account_type, NULL AS product, \
+     NULL AS psu_status, NULL AS company_scheme, NULL AS company_id, NULL AS segment, \
+     NULL AS eligible, NULL AS position, NULL AS balance_type, NULL AS balance_name, \
+     NULL AS amount_minor, NULL AS balance_currency, NULL AS reference_date, \
+     NULL AS last_change, NULL AS last_committed";
+
+type TokenRow = (TokenRecord, bool, ConsentRow);
+
+fn token_row(row: &dyn Cols) -> Result<TokenRow> {
+    Ok((
+        token_record(row)?,
+        row.int("seal_registered")? != 0,
+        consent_row(row)?,
+    ))
+}
 
 /// TPPs whose QSealC lists are kept at most (all forgotten at once beyond).
 const MAX_CACHED_TPPS: usize = 10_000;
@@ -81,20 +132,7 @@ impl Store {
         client_id: &str,
         qseal_sha256: &str,
     ) -> Result<Option<Access>> {
-        let sql = format!(
-            "SELECT t.family_id, t.bank_code, t.client_id, t.psu_id, t.scopes, t.issued_at, \
-             t.expires_at, t.sca_at, t.revoked_at, t.cert_thumbprint, \
-             CAST(CASE WHEN EXISTS (SELECT 1 FROM tpp_qseals q \
-                 WHERE q.client_id = $4 AND q.sha256 = $5) THEN 1 ELSE 0 END AS BIGINT) \
-               AS seal_registered, \
-             {CONSENT_COLUMNS} \
-             FROM tokens t \
-             LEFT JOIN consents c \
-               ON c.bank_code = t.bank_code AND c.psu_id = t.psu_id AND c.client_id = t.client_id \
-             LEFT JOIN consent_accounts a \
-               ON a.bank_code = c.bank_code AND a.psu_id = c.psu_id AND a.client_id = c.client_id \
-             WHERE t.token_hash = $1 AND t.kind = $2 AND t.bank_code = $3"
-        );
+        let sql = format!("SELECT {TOKEN_COLUMNS} {TOKEN_FROM}");
         let binds = [
             Bound::Text(secret.hash()),
             TokenKind::Access.as_str().into(),
@@ -102,15 +140,7 @@ impl Store {
             client_id.into(),
             qseal_sha256.into(),
         ];
-        let rows = self
-            .read_rows(&sql, &binds, |row: &dyn Cols| {
-                Ok((
-                    token_record(row)?,
-                    row.int("seal_registered")? != 0,
-                    consent_row(row)?,
-                ))
-            })
-            .await?;
+        let rows = self.read_rows(&sql, &binds, token_row).await?;
         let Some((token, seal_registered, _)) = rows.first().cloned() else {
             return Ok(None);
         };
@@ -123,5 +153,56 @@ impl Store {
             seal_registered,
             consent,
         }))
+    }
+
+    /// [`Store::access`] and the accounts of the token's PSU, each with its balance of
+    /// `balance_type`, in one round trip (GET /accounts); the accounts in the bank's order.
+    #[allow(clippy::type_complexity, reason = "a pair read in one query")]
+    pub async fn access_with_accounts(
+        &self,
+        secret: &TokenSecret,
+        bank_code: &str,
+        client_id: &str,
+        qseal_sha256: &str,
+        balance_type: &str,
+    ) -> Result<Option<(Access, Vec<(AccountRecord, Option<BalanceRecord>)>)>> {
+        let sql = format!(
+            "SELECT 'T' AS kind, {TOKEN_COLUMNS}, {NO_ACCOUNT} {TOKEN_FROM} UNION ALL {ACCOUNT_BRANCH}"
+        );
+        let binds = [
+            Bound::Text(secret.hash()),
+            TokenKind::Access.as_str().into(),
+            bank_code.into(),
+            client_id.into(),
+            qseal_sha256.into(),
+            balance_type.into(),
+        ];
+        let mut tokens = Vec::new();
+        let mut accounts = Vec::new();
+        self.read_each(&sql, &binds, |row| {
+            if row.text_ref("kind")? == "T" {
+                tokens.push(token_row(row)?);
+            } else {
+                let account = account(row)?;
+                let balance = joined_balance(row, &account.resource_id)?;
+                accounts.push((account, balance));
+            }
+            Ok(())
+        })
+        .await?;
+        let Some((token, seal_registered, _)) = tokens.first().cloned() else {
+            return Ok(None);
+        };
+        if !seal_registered {
+            self.qseal_cache.forget(client_id);
+        }
+        let consent = fold_consent(tokens.into_iter().map(|(_, _, row)| row).collect());
+        accounts.sort_by_key(|(account, _)| account.position);
+        let access = Access {
+            token,
+            seal_registered,
+            consent,
+        };
+        Ok(Some((access, accounts)))
     }
 }

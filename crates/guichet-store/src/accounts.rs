@@ -128,7 +128,7 @@ impl TransactionQuery {
 const ACCOUNT_COLUMNS: &str = "bank_code, resource_id, psu_id, iban, currency, name, details, usage, \
      cash_account_type, product, psu_status, company_scheme, company_id, segment, eligible, position";
 
-fn account(row: &dyn Cols) -> Result<AccountRecord> {
+pub(crate) fn account(row: &dyn Cols) -> Result<AccountRecord> {
     Ok(AccountRecord {
         bank_code: row.text("bank_code")?,
         resource_id: row.text("resource_id")?,
@@ -217,6 +217,25 @@ fn transaction(row: &dyn Cols) -> Result<TransactionRef<'_>> {
     })
 }
 
+/// The balance an outer join brought with an account (columns `balance_type`, `balance_name`,
+/// `amount_minor`, `balance_currency`, `reference_date`, `last_change`, `last_committed`), if
+/// any.
+pub(crate) fn joined_balance(row: &dyn Cols, account_id: &str) -> Result<Option<BalanceRecord>> {
+    let Some(balance_type) = row.opt_text("balance_type")? else {
+        return Ok(None);
+    };
+    Ok(Some(BalanceRecord {
+        account_id: account_id.to_owned(),
+        balance_type,
+        name: row.text("balance_name")?,
+        amount_minor: row.int("amount_minor")?,
+        currency: row.text("balance_currency")?,
+        reference_date: row.opt_text("reference_date")?,
+        last_change: row.opt_int("last_change")?,
+        last_committed: row.opt_text("last_committed")?,
+    }))
+}
+
 const PSU_COLUMNS: &str =
     "bank_code, psu_id, persona, kind, name_prefix, first_name, last_name, display_name, segment";
 
@@ -258,43 +277,6 @@ impl Store {
         );
         self.read_rows(&sql, &[bank_code.into(), psu_id.into()], account)
             .await
-    }
-
-    /// The accounts of a PSU with each one's balance of a type (`CLBD` for GET /accounts), in
-    /// one query.
-    pub async fn psu_accounts_with_balance(
-        &self,
-        bank_code: &str,
-        psu_id: &str,
-        balance_type: &str,
-    ) -> Result<Vec<(AccountRecord, Option<BalanceRecord>)>> {
-        let sql = "SELECT a.bank_code, a.resource_id, a.psu_id, a.iban, a.currency, a.name, \
-             a.details, a.usage, a.cash_account_type, a.product, a.psu_status, a.company_scheme, \
-             a.company_id, a.segment, a.eligible, a.position, \
-             b.balance_type, b.name AS balance_name, b.amount_minor, b.currency AS balance_currency, \
-             b.reference_date, b.last_change, b.last_committed \
-             FROM accounts a LEFT JOIN balances b \
-               ON b.bank_code = a.bank_code AND b.account_id = a.resource_id AND b.balance_type = $3 \
-             WHERE a.bank_code = $1 AND a.psu_id = $2 ORDER BY a.position";
-        let binds = [bank_code.into(), psu_id.into(), balance_type.into()];
-        self.read_rows(sql, &binds, |row| {
-            let account = account(row)?;
-            let balance = match row.opt_text("balance_type")? {
-                Some(balance_type) => Some(BalanceRecord {
-                    account_id: account.resource_id.clone(),
-                    balance_type,
-                    name: row.text("balance_name")?,
-                    amount_minor: row.int("amount_minor")?,
-                    currency: row.text("balance_currency")?,
-                    reference_date: row.opt_text("reference_date")?,
-                    last_change: row.opt_int("last_change")?,
-                    last_committed: row.opt_text("last_committed")?,
-                }),
-                None => None,
-            };
-            Ok((account, balance))
-        })
-        .await
     }
 
     pub async fn account(

@@ -92,6 +92,9 @@ pub struct Store {
     backend: Backend,
     /// The API's reads on SQLite (see [`crate::read`]).
     pub(crate) reader: Option<Arc<SqliteReader>>,
+    /// The API's reads on PostgreSQL: the native driver, without the `Any` driver's copy of
+    /// every row (see [`crate::read`]).
+    pub(crate) pg_reader: Option<sqlx::PgPool>,
     /// The registered QSealCs (see [`crate::access`]).
     pub(crate) qseal_cache: Arc<QsealCache>,
 }
@@ -132,11 +135,21 @@ impl Store {
             pool,
             backend,
             reader: None,
+            pg_reader: None,
             qseal_cache: Arc::default(),
         };
         store.migrate().await?;
         // After the migrations: the reader's connections are read-only.
         store.reader = SqliteReader::for_url(url).map(Arc::new);
+        if backend == Backend::Postgres {
+            store.pg_reader = Some(
+                sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(max_connections.max(1))
+                    .acquire_timeout(Duration::from_millis(500))
+                    .connect(url.expose())
+                    .await?,
+            );
+        }
         Ok(store)
     }
 
@@ -254,6 +267,9 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        if let Some(pool) = &self.pg_reader {
+            pool.close().await;
+        }
         self.pool.close().await;
     }
 }

@@ -72,26 +72,33 @@ pub(crate) trait Cols {
     fn opt_int(&self, name: &str) -> Result<Option<i64>>;
 }
 
-impl Cols for AnyRow {
-    fn text_ref(&self, name: &str) -> Result<&str> {
-        Ok(self.try_get(name)?)
-    }
-    fn opt_text_ref(&self, name: &str) -> Result<Option<&str>> {
-        Ok(self.try_get(name)?)
-    }
-    fn text(&self, name: &str) -> Result<String> {
-        Ok(self.try_get(name)?)
-    }
-    fn opt_text(&self, name: &str) -> Result<Option<String>> {
-        Ok(self.try_get(name)?)
-    }
-    fn int(&self, name: &str) -> Result<i64> {
-        Ok(self.try_get(name)?)
-    }
-    fn opt_int(&self, name: &str) -> Result<Option<i64>> {
-        Ok(self.try_get(name)?)
-    }
+macro_rules! cols_by_try_get {
+    ($row:ty) => {
+        impl Cols for $row {
+            fn text_ref(&self, name: &str) -> Result<&str> {
+                Ok(self.try_get(name)?)
+            }
+            fn opt_text_ref(&self, name: &str) -> Result<Option<&str>> {
+                Ok(self.try_get(name)?)
+            }
+            fn text(&self, name: &str) -> Result<String> {
+                Ok(self.try_get(name)?)
+            }
+            fn opt_text(&self, name: &str) -> Result<Option<String>> {
+                Ok(self.try_get(name)?)
+            }
+            fn int(&self, name: &str) -> Result<i64> {
+                Ok(self.try_get(name)?)
+            }
+            fn opt_int(&self, name: &str) -> Result<Option<i64>> {
+                Ok(self.try_get(name)?)
+            }
+        }
+    };
 }
+
+cols_by_try_get!(AnyRow);
+cols_by_try_get!(sqlx::postgres::PgRow);
 
 /// A row of the direct reader with its statement's column names: found by a comparison of
 /// Rust strings, where rusqlite's lookup by name asks SQLite for every column's name (and
@@ -277,6 +284,20 @@ impl Store {
             // process by a connection and a thread per concurrent request.
             return reader.each(sql, binds, &mut visit);
         }
+        if let Some(pool) = &self.pg_reader {
+            let mut query = sqlx::query(AssertSqlSafe(sql.to_owned()));
+            for bound in binds {
+                query = match bound {
+                    Bound::Text(text) => query.bind(text.as_str()),
+                    Bound::Int(int) => query.bind(*int),
+                };
+            }
+            let rows = query.fetch_all(pool).await?;
+            for row in &rows {
+                visit(row)?;
+            }
+            return Ok(rows.len());
+        }
         let rows = bind_all(sqlx::query(AssertSqlSafe(sql.to_owned())), binds)
             .fetch_all(&self.pool)
             .await?;
@@ -309,4 +330,31 @@ fn busy(error: &rusqlite::Error) -> bool {
         error.sqlite_error_code(),
         Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reader_path(url: &str) -> Option<PathBuf> {
+        DatabaseUrl::parse(url)
+            .ok()
+            .and_then(|url| SqliteReader::for_url(&url))
+            .map(|reader| reader.path)
+    }
+
+    #[test]
+    fn the_reader_opens_the_file_an_sqlite_url_names() {
+        assert_eq!(
+            reader_path("sqlite:///var/lib/guichet/guichet.db?mode=rwc"),
+            Some(PathBuf::from("/var/lib/guichet/guichet.db"))
+        );
+        assert_eq!(
+            reader_path("sqlite:guichet.db"),
+            Some(PathBuf::from("guichet.db"))
+        );
+        assert_eq!(reader_path("sqlite::memory:"), None);
+        assert_eq!(reader_path("sqlite://shared?mode=memory"), None);
+        assert_eq!(reader_path("postgres://postgres@127.0.0.1/guichet"), None);
+    }
 }

@@ -10,7 +10,7 @@ use guichet_stet::model::{
 use guichet_store::{AccountRecord, BalanceRecord, ConsentRecord, Operation};
 
 use super::{ais_psu, amount, consent_of, json, no_content};
-use crate::auth::Grant;
+use crate::auth::GrantWithAccounts;
 use crate::error::ApiResult;
 use crate::limits::{self, AisMethod};
 use crate::links;
@@ -24,16 +24,13 @@ use crate::state::{CurrentBank, SharedState};
 pub async fn list(
     State(state): State<SharedState>,
     CurrentBank(bank): CurrentBank,
-    grant: Grant,
+    GrantWithAccounts { grant, accounts }: GrantWithAccounts,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let psu = ais_psu(&state, &grant).await?;
-    // Each account with its accounting balance, in one query; the balance is shown only where
-    // the consent grants it.
-    let accounts: Vec<(AccountRecord, Option<BalanceRecord>)> = state
-        .store
-        .psu_accounts_with_balance(bank.code(), psu, "CLBD")
-        .await?
+    ais_psu(&state, &grant).await?;
+    // Each account with its accounting balance, read with the token; the balance is shown only
+    // where the consent grants it.
+    let accounts: Vec<(AccountRecord, Option<BalanceRecord>)> = accounts
         .into_iter()
         .filter(|(account, _)| account.eligible)
         .collect();

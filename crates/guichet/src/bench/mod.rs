@@ -50,8 +50,8 @@ pub struct BenchArgs {
     /// Operations per day in grown accounts.
     #[arg(long, default_value_t = 150)]
     per_day: u64,
-    /// Measure only these requests: accounts, transactions (both by default).
-    #[arg(long, value_delimiter = ',')]
+    /// Run only these measurements (all by default; `grow` needs `--grow`).
+    #[arg(long, value_delimiter = ',', value_parser = ["accounts", "transactions", "grow"])]
     only: Vec<String>,
     /// Load the bank only, without the baselines (to profile it).
     #[arg(long)]
@@ -120,7 +120,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             bench.compare(scenario, !args.no_baseline).await?;
         }
     }
-    if let Some(target) = args.grow {
+    if let Some(target) = args.grow
+        && (args.only.is_empty() || args.only.iter().any(|o| o == "grow"))
+    {
         bench.grow(target, args.per_day).await?;
     }
     println!(
@@ -185,11 +187,11 @@ impl Bench {
         let probe = client
             .execute(request.try_clone().context("request")?)
             .await?;
-        anyhow::ensure!(
-            probe.status().is_success(),
-            "the bank answered {} to GET {path}",
-            probe.status()
-        );
+        let status = probe.status();
+        if !status.is_success() {
+            let text = probe.text().await.unwrap_or_default();
+            anyhow::bail!("the bank answered {status} to GET {path}: {text}");
+        }
         let body = probe.bytes().await?;
         Ok(Prepared { request, body })
     }
@@ -339,7 +341,10 @@ impl Bench {
         let to = today.checked_sub(jiff::Span::new().days(28))?;
         let pages = [
             ("default page", String::new()),
-            ("dated page", format!("?dateFrom={from}&dateTo={to}")),
+            (
+                "dated page",
+                format!("?dateFrom={from}T00:00:00.000Z&dateTo={to}T00:00:00.000Z"),
+            ),
         ];
         println!("\nAccounts of 10,000 and {target} operations ({per_day} a day)");
         print_header();

@@ -1,0 +1,89 @@
+//! `guichet bench` as README gives it: it starts its own sandbox bank, measures the baselines
+//! and the bank with the same client, and grows accounts. The figures themselves belong to
+//! BENCHMARKS.md (no timed assertion here): this test checks that every measurement ran,
+//! answered without error, and was printed.
+
+use std::process::Command;
+
+use guichet_store::Backend;
+use guichet_store::testing::TestDatabase;
+
+fn bench(extra: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_guichet"))
+        .args(["bench", "--seconds", "1", "--connections", "2"])
+        .args(extra)
+        .output()
+        .unwrap_or_else(|e| panic!("guichet bench: {e}"));
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "guichet bench failed: {text}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    text
+}
+
+/// A table row's answers/s and error count.
+fn row(text: &str, label: &str) -> (f64, u64) {
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with(label))
+        .unwrap_or_else(|| panic!("no '{label}' row in:\n{text}"));
+    // After the label (and its size in parentheses, for grown accounts): answers/s, p50,
+    // p99, errors, RSS.
+    let numbers: Vec<f64> = line[line.find(label).unwrap_or(0) + label.len()..]
+        .split_whitespace()
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    let rate = numbers.first().copied().unwrap_or(0.0);
+    let errors = numbers.get(3).map_or(u64::MAX, |n| *n as u64);
+    (rate, errors)
+}
+
+#[test]
+fn bench_measures_the_bank_against_its_own_tls_stack_on_sqlite() {
+    let text = bench(&["--grow", "12000"]);
+    assert!(text.contains("sandbox cold start"), "{text}");
+    for label in [
+        "static handler, same TLS stack",
+        "static + one RSA-2048 verification",
+        "Guichet",
+    ] {
+        let (rate, errors) = row(&text, label);
+        assert!(rate > 0.0, "{label}: no answer\n{text}");
+        assert_eq!(errors, 0, "{label}\n{text}");
+    }
+    assert_eq!(text.matches("ratio: ").count(), 2, "{text}");
+    for label in [
+        "default page, 10000 operations",
+        "default page, 12000 operations",
+        "dated page, 10000 operations",
+        "dated page, 12000 operations",
+    ] {
+        let (rate, errors) = row(&text, label);
+        assert!(rate > 0.0 && errors == 0, "{label}\n{text}");
+    }
+    assert!(text.contains("server resident memory: peak"), "{text}");
+}
+
+#[tokio::test]
+async fn bench_runs_on_postgresql() {
+    let db = TestDatabase::new(Backend::Postgres).await;
+    let text = bench(&[
+        "--only",
+        "accounts,grow",
+        "--grow",
+        "10500",
+        "--database-url",
+        db.url.expose(),
+    ]);
+    assert!(text.contains("PostgreSQL"), "{text}");
+    let (rate, errors) = row(&text, "Guichet");
+    assert!(rate > 0.0 && errors == 0, "{text}");
+    assert!(
+        !text.contains("GET transactions"),
+        "--only accounts,grow\n{text}"
+    );
+    let (rate, errors) = row(&text, "dated page, 10500 operations");
+    assert!(rate > 0.0 && errors == 0, "{text}");
+}
