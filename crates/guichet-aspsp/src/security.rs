@@ -57,8 +57,8 @@ pub struct Security {
     seal_verdicts: Mutex<HashMap<String, Arc<TrustStore>>>,
 }
 
-/// Verdicts remembered at most (the registered QSealCs of every TPP; forgotten all at once
-/// beyond).
+/// Parsed QSealCs and verdicts remembered at most (the registered QSealCs of every TPP;
+/// forgotten all at once beyond).
 const MAX_SEAL_VERDICTS: usize = 10_000;
 
 fn read_trust(trust: &[PathBuf], crls: &[PathBuf]) -> anyhow::Result<TrustStore> {
@@ -142,6 +142,11 @@ impl Security {
             if let Ok(mut guard) = self.trust.write() {
                 *guard = Arc::new(store);
             }
+            // The verdicts were given under the list replaced: forgotten (and the list with
+            // them).
+            if let Ok(mut verdicts) = self.seal_verdicts.lock() {
+                verdicts.clear();
+            }
             if let Ok(mut stamp) = self.crl_stamp.lock() {
                 *stamp = now;
             }
@@ -183,6 +188,9 @@ impl Security {
         }
         let cert = Arc::new(Psd2Certificate::from_pem(record.pem.as_bytes())?);
         if let Ok(mut cache) = self.qseal_cache.lock() {
+            if cache.len() >= MAX_SEAL_VERDICTS {
+                cache.clear();
+            }
             cache.insert(record.sha256.clone(), cert.clone());
         }
         Ok(cert)

@@ -143,13 +143,10 @@ async fn resolve_key_id(
     // on any instance: read afresh before refusing. (The token's read confirms that a cached
     // QSealC is still registered: `Grant`.)
     let org = qwac.org_id.as_str();
-    let cert = match find_qseal(
-        state,
-        &state.store.registered_qseals(org).await?,
-        key_id,
-        &readings,
-    )? {
+    let (records, fresh) = state.store.registered_qseals(org).await?;
+    let cert = match find_qseal(state, &records, key_id, &readings)? {
         Some(cert) => cert,
+        None if fresh => return Err(unknown()),
         None => find_qseal(
             state,
             &state.store.fresh_qseals(org).await?,

@@ -107,12 +107,16 @@ pub struct Access {
 }
 
 impl Store {
-    /// The QSealCs a TPP registered, from this process's cache when it has them.
-    pub async fn registered_qseals(&self, client_id: &str) -> Result<Arc<Vec<QsealRecord>>> {
+    /// The QSealCs a TPP registered, from this process's cache when it has them, and whether
+    /// they were read just now.
+    pub async fn registered_qseals(
+        &self,
+        client_id: &str,
+    ) -> Result<(Arc<Vec<QsealRecord>>, bool)> {
         if let Some(records) = self.qseal_cache.get(client_id) {
-            return Ok(records);
+            return Ok((records, false));
         }
-        self.fresh_qseals(client_id).await
+        Ok((self.fresh_qseals(client_id).await?, true))
     }
 
     /// The QSealCs a TPP registered, read now (and kept for the next requests).

@@ -107,8 +107,14 @@ impl Store {
     pub async fn connect(url: &DatabaseUrl, max_connections: u32) -> Result<Store> {
         DRIVERS.call_once(sqlx::any::install_default_drivers);
         let backend = url.backend();
+        // On PostgreSQL the API's reads have a pool of their own (`pg_reader`): the budget
+        // is shared, three quarters to the reads.
+        let writers = match backend {
+            Backend::Postgres => (max_connections / 4).max(1),
+            Backend::Sqlite => max_connections.max(1),
+        };
         let pool = AnyPoolOptions::new()
-            .max_connections(max_connections.max(1))
+            .max_connections(writers)
             .min_connections(1)
             // A request waits at most this for a connection: on PostgreSQL down, the bank
             // answers 503 within a second rather than hanging (a local SQLite file cannot be
@@ -144,7 +150,7 @@ impl Store {
         if backend == Backend::Postgres {
             store.pg_reader = Some(
                 sqlx::postgres::PgPoolOptions::new()
-                    .max_connections(max_connections.max(1))
+                    .max_connections(max_connections.saturating_sub(writers).max(1))
                     .acquire_timeout(Duration::from_millis(500))
                     .connect(url.expose())
                     .await?,
@@ -170,7 +176,12 @@ impl Store {
 
     /// The pool's connections: open, and idle among them.
     pub fn pool_state(&self) -> (u32, usize) {
-        (self.pool.size(), self.pool.num_idle())
+        let (mut open, mut idle) = (self.pool.size(), self.pool.num_idle());
+        if let Some(reads) = &self.pg_reader {
+            open += reads.size();
+            idle += reads.num_idle();
+        }
+        (open, idle)
     }
 
     async fn migrate(&self) -> Result<()> {

@@ -9,12 +9,14 @@
 //! is written once, with `$1`…`$n` parameters, and read through [`Cols`].
 
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rusqlite::types::ToSqlOutput;
 use rusqlite::{Connection, OpenFlags, ToSql};
 use sqlx::any::AnyRow;
+use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{AssertSqlSafe, Row};
 
 use crate::db::{Backend, DatabaseUrl};
@@ -161,24 +163,62 @@ pub(crate) struct SqliteReader {
 const MAX_IDLE: usize = 16;
 
 impl SqliteReader {
-    /// A reader of the file an SQLite URL names (`sqlite://PATH?…` or `sqlite:PATH`); none for
-    /// an in-memory database or another backend.
+    /// A reader of the file an SQLite URL names, as sqlx reads the URL (percent-decoding,
+    /// `sqlite:` and `sqlite://` forms); none for an in-memory database, another backend, or
+    /// a URL whose options the reader would not honour alike (`vfs`, `immutable`). The
+    /// reader's first connection is opened and queried: a file it cannot read leaves the
+    /// reads to the pool rather than failing every request.
     pub(crate) fn for_url(url: &DatabaseUrl) -> Option<SqliteReader> {
         if url.backend() != Backend::Sqlite {
             return None;
         }
         let text = url.expose();
-        let rest = text
-            .strip_prefix("sqlite://")
-            .or_else(|| text.strip_prefix("sqlite:"))?;
-        let path = rest.split('?').next().unwrap_or_default();
-        if path.is_empty() || path.contains(":memory:") || rest.contains("mode=memory") {
+        let query = text.split_once('?').map_or("", |(_, query)| query);
+        let unusual = |option: &str| {
+            query
+                .split('&')
+                .any(|pair| pair.split('=').next() == Some(option))
+        };
+        if unusual("vfs") || unusual("immutable") || query.contains("mode=memory") {
             return None;
         }
-        Some(SqliteReader {
-            path: PathBuf::from(path),
+        let options = SqliteConnectOptions::from_str(text).ok()?;
+        let path = options.get_filename();
+        if path.as_os_str().is_empty() || path.to_string_lossy().contains(":memory:") {
+            return None;
+        }
+        let reader = SqliteReader {
+            path: path.to_owned(),
             idle: Mutex::new(Vec::new()),
-        })
+        };
+        match reader.each("SELECT 1", &[], &mut |_| Ok(())) {
+            Ok(_) => Some(reader),
+            Err(error) => {
+                tracing::warn!(%error, "the API's direct SQLite reads are off: the pool reads");
+                None
+            }
+        }
+    }
+
+    /// The same reads, off the runtime's workers: for queries whose cost grows with the data
+    /// (a count over a date range, a page far from the first).
+    async fn each_off_worker<T: Send + 'static>(
+        self: Arc<Self>,
+        sql: String,
+        binds: Vec<Bound>,
+        map: fn(&dyn Cols) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let work = move || {
+            let mut out = Vec::new();
+            self.each(&sql, &binds, &mut |row| {
+                out.push(map(row)?);
+                Ok(())
+            })?;
+            Ok(out)
+        };
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|e| StoreError::Corrupt(format!("a read stopped: {e}")))?
     }
 
     fn connection(&self) -> Result<Connection> {
@@ -239,6 +279,13 @@ fn run(
         .into_iter()
         .map(str::to_owned)
         .collect();
+    debug_assert!(
+        names
+            .iter()
+            .enumerate()
+            .all(|(i, name)| !names[..i].contains(name)),
+        "a query's columns are read by name: no two may share one ({sql})"
+    );
     let mut rows = statement.raw_query();
     let mut count = 0;
     while let Some(row) = rows.next()? {
@@ -307,6 +354,20 @@ impl Store {
         Ok(rows.len())
     }
 
+    /// The rows of a read-only query whose cost grows with the data, read off the runtime's
+    /// workers (on SQLite; PostgreSQL answers over the network anyway).
+    pub(crate) async fn read_rows_off_worker<T: Send + 'static>(
+        &self,
+        sql: String,
+        binds: Vec<Bound>,
+        map: fn(&dyn Cols) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        match &self.reader {
+            Some(reader) => reader.clone().each_off_worker(sql, binds, map).await,
+            None => self.read_rows(&sql, &binds, map).await,
+        }
+    }
+
     /// The first row of a read-only query, if any.
     pub(crate) async fn read_row<T>(
         &self,
@@ -344,17 +405,37 @@ mod tests {
     }
 
     #[test]
-    fn the_reader_opens_the_file_an_sqlite_url_names() {
+    fn the_reader_opens_the_file_sqlx_opens() -> Result<()> {
+        let dir = std::env::temp_dir().join(format!("guichet-reader-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let file = dir.join("my db.db");
+        Connection::open(&file)?.execute_batch("CREATE TABLE t (x INTEGER)")?;
+        let encoded = format!("{}/my%20db.db", dir.display());
         assert_eq!(
-            reader_path("sqlite:///var/lib/guichet/guichet.db?mode=rwc"),
-            Some(PathBuf::from("/var/lib/guichet/guichet.db"))
+            reader_path(&format!("sqlite://{encoded}?mode=rwc")),
+            Some(file.clone()),
+            "percent-decoded as sqlx decodes it"
         );
         assert_eq!(
-            reader_path("sqlite:guichet.db"),
-            Some(PathBuf::from("guichet.db"))
+            reader_path(&format!("sqlite:{encoded}")),
+            Some(file.clone())
+        );
+        assert_eq!(
+            reader_path(&format!("sqlite://{}/absent.db", dir.display())),
+            None,
+            "a file the reader cannot open leaves the reads to the pool"
+        );
+        assert_eq!(
+            reader_path(&format!("sqlite://{encoded}?vfs=unix-dotfile")),
+            None
+        );
+        assert_eq!(
+            reader_path(&format!("sqlite://{encoded}?immutable=1")),
+            None
         );
         assert_eq!(reader_path("sqlite::memory:"), None);
-        assert_eq!(reader_path("sqlite://shared?mode=memory"), None);
         assert_eq!(reader_path("postgres://postgres@127.0.0.1/guichet"), None);
+        let _ = std::fs::remove_dir_all(&dir);
+        Ok(())
     }
 }

@@ -91,27 +91,6 @@ fn record() -> impl Strategy<Value = TransactionRecord> {
         )
 }
 
-fn borrowed(row: &TransactionRecord) -> guichet_store::TransactionRef<'_> {
-    guichet_store::TransactionRef {
-        account_id: &row.account_id,
-        seq: row.seq,
-        resource_id: &row.resource_id,
-        entry_reference: row.entry_reference.as_deref(),
-        amount_minor: row.amount_minor,
-        currency: &row.currency,
-        credit_debit: &row.credit_debit,
-        status: &row.status,
-        imputation_date: &row.imputation_date,
-        value_date: row.value_date.as_deref(),
-        transaction_date: row.transaction_date.as_deref(),
-        remittance: &row.remittance,
-        btc: row
-            .btc
-            .as_ref()
-            .map(|codes| [0, 1, 2, 3, 4].map(|i| codes[i].as_deref())),
-    }
-}
-
 proptest! {
     #[test]
     fn pages_are_the_bytes_the_model_serialises_to(
@@ -130,7 +109,7 @@ proptest! {
         };
         let mut page = PageWriter::with_capacity(16);
         for row in &rows {
-            page.push(&borrowed(row), &pending);
+            page.push(&row.as_ref(), &pending);
         }
         prop_assert_eq!(page.count(), rows.len());
         let written = page.finish(&links);
