@@ -11,6 +11,7 @@ mod accounts;
 mod consents;
 mod db;
 mod funds;
+pub mod import;
 mod limits;
 mod lockout;
 mod oauth;

@@ -3,6 +3,7 @@
 mod bench;
 mod config;
 mod conformance_cmd;
+mod import_cmd;
 mod pki_cmd;
 mod sandbox_cmd;
 mod serve;
@@ -79,6 +80,10 @@ enum Command {
     /// sandbox with --from-sandbox, any STET bank with --config): progress, a summary, JUnit
     /// XML, an HTML report; the exit status is non-zero when a case fails.
     Conformance(conformance_cmd::ConformanceArgs),
+    /// A bank's own data into the store: its customer file (`import customers`), then its
+    /// core banking statements (ISO 20022 camt.053 and camt.052), each file whole or not at
+    /// all.
+    Import(import_cmd::ImportArgs),
     /// The TPP side: a client of STET banks.
     Tpp {
         #[command(subcommand)]
@@ -107,6 +112,7 @@ fn main() -> std::process::ExitCode {
             Command::Bench(args) => bench::run(args).await,
             Command::Stats(args) => stats_cmd::run(args).await,
             Command::Conformance(args) => conformance_cmd::run(args).await,
+            Command::Import(args) => import_cmd::run(args).await,
             Command::Tpp { command } => tpp_cmd::run(command).await,
         }
     });

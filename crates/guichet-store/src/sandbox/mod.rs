@@ -40,7 +40,7 @@ pub fn account_resource_id(account_number: &str) -> String {
     format!("CPT{account_number}")
 }
 
-enum Cell {
+pub(crate) enum Cell {
     Text(Option<String>),
     Int(Option<i64>),
 }

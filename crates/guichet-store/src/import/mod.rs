@@ -1,0 +1,9 @@
+//! A bank's own data into the store, by configuration rather than code: its customer file
+//! (who owns which account) and its core banking statements (ISO 20022 camt.053 and
+//! camt.052).
+
+mod customers;
+mod statements;
+
+pub use customers::{Customer, CustomerAccount, CustomerFile, CustomerSummary};
+pub use statements::{BankChoice, ImportError, ImportSummary};

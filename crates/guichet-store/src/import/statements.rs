@@ -1,0 +1,480 @@
+//! Accounts fed from core banking statements (`guichet import FILE…`): ISO 20022 camt.053
+//! (end-of-day: booked operations, opening and closing booked balances) and camt.052
+//! (intraday: pending operations, the instant balance), streamed into the store in one
+//! transaction per file: the whole file, or nothing.
+//!
+//! Operations are keyed by their entryReference, the entry's account servicer reference
+//! (`AcctSvcrRef`, else `NtryRef`): importing a file twice changes nothing, and a pending
+//! operation that later arrives booked is the same operation (same technical id, same
+//! resourceId), never a second one; a booked operation is never set back to pending by an
+//! older report. A balance is replaced only by a newer one (its date, then the file's creation
+//! time), so files imported out of order leave the newest balances.
+
+use std::io::BufRead;
+
+use aws_lc_rs::digest::{SHA256, digest};
+use guichet_camt::{
+    AccountHeader, AccountId, Balance, CamtError, CamtReader, Entry, EntryStatus, Item, Kind,
+};
+use rust_decimal::Decimal;
+use sqlx::Row;
+
+use crate::{Store, StoreError};
+
+/// Why a file was refused; nothing of it was written.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("{0}")]
+    Camt(#[from] CamtError),
+    #[error("line {line}, {element}: {message}")]
+    Refused {
+        line: u64,
+        element: String,
+        message: String,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for ImportError {
+    fn from(error: sqlx::Error) -> ImportError {
+        ImportError::Store(StoreError::Database(error))
+    }
+}
+
+fn refused(line: u64, element: &str, message: String) -> ImportError {
+    ImportError::Refused {
+        line,
+        element: element.to_owned(),
+        message,
+    }
+}
+
+/// Which bank a file is for: given, or found by the account servicer's BIC among the banks
+/// (code, BIC) served.
+#[derive(Debug, Clone, Copy)]
+pub enum BankChoice<'a> {
+    Given(&'a str),
+    ByBic(&'a [(String, String)]),
+}
+
+/// What an import did.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ImportSummary {
+    pub kind: Option<Kind>,
+    pub accounts: usize,
+    pub balances: usize,
+    pub added: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    /// Entries of another status than booked or pending (`INFO`…), not operations.
+    pub skipped: usize,
+}
+
+/// The account a `Stmt`/`Rpt` is about, as found in the store.
+struct Current {
+    bank_code: String,
+    account_id: String,
+    currency: String,
+    next_seq: i64,
+}
+
+type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
+impl Store {
+    /// Imports one camt.053 or camt.052 file.
+    pub async fn import_statement<R: BufRead>(
+        &self,
+        input: R,
+        bank: BankChoice<'_>,
+    ) -> Result<ImportSummary, ImportError> {
+        let mut reader = CamtReader::new(input);
+        let header = reader.header()?;
+        let created = created_seconds(&header.created);
+        // An entry without a date is dated on the day of the statement or report.
+        let report_day: Option<jiff::civil::Date> =
+            header.created.get(..10).and_then(|day| day.parse().ok());
+        let mut summary = ImportSummary {
+            kind: Some(header.kind),
+            ..ImportSummary::default()
+        };
+        let mut tx = self.begin_write().await?;
+        let mut current: Option<Current> = None;
+        while let Some(item) = reader.next_item()? {
+            match item {
+                Item::Account(account) => {
+                    current = Some(open_account(&mut tx, &account, bank).await?);
+                    summary.accounts += 1;
+                }
+                Item::Balance(balance) => {
+                    let Some(account) = &current else { continue };
+                    summary.balances +=
+                        usize::from(write_balance(&mut tx, account, &balance, created).await?);
+                }
+                Item::Entry(entry) => {
+                    let Some(account) = current.as_mut() else {
+                        continue;
+                    };
+                    match write_entry(&mut tx, account, &entry, report_day).await? {
+                        Written::Added => summary.added += 1,
+                        Written::Updated => summary.updated += 1,
+                        Written::Unchanged => summary.unchanged += 1,
+                        Written::Skipped => summary.skipped += 1,
+                    }
+                }
+                Item::EndAccount => current = None,
+            }
+        }
+        tx.commit().await?;
+        Ok(summary)
+    }
+}
+
+/// `GrpHdr/CreDtTm` in seconds (an ISO date-time with or without an offset, read as UTC
+/// without); 0 when unreadable (the balance's date then decides alone).
+fn created_seconds(text: &str) -> i64 {
+    if let Ok(at) = text.parse::<jiff::Timestamp>() {
+        return at.as_second();
+    }
+    text.parse::<jiff::civil::DateTime>()
+        .ok()
+        .and_then(|at| jiff::tz::TimeZone::UTC.to_timestamp(at).ok())
+        .map_or(0, |at| at.as_second())
+}
+
+async fn open_account(
+    tx: &mut Tx,
+    account: &AccountHeader,
+    bank: BankChoice<'_>,
+) -> Result<Current, ImportError> {
+    let line = account.line;
+    let bank_code = match bank {
+        BankChoice::Given(code) => code.to_owned(),
+        BankChoice::ByBic(banks) => {
+            let bic = account.servicer_bic.as_deref().unwrap_or_default();
+            banks
+                .iter()
+                .find(|(_, served)| same_bic(served, bic))
+                .map(|(code, _)| code.clone())
+                .ok_or_else(|| {
+                    refused(
+                        line,
+                        "Acct/Svcr/FinInstnId",
+                        format!("no bank served here has the BIC '{bic}': give --bank"),
+                    )
+                })?
+        }
+    };
+    // An IBAN names the account; another identifier (`Othr/Id`) names it by its resourceId.
+    let (column, id, element) = match &account.account {
+        AccountId::Iban(iban) => ("iban", iban.as_str(), "Acct/Id/IBAN"),
+        AccountId::Other(id) => ("resource_id", id.as_str(), "Acct/Id/Othr/Id"),
+    };
+    let sql = format!(
+        "SELECT a.resource_id, a.currency, \
+         (SELECT COALESCE(MAX(t.seq), 0) FROM transactions t \
+           WHERE t.bank_code = a.bank_code AND t.account_id = a.resource_id) AS last_seq \
+         FROM accounts a WHERE a.bank_code = $1 AND a.{column} = $2"
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(&bank_code)
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or_else(|| {
+            refused(
+                line,
+                element,
+                format!(
+                    "{id} is not an account of bank {bank_code}: import the customer file first"
+                ),
+            )
+        })?;
+    let currency: String = row.try_get("currency")?;
+    if let Some(stated) = &account.currency
+        && *stated != currency
+    {
+        return Err(refused(
+            line,
+            "Acct/Ccy",
+            format!("the account {id} is in {currency}, the statement in {stated}"),
+        ));
+    }
+    let last_seq: i64 = row.try_get("last_seq")?;
+    Ok(Current {
+        bank_code,
+        account_id: row.try_get("resource_id")?,
+        currency,
+        next_seq: last_seq + 1,
+    })
+}
+
+/// BICs compare on their first eight characters (a BIC8 is its own head office's BIC11
+/// `XXX`).
+fn same_bic(a: &str, b: &str) -> bool {
+    let head = |bic: &str| {
+        bic.trim()
+            .to_ascii_uppercase()
+            .chars()
+            .take(8)
+            .collect::<String>()
+    };
+    !b.trim().is_empty() && head(a) == head(b)
+}
+
+/// Minor units of a two-decimal currency; an amount with more decimals is refused.
+fn minor(amount: Decimal, line: u64, element: &str) -> Result<i64, ImportError> {
+    let scaled = amount * Decimal::ONE_HUNDRED;
+    if scaled.fract() != Decimal::ZERO {
+        return Err(refused(
+            line,
+            element,
+            format!("{amount} has more than two decimals"),
+        ));
+    }
+    i64::try_from(scaled.trunc())
+        .map_err(|_| refused(line, element, format!("{amount} is out of range")))
+}
+
+/// STET's balance type for an ISO one (STET 1.4.2 BalanceStatus: CLBD the accounting
+/// balance, XPCD the instant balance); balances STET does not show are not kept.
+fn stet_balance_type(code: &str) -> Option<(&'static str, &'static str)> {
+    match code {
+        "CLBD" | "ITBD" => Some(("CLBD", "Solde comptable")),
+        "XPCD" | "ITAV" | "CLAV" => Some(("XPCD", "Solde instantané")),
+        _ => None,
+    }
+}
+
+async fn write_balance(
+    tx: &mut Tx,
+    account: &Current,
+    balance: &Balance,
+    created: i64,
+) -> Result<bool, ImportError> {
+    let Some((kind, label)) = stet_balance_type(&balance.code).filter(|_| !balance.proprietary)
+    else {
+        return Ok(false);
+    };
+    if balance.currency != account.currency {
+        return Err(refused(
+            balance.line,
+            "Bal/Amt",
+            format!(
+                "a balance in {} on an account in {}",
+                balance.currency, account.currency
+            ),
+        ));
+    }
+    let amount = minor(balance.amount, balance.line, "Bal/Amt")?;
+    let day = balance.date;
+    let name = format!(
+        "{label} au {:02}/{:02}/{}",
+        day.day(),
+        day.month(),
+        day.year()
+    );
+    sqlx::query(
+        "INSERT INTO balances (bank_code, account_id, balance_type, name, amount_minor, currency, \
+         reference_date, last_change, last_committed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL) \
+         ON CONFLICT (bank_code, account_id, balance_type) DO UPDATE SET name = excluded.name, \
+         amount_minor = excluded.amount_minor, currency = excluded.currency, \
+         reference_date = excluded.reference_date, last_change = excluded.last_change \
+         WHERE balances.reference_date < excluded.reference_date \
+            OR (balances.reference_date = excluded.reference_date \
+                AND COALESCE(balances.last_change, 0) <= excluded.last_change)",
+    )
+    .bind(&account.bank_code)
+    .bind(&account.account_id)
+    .bind(kind)
+    .bind(name)
+    .bind(amount)
+    .bind(&account.currency)
+    .bind(day.to_string())
+    .bind(created)
+    .execute(&mut **tx)
+    .await?;
+    Ok(true)
+}
+
+enum Written {
+    Added,
+    Updated,
+    Unchanged,
+    Skipped,
+}
+
+/// The entryReference of an entry: its account servicer reference, else its entry reference,
+/// else a digest of what it states (stable across imports of the same entry).
+fn entry_reference(entry: &Entry) -> String {
+    if let Some(reference) = entry
+        .account_servicer_reference
+        .as_ref()
+        .or(entry.entry_reference.as_ref())
+        .filter(|r| !r.trim().is_empty())
+    {
+        return reference.trim().to_owned();
+    }
+    let stated = format!(
+        "{}|{}|{}|{:?}|{:?}|{}",
+        entry.amount,
+        entry.currency,
+        entry.credit_debit.code(),
+        entry.booking_date,
+        entry.value_date,
+        entry.unstructured.join(" ")
+    );
+    let hash = digest(&SHA256, stated.as_bytes());
+    let hex: String = hash.as_ref()[..12]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("H{hex}")
+}
+
+fn remittance(entry: &Entry) -> String {
+    let text = if !entry.unstructured.is_empty() {
+        entry.unstructured.join(" ")
+    } else if !entry.structured.is_empty() {
+        entry.structured.join(" ")
+    } else {
+        entry.additional_info.clone().unwrap_or_default()
+    };
+    text.chars().take(140).collect()
+}
+
+async fn write_entry(
+    tx: &mut Tx,
+    account: &mut Current,
+    entry: &Entry,
+    report_day: Option<jiff::civil::Date>,
+) -> Result<Written, ImportError> {
+    let status = match entry.status {
+        EntryStatus::Booked => "BOOK",
+        EntryStatus::Pending => "PDNG",
+        _ => return Ok(Written::Skipped),
+    };
+    if entry.currency != account.currency {
+        return Err(refused(
+            entry.line,
+            "Ntry/Amt",
+            format!(
+                "an entry in {} on an account in {}",
+                entry.currency, account.currency
+            ),
+        ));
+    }
+    let amount = minor(entry.amount, entry.line, "Ntry/Amt")?;
+    // Without a booking date (a pending operation has none yet) nor a value date, the
+    // operation is dated on the day of the statement or report.
+    let day = entry
+        .booking_date
+        .or(entry.value_date)
+        .or(report_day)
+        .ok_or_else(|| {
+            refused(
+                entry.line,
+                "Ntry/BookgDt",
+                "no date to book the entry on".into(),
+            )
+        })?;
+    let reference = entry_reference(entry);
+    let codes = entry.bank_transaction_code.as_ref();
+    let domain = codes.and_then(|c| c.domain.as_ref());
+    let proprietary = codes.and_then(|c| c.proprietary.as_ref());
+    let fields = (
+        amount,
+        entry.credit_debit.code(),
+        status,
+        day.to_string(),
+        entry.value_date.map(|d| d.to_string()),
+        entry.transaction_date.map(|d| d.to_string()),
+        remittance(entry),
+        [
+            domain.map(|d| d.domain.clone()),
+            domain.map(|d| d.family.clone()),
+            domain.map(|d| d.sub_family.clone()),
+            proprietary.map(|p| p.code.clone()),
+            proprietary.and_then(|p| p.issuer.clone()),
+        ],
+    );
+    let (amount, direction, status, day, value_date, transaction_date, remittance, btc) = fields;
+    let [btc_domain, btc_family, btc_sub_family, btc_code, btc_issuer] = btc;
+    let existing = sqlx::query(
+        "SELECT seq FROM transactions WHERE bank_code = $1 AND account_id = $2 AND entry_reference = $3",
+    )
+    .bind(&account.bank_code)
+    .bind(&account.account_id)
+    .bind(&reference)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if existing.is_some() {
+        // Booked stays booked: an older intraday report does not set it back to pending.
+        let done = sqlx::query(
+            "UPDATE transactions SET amount_minor = $4, credit_debit = $5, status = $6, \
+             imputation_date = $7, value_date = $8, transaction_date = $9, remittance = $10, \
+             btc_domain = $11, btc_family = $12, btc_sub_family = $13, btc_code = $14, \
+             btc_issuer = $15 \
+             WHERE bank_code = $1 AND account_id = $2 AND entry_reference = $3 \
+               AND NOT (status = 'BOOK' AND $6 = 'PDNG') \
+               AND (amount_minor IS DISTINCT FROM $4 OR credit_debit IS DISTINCT FROM $5 \
+                 OR status IS DISTINCT FROM $6 OR imputation_date IS DISTINCT FROM $7 \
+                 OR value_date IS DISTINCT FROM $8 OR transaction_date IS DISTINCT FROM $9 \
+                 OR remittance IS DISTINCT FROM $10 OR btc_domain IS DISTINCT FROM $11 \
+                 OR btc_family IS DISTINCT FROM $12 OR btc_sub_family IS DISTINCT FROM $13 \
+                 OR btc_code IS DISTINCT FROM $14 OR btc_issuer IS DISTINCT FROM $15)",
+        )
+        .bind(&account.bank_code)
+        .bind(&account.account_id)
+        .bind(&reference)
+        .bind(amount)
+        .bind(direction)
+        .bind(status)
+        .bind(&day)
+        .bind(&value_date)
+        .bind(&transaction_date)
+        .bind(&remittance)
+        .bind(&btc_domain)
+        .bind(&btc_family)
+        .bind(&btc_sub_family)
+        .bind(&btc_code)
+        .bind(&btc_issuer)
+        .execute(&mut **tx)
+        .await?;
+        return Ok(if done.rows_affected() > 0 {
+            Written::Updated
+        } else {
+            Written::Unchanged
+        });
+    }
+    let seq = account.next_seq;
+    account.next_seq += 1;
+    sqlx::query(
+        "INSERT INTO transactions (bank_code, account_id, seq, resource_id, entry_reference, \
+         amount_minor, currency, credit_debit, status, imputation_date, value_date, \
+         transaction_date, remittance, btc_domain, btc_family, btc_sub_family, btc_code, \
+         btc_issuer) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
+         $16, $17, $18)",
+    )
+    .bind(&account.bank_code)
+    .bind(&account.account_id)
+    .bind(seq)
+    .bind(&reference)
+    .bind(&reference)
+    .bind(amount)
+    .bind(&account.currency)
+    .bind(direction)
+    .bind(status)
+    .bind(&day)
+    .bind(&value_date)
+    .bind(&transaction_date)
+    .bind(&remittance)
+    .bind(&btc_domain)
+    .bind(&btc_family)
+    .bind(&btc_sub_family)
+    .bind(&btc_code)
+    .bind(&btc_issuer)
+    .execute(&mut **tx)
+    .await?;
+    Ok(Written::Added)
+}

@@ -1,0 +1,183 @@
+//! A bank's customer file and its camt statements into an empty store, on both backends:
+//! idempotent, pending then booked as one operation, balances never replaced by older ones, a
+//! malformed file refused whole with its line and element.
+
+use guichet_camt::{
+    AccountHeader, AccountId, Balance, CreditDebit, Entry, EntryStatus, Header, Kind, Version,
+    write_document,
+};
+use guichet_store::import::{BankChoice, CustomerFile, ImportError};
+use guichet_store::testing::TestDatabase;
+use guichet_store::{Store, TransactionQuery, on_both_backends};
+use rust_decimal::Decimal;
+
+const BANK: &str = "30258";
+const CURRENT: &str = "FR7630258000010811122230193";
+const SAVINGS: &str = "FR7630258000010811122230290";
+
+fn customers() -> CustomerFile {
+    let json = format!(
+        r#"{{"customers": [{{"psuId": "P0001", "login": "jdupont", "kind": "person",
+            "displayName": "M JEAN DUPONT", "segment": "retail", "accounts": [
+              {{"iban": "{CURRENT}", "name": "Compte chèques", "currency": "EUR",
+                "cashAccountType": "CACC", "usage": "PRIV", "status": "active"}},
+              {{"iban": "{SAVINGS}", "name": "Livret A", "currency": "EUR",
+                "cashAccountType": "SVGS", "status": "active"}}]}}]}}"#
+    );
+    match CustomerFile::parse(&json) {
+        Ok(file) => file,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn day(text: &str) -> jiff::civil::Date {
+    text.parse().unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn entry(reference: &str, cents: i64, status: EntryStatus, booked: &str) -> Entry {
+    let mut entry = Entry::new(Decimal::new(cents, 2), "EUR", CreditDebit::Debit, status);
+    entry.account_servicer_reference = Some(reference.into());
+    entry.booking_date = Some(day(booked));
+    entry.value_date = Some(day(booked));
+    entry.unstructured = vec![format!("CARTE {reference}")];
+    entry
+}
+
+fn balance(code: &str, cents: i64, on: &str) -> Balance {
+    Balance {
+        code: code.into(),
+        proprietary: false,
+        amount: Decimal::new(cents, 2),
+        currency: "EUR".into(),
+        date: day(on),
+        line: 0,
+    }
+}
+
+fn document(kind: Kind, created: &str, balances: Vec<Balance>, entries: Vec<Entry>) -> String {
+    let header = Header {
+        kind,
+        version: Version::V08,
+        message_id: format!("MSG-{created}"),
+        created: created.into(),
+    };
+    let account = AccountHeader {
+        statement_id: format!("ST-{created}"),
+        electronic_sequence: None,
+        created: Some(created.into()),
+        account: AccountId::Iban(CURRENT.into()),
+        currency: Some("EUR".into()),
+        name: None,
+        owner_name: None,
+        servicer_bic: Some("BTPBFRPPXXX".into()),
+        line: 0,
+    };
+    write_document(kind, Version::V08, &header, &[(account, balances, entries)])
+}
+
+async fn import(
+    store: &Store,
+    xml: &str,
+) -> Result<guichet_store::import::ImportSummary, ImportError> {
+    let banks = [(BANK.to_owned(), "BTPBFRPPXXX".to_owned())];
+    store
+        .import_statement(xml.as_bytes(), BankChoice::ByBic(&banks))
+        .await
+}
+
+async fn operations(store: &Store) -> Vec<guichet_store::TransactionRecord> {
+    let query = TransactionQuery {
+        bank_code: BANK.into(),
+        account_id: "CPT08111222301".into(),
+        limit: 100,
+        ..TransactionQuery::default()
+    };
+    store
+        .transactions(&query)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+on_both_backends! {
+    async fn statements_feed_the_accounts_of_the_customer_file(backend) {
+        let db = TestDatabase::new(backend).await;
+        let store = Store::connect(&db.url, 4).await.unwrap_or_else(|e| panic!("{e}"));
+        let written = store.import_customers(BANK, &customers()).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((written.psus, written.accounts, written.eligible), (1, 2, 1), "a savings account is not eligible");
+        let accounts = store.psu_accounts(BANK, "P0001").await.unwrap_or_default();
+        assert_eq!(accounts.iter().map(|a| (a.resource_id.as_str(), a.eligible)).collect::<Vec<_>>(),
+            [("CPT08111222301", true), ("CPT08111222302", false)]);
+        assert!(store.find_psu(BANK, "jdupont").await.ok().flatten().is_some(), "the login finds the PSU");
+
+        // The intraday report: one pending operation and the instant balance.
+        let report = document(Kind::Report052, "2026-11-24T11:00:00Z",
+            vec![balance("ITAV", 150_000, "2026-11-24")],
+            vec![entry("R1", 1234, EntryStatus::Pending, "2026-11-24")]);
+        let summary = import(&store, &report).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((summary.added, summary.balances), (1, 1));
+        let pending = operations(&store).await;
+        assert_eq!(pending.len(), 1);
+        assert_eq!((pending[0].status.as_str(), pending[0].amount_minor, pending[0].entry_reference.as_deref()), ("PDNG", 1234, Some("R1")));
+
+        // The end-of-day statement: the same operation booked, and another.
+        let statement = document(Kind::Statement053, "2026-11-24T22:00:00Z",
+            vec![balance("OPBD", 200_000, "2026-11-24"), balance("CLBD", 196_000, "2026-11-24")],
+            vec![entry("R1", 1234, EntryStatus::Booked, "2026-11-24"), entry("R2", 2566, EntryStatus::Booked, "2026-11-24")]);
+        let summary = import(&store, &statement).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((summary.added, summary.updated, summary.balances), (1, 1, 1), "OPBD is not a STET balance");
+        let booked = operations(&store).await;
+        assert_eq!(booked.len(), 2, "no duplicate: {booked:?}");
+        let r1 = booked.iter().find(|t| t.entry_reference.as_deref() == Some("R1"));
+        let Some(r1) = r1 else { panic!("R1 is gone") };
+        assert_eq!((r1.status.as_str(), r1.seq, r1.resource_id.as_str()), ("BOOK", pending[0].seq, pending[0].resource_id.as_str()), "the same operation, booked");
+
+        // Twice the same file, and the older report again: nothing changes.
+        let again = import(&store, &statement).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((again.added, again.updated, again.unchanged), (0, 0, 2));
+        let older = import(&store, &report).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((older.added, older.updated), (0, 0), "booked stays booked");
+        assert_eq!(operations(&store).await, booked);
+
+        // Balances: an older statement imported last does not replace the newer one.
+        let yesterday = document(Kind::Statement053, "2026-11-23T22:00:00Z",
+            vec![balance("CLBD", 50_000, "2026-11-23")], vec![]);
+        import(&store, &yesterday).await.unwrap_or_else(|e| panic!("{e}"));
+        let balances = store.balances(BANK, "CPT08111222301").await.unwrap_or_default();
+        let amounts: Vec<(&str, i64)> = balances.iter().map(|b| (b.balance_type.as_str(), b.amount_minor)).collect();
+        assert_eq!(amounts, [("CLBD", 196_000), ("XPCD", 150_000)]);
+
+        // A malformed file is refused whole, naming its line and element.
+        let next = document(Kind::Statement053, "2026-11-25T22:00:00Z",
+            vec![balance("CLBD", 100, "2026-11-25")],
+            vec![entry("R3", 100, EntryStatus::Booked, "2026-11-25"), entry("R4", 4242, EntryStatus::Booked, "2026-11-25")]);
+        let broken = next.replacen(">42.42<", ">42,42<", 1);
+        assert_ne!(broken, next);
+        let refused = import(&store, &broken).await;
+        let Err(ImportError::Camt(error)) = refused else { panic!("{refused:?}") };
+        assert!(error.line > 1 && error.element.ends_with("Amt"), "{error}");
+        assert_eq!(operations(&store).await, booked, "nothing of the refused file");
+        let balances_after = store.balances(BANK, "CPT08111222301").await.unwrap_or_default();
+        assert_eq!(balances_after, balances);
+
+        // An account the customer file does not name.
+        let stranger = document(Kind::Statement053, "2026-11-25T22:00:00Z", vec![], vec![])
+            .replace(CURRENT, "FR7630004000310001234567865");
+        let refused = import(&store, &stranger).await;
+        assert!(matches!(&refused, Err(ImportError::Refused { element, message, .. })
+            if element == "Acct/Id/IBAN" && message.contains("customer file")), "{refused:?}");
+        store.close().await;
+    }
+}
+
+#[test]
+fn the_csv_customer_file_reads_as_the_json_one() {
+    let csv = format!(
+        "psuId,login,kind,displayName,segment,iban,accountName,currency,cashAccountType,usage,status\n\
+         P0001,jdupont,person,M JEAN DUPONT,retail,{CURRENT},Compte chèques,EUR,CACC,PRIV,active\n\
+         P0001,jdupont,person,M JEAN DUPONT,retail,{SAVINGS},Livret A,EUR,SVGS,,active\n"
+    );
+    let parsed = CustomerFile::parse(&csv).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(parsed, customers());
+    let bad = csv.replace(",EUR,CACC", ",EUR");
+    assert!(CustomerFile::parse(&bad).is_err());
+}
