@@ -45,6 +45,13 @@ pub struct ServeArgs {
     /// Serve banks by `Host: www.<bankcode>.<domain>` too.
     #[arg(long, env = "GUICHET_HOST_DOMAIN")]
     pub host_domain: Option<String>,
+    /// A folder watched for camt.053/052 files: each is imported (as `guichet import`), then
+    /// moved to `done/`, or to `failed/` with a `.reason` file.
+    #[arg(long, env = "GUICHET_INBOX")]
+    pub inbox: Option<PathBuf>,
+    /// How often the inbox is looked at, in seconds.
+    #[arg(long, env = "GUICHET_INBOX_SECONDS", default_value_t = 2)]
+    pub inbox_seconds: u64,
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -146,9 +153,51 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         println!("Sandbox personas and URLs: {}", path.display());
         println!("A token: guichet sandbox token --bank 17515 --psu LEA --scope aisp");
     }
+    let (stop_inbox, inbox_stopped) = tokio::sync::watch::channel(false);
+    if let Some(dir) = &args.inbox {
+        let banks = app
+            .state
+            .banks
+            .iter()
+            .map(|bank| (bank.code().to_owned(), bank.profile.bic.clone()))
+            .collect();
+        let inbox = guichet_store::import::Inbox::new(dir, banks)
+            .with_context(|| format!("the inbox {}", dir.display()))?;
+        println!("  inbox {} (done/, failed/)", dir.display());
+        start_inbox(inbox, url.clone(), args.inbox_seconds, inbox_stopped)?;
+    }
     shutdown_signal().await;
     println!("stopping");
+    // An import under way is one transaction: stopped in its middle, it leaves nothing.
+    let _ = stop_inbox.send(true);
     app.stop().await;
+    Ok(())
+}
+
+/// The inbox on a thread and a runtime of its own, with its own connections: reading a large
+/// statement takes minutes of a thread, never one of the API's workers.
+fn start_inbox(
+    inbox: guichet_store::import::Inbox,
+    url: guichet_store::DatabaseUrl,
+    seconds: u64,
+    stopped: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    std::thread::Builder::new()
+        .name("inbox".into())
+        .spawn(move || {
+            runtime.block_on(async move {
+                match guichet_store::Store::connect(&url, 2).await {
+                    Ok(store) => {
+                        let period = std::time::Duration::from_secs(seconds.max(1));
+                        inbox.run(store, period, stopped).await;
+                    }
+                    Err(error) => tracing::error!(%error, "the inbox cannot reach the database"),
+                }
+            });
+        })?;
     Ok(())
 }
 

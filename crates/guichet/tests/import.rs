@@ -4,6 +4,12 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use guichet_store::testing::TestDatabase;
+use guichet_store::{Backend, Store, TransactionQuery};
+
+mod common;
 
 fn guichet(args: &[&str], data_dir: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_guichet"))
@@ -95,5 +101,102 @@ fn a_bank_imports_its_customers_and_statements() {
     let unknown = guichet(&["import", &statement], &dir);
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no bank served here has the BIC"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Waits for a file to appear (the inbox polls every second).
+fn wait_for(path: &Path) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if path.exists() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    false
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_imports_what_is_dropped_into_its_inbox() {
+    let db = TestDatabase::new(Backend::Sqlite).await;
+    let dir = std::env::temp_dir().join(format!("guichet-inbox-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let inbox = dir.join("inbox");
+    std::fs::create_dir_all(&inbox).unwrap_or_else(|e| panic!("{e}"));
+    let inbox_arg = inbox.display().to_string();
+    let _server = common::start_with(
+        &dir,
+        db.url.expose(),
+        &dir.join("serve.log"),
+        &["--inbox", &inbox_arg, "--inbox-seconds", "1"],
+    );
+    let customers = dir.join("customers.csv");
+    std::fs::write(
+        &customers,
+        "psuId,kind,displayName,segment,iban,accountName,currency,cashAccountType,status\n\
+         C0002,company,MENUISERIE DURAND,small_pro,FR7630066100210001023450107,Compte courant,EUR,CACC,active\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let output = Command::new(env!("CARGO_BIN_EXE_guichet"))
+        .args([
+            "import",
+            "customers",
+            "--bank",
+            "30258",
+            "--database-url",
+            db.url.expose(),
+        ])
+        .arg(&customers)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    stdout(&output);
+    // The statement of another bank's fixture, serviced by BTP Banque: its BIC names the bank.
+    let statement = std::fs::read_to_string(fixture("camt053_v08.xml"))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .replace("BECEFRPPXXX", "BTPBFRPPXXX");
+    std::fs::write(inbox.join("statement-1.xml"), &statement).unwrap_or_else(|e| panic!("{e}"));
+    // The same with an amount that is not one: refused whole.
+    let broken = statement.replacen("</Amt>", "x</Amt>", 1);
+    std::fs::write(inbox.join("broken.xml"), broken).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        wait_for(&inbox.join("done/statement-1.xml")),
+        "the statement was not imported"
+    );
+    assert!(
+        wait_for(&inbox.join("failed/broken.xml.reason")),
+        "the broken file was not refused"
+    );
+    let reason =
+        std::fs::read_to_string(inbox.join("failed/broken.xml.reason")).unwrap_or_default();
+    assert!(
+        reason.starts_with("line 33, ")
+            && reason.contains("/Amt")
+            && reason.contains("not an amount"),
+        "{reason}"
+    );
+    assert!(!inbox.join("statement-1.xml").exists() && !inbox.join("broken.xml").exists());
+
+    // The same statement again: done, and nothing doubled.
+    std::fs::write(inbox.join("statement-2.xml"), &statement).unwrap_or_else(|e| panic!("{e}"));
+    assert!(wait_for(&inbox.join("done/statement-2.xml")));
+    let store = Store::connect(&db.url, 1)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let account = store
+        .account_by_iban("30258", "FR7630066100210001023450107")
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("the customer's account"));
+    let query = TransactionQuery {
+        bank_code: "30258".into(),
+        account_id: account.resource_id.clone(),
+        limit: 100,
+        ..TransactionQuery::default()
+    };
+    let operations = store.transactions(&query).await.unwrap_or_default();
+    assert_eq!(operations.len(), 4, "{operations:?}");
+    assert!(operations.iter().all(|op| op.status == "BOOK"));
+    store.close().await;
     let _ = std::fs::remove_dir_all(&dir);
 }

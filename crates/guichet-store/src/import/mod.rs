@@ -3,7 +3,9 @@
 //! camt.052).
 
 mod customers;
+mod inbox;
 mod statements;
 
 pub use customers::{Customer, CustomerAccount, CustomerFile, CustomerSummary};
+pub use inbox::{Inbox, InboxPass};
 pub use statements::{BankChoice, ImportError, ImportSummary};

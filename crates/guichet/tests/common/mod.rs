@@ -45,6 +45,11 @@ pub fn guichet() -> Command {
 
 /// Starts `guichet serve` on free ports and reads where each bank listens from its output.
 pub fn start(data_dir: &Path, database_url: &str, log: &Path) -> Server {
+    start_with(data_dir, database_url, log, &[])
+}
+
+/// The same, with more arguments of `serve`.
+pub fn start_with(data_dir: &Path, database_url: &str, log: &Path, extra: &[&str]) -> Server {
     use std::io::BufRead;
     let log_file = std::fs::File::create(log).unwrap_or_else(|e| panic!("{e}"));
     let mut child = guichet()
@@ -60,6 +65,7 @@ pub fn start(data_dir: &Path, database_url: &str, log: &Path) -> Server {
         ])
         .arg(data_dir)
         .args(["--database-url", database_url])
+        .args(extra)
         .env("GUICHET_LOG_FORMAT", "json")
         .stdout(Stdio::piped())
         .stderr(log_file)

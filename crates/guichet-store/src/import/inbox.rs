@@ -1,0 +1,112 @@
+//! The feed next to the server (`guichet serve --inbox DIR`): statement files dropped into a
+//! folder are imported, then moved to `done/`, or to `failed/` with a `.reason` file beside
+//! them. A file is taken once its size has stayed the same for one poll (a file still being
+//! copied is left for the next), in name order; files whose name starts with a dot are
+//! ignored (the usual temporary names of copies in progress).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::statements::BankChoice;
+use crate::Store;
+
+/// What one import of the inbox did.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct InboxPass {
+    pub done: Vec<PathBuf>,
+    pub failed: Vec<PathBuf>,
+}
+
+/// An inbox folder and the sizes seen at the last poll.
+pub struct Inbox {
+    dir: PathBuf,
+    banks: Vec<(String, String)>,
+    seen: HashMap<PathBuf, u64>,
+}
+
+impl Inbox {
+    /// `banks`: (code, BIC) of the banks served, to find each file's bank by its servicer.
+    pub fn new(dir: &Path, banks: Vec<(String, String)>) -> std::io::Result<Inbox> {
+        for sub in ["done", "failed"] {
+            std::fs::create_dir_all(dir.join(sub))?;
+        }
+        Ok(Inbox {
+            dir: dir.to_owned(),
+            banks,
+            seen: HashMap::new(),
+        })
+    }
+
+    /// Imports the files that are ready; answers where each went.
+    pub async fn pass(&mut self, store: &Store) -> std::io::Result<InboxPass> {
+        let mut ready = Vec::new();
+        let mut sizes = HashMap::new();
+        for entry in std::fs::read_dir(&self.dir)? {
+            let entry = entry?;
+            let path = entry.path();
+            let hidden = entry.file_name().to_string_lossy().starts_with('.');
+            if hidden || !entry.file_type()?.is_file() {
+                continue;
+            }
+            let size = entry.metadata()?.len();
+            if self.seen.get(&path) == Some(&size) {
+                ready.push(path.clone());
+            }
+            sizes.insert(path, size);
+        }
+        self.seen = sizes;
+        ready.sort();
+        let mut pass = InboxPass::default();
+        for path in ready {
+            self.seen.remove(&path);
+            let outcome = self.import(store, &path).await;
+            let name = path.file_name().map(|n| n.to_owned()).unwrap_or_default();
+            match outcome {
+                Ok(summary) => {
+                    tracing::info!(file = %path.display(), added = summary.added, updated = summary.updated, "statement imported");
+                    let to = self.dir.join("done").join(&name);
+                    std::fs::rename(&path, &to)?;
+                    pass.done.push(to);
+                }
+                Err(reason) => {
+                    tracing::warn!(file = %path.display(), %reason, "statement refused");
+                    let to = self.dir.join("failed").join(&name);
+                    std::fs::rename(&path, &to)?;
+                    let mut why = to.clone().into_os_string();
+                    why.push(".reason");
+                    std::fs::write(PathBuf::from(why), format!("{reason}\n"))?;
+                    pass.failed.push(to);
+                }
+            }
+        }
+        Ok(pass)
+    }
+
+    async fn import(&self, store: &Store, path: &Path) -> Result<super::ImportSummary, String> {
+        let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+        let input = std::io::BufReader::with_capacity(64 * 1024, file);
+        store
+            .import_statement(input, BankChoice::ByBic(&self.banks))
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// Polls every `period` until `stop` turns true.
+    pub async fn run(
+        mut self,
+        store: Store,
+        period: Duration,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) {
+        loop {
+            if let Err(error) = self.pass(&store).await {
+                tracing::error!(dir = %self.dir.display(), %error, "the inbox cannot be read");
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(period) => {}
+                _ = stop.changed() => return,
+            }
+        }
+    }
+}
