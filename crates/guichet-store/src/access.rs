@@ -60,6 +60,22 @@ const NO_ACCOUNT: &str = "NULL AS resource_id, NULL AS iban, NULL AS currency, N
 
 type TokenRow = (TokenRecord, bool, ConsentRow);
 
+/// `$1`…`$5` of [`TOKEN_COLUMNS`] and [`TOKEN_FROM`].
+fn token_binds(
+    secret: &TokenSecret,
+    bank_code: &str,
+    client_id: &str,
+    qseal_sha256: &str,
+) -> Vec<Bound> {
+    vec![
+        Bound::Text(secret.hash()),
+        TokenKind::Access.as_str().into(),
+        bank_code.into(),
+        client_id.into(),
+        qseal_sha256.into(),
+    ]
+}
+
 fn token_row(row: &dyn Cols) -> Result<TokenRow> {
     Ok((
         token_record(row)?,
@@ -137,26 +153,23 @@ impl Store {
         qseal_sha256: &str,
     ) -> Result<Option<Access>> {
         let sql = format!("SELECT {TOKEN_COLUMNS} {TOKEN_FROM}");
-        let binds = [
-            Bound::Text(secret.hash()),
-            TokenKind::Access.as_str().into(),
-            bank_code.into(),
-            client_id.into(),
-            qseal_sha256.into(),
-        ];
+        let binds = token_binds(secret, bank_code, client_id, qseal_sha256);
         let rows = self.read_rows(&sql, &binds, token_row).await?;
-        let Some((token, seal_registered, _)) = rows.first().cloned() else {
-            return Ok(None);
-        };
+        Ok(self.fold_access(rows, client_id))
+    }
+
+    /// The access the token rows describe; a QSealC found no longer registered is forgotten.
+    fn fold_access(&self, rows: Vec<TokenRow>, client_id: &str) -> Option<Access> {
+        let (token, seal_registered, _) = rows.first().cloned()?;
         if !seal_registered {
             self.qseal_cache.forget(client_id);
         }
         let consent = fold_consent(rows.into_iter().map(|(_, _, row)| row).collect());
-        Ok(Some(Access {
+        Some(Access {
             token,
             seal_registered,
             consent,
-        }))
+        })
     }
 
     /// [`Store::access`] and the accounts of the token's PSU, each with its balance of
@@ -173,14 +186,8 @@ impl Store {
         let sql = format!(
             "SELECT 'T' AS kind, {TOKEN_COLUMNS}, {NO_ACCOUNT} {TOKEN_FROM} UNION ALL {ACCOUNT_BRANCH}"
         );
-        let binds = [
-            Bound::Text(secret.hash()),
-            TokenKind::Access.as_str().into(),
-            bank_code.into(),
-            client_id.into(),
-            qseal_sha256.into(),
-            balance_type.into(),
-        ];
+        let mut binds = token_binds(secret, bank_code, client_id, qseal_sha256);
+        binds.push(balance_type.into());
         let mut tokens = Vec::new();
         let mut accounts = Vec::new();
         self.read_each(&sql, &binds, |row| {
@@ -194,19 +201,10 @@ impl Store {
             Ok(())
         })
         .await?;
-        let Some((token, seal_registered, _)) = tokens.first().cloned() else {
+        let Some(access) = self.fold_access(tokens, client_id) else {
             return Ok(None);
         };
-        if !seal_registered {
-            self.qseal_cache.forget(client_id);
-        }
-        let consent = fold_consent(tokens.into_iter().map(|(_, _, row)| row).collect());
         accounts.sort_by_key(|(account, _)| account.position);
-        let access = Access {
-            token,
-            seal_registered,
-            consent,
-        };
         Ok(Some((access, accounts)))
     }
 }

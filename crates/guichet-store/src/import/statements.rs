@@ -382,24 +382,23 @@ async fn write_entry(
     let codes = entry.bank_transaction_code.as_ref();
     let domain = codes.and_then(|c| c.domain.as_ref());
     let proprietary = codes.and_then(|c| c.proprietary.as_ref());
-    let fields = (
+    let btc = [
+        domain.map(|d| d.domain.clone()),
+        domain.map(|d| d.family.clone()),
+        domain.map(|d| d.sub_family.clone()),
+        proprietary.map(|p| p.code.clone()),
+        proprietary.and_then(|p| p.issuer.clone()),
+    ];
+    let operation = Operation {
         amount,
-        entry.credit_debit.code(),
+        direction: entry.credit_debit.code(),
         status,
-        day.to_string(),
-        entry.value_date.map(|d| d.to_string()),
-        entry.transaction_date.map(|d| d.to_string()),
-        remittance(entry),
-        [
-            domain.map(|d| d.domain.clone()),
-            domain.map(|d| d.family.clone()),
-            domain.map(|d| d.sub_family.clone()),
-            proprietary.map(|p| p.code.clone()),
-            proprietary.and_then(|p| p.issuer.clone()),
-        ],
-    );
-    let (amount, direction, status, day, value_date, transaction_date, remittance, btc) = fields;
-    let [btc_domain, btc_family, btc_sub_family, btc_code, btc_issuer] = btc;
+        day: day.to_string(),
+        value_date: entry.value_date.map(|d| d.to_string()),
+        transaction_date: entry.transaction_date.map(|d| d.to_string()),
+        remittance: remittance(entry),
+        btc,
+    };
     let existing = sqlx::query(
         "SELECT seq FROM transactions WHERE bank_code = $1 AND account_id = $2 AND entry_reference = $3",
     )
@@ -410,7 +409,7 @@ async fn write_entry(
     .await?;
     if existing.is_some() {
         // Booked stays booked: an older intraday report does not set it back to pending.
-        let done = sqlx::query(
+        let update = sqlx::query(
             "UPDATE transactions SET amount_minor = $4, credit_debit = $5, status = $6, \
              imputation_date = $7, value_date = $8, transaction_date = $9, remittance = $10, \
              btc_domain = $11, btc_family = $12, btc_sub_family = $13, btc_code = $14, \
@@ -423,24 +422,11 @@ async fn write_entry(
                  OR remittance IS DISTINCT FROM $10 OR btc_domain IS DISTINCT FROM $11 \
                  OR btc_family IS DISTINCT FROM $12 OR btc_sub_family IS DISTINCT FROM $13 \
                  OR btc_code IS DISTINCT FROM $14 OR btc_issuer IS DISTINCT FROM $15)",
-        )
-        .bind(&account.bank_code)
-        .bind(&account.account_id)
-        .bind(&reference)
-        .bind(amount)
-        .bind(direction)
-        .bind(status)
-        .bind(&day)
-        .bind(&value_date)
-        .bind(&transaction_date)
-        .bind(&remittance)
-        .bind(&btc_domain)
-        .bind(&btc_family)
-        .bind(&btc_sub_family)
-        .bind(&btc_code)
-        .bind(&btc_issuer)
-        .execute(&mut **tx)
-        .await?;
+        );
+        let done = operation
+            .bind(update, account, &reference)
+            .execute(&mut **tx)
+            .await?;
         return Ok(if done.rows_affected() > 0 {
             Written::Updated
         } else {
@@ -449,32 +435,54 @@ async fn write_entry(
     }
     let seq = account.next_seq;
     account.next_seq += 1;
-    sqlx::query(
-        "INSERT INTO transactions (bank_code, account_id, seq, resource_id, entry_reference, \
-         amount_minor, currency, credit_debit, status, imputation_date, value_date, \
-         transaction_date, remittance, btc_domain, btc_family, btc_sub_family, btc_code, \
-         btc_issuer) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
-         $16, $17, $18)",
-    )
-    .bind(&account.bank_code)
-    .bind(&account.account_id)
-    .bind(seq)
-    .bind(&reference)
-    .bind(&reference)
-    .bind(amount)
-    .bind(&account.currency)
-    .bind(direction)
-    .bind(status)
-    .bind(&day)
-    .bind(&value_date)
-    .bind(&transaction_date)
-    .bind(&remittance)
-    .bind(&btc_domain)
-    .bind(&btc_family)
-    .bind(&btc_sub_family)
-    .bind(&btc_code)
-    .bind(&btc_issuer)
-    .execute(&mut **tx)
-    .await?;
+    let insert = sqlx::query(
+        "INSERT INTO transactions (bank_code, account_id, entry_reference, amount_minor, \
+         credit_debit, status, imputation_date, value_date, transaction_date, remittance, \
+         btc_domain, btc_family, btc_sub_family, btc_code, btc_issuer, seq, currency, \
+         resource_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
+         $16, $17, $3)",
+    );
+    operation
+        .bind(insert, account, &reference)
+        .bind(seq)
+        .bind(account.currency.clone())
+        .execute(&mut **tx)
+        .await?;
     Ok(Written::Added)
+}
+
+/// An operation's columns as an entry gives them.
+struct Operation {
+    amount: i64,
+    direction: &'static str,
+    status: &'static str,
+    day: String,
+    value_date: Option<String>,
+    transaction_date: Option<String>,
+    remittance: String,
+    btc: [Option<String>; 5],
+}
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
+
+impl Operation {
+    /// Binds `$1` (bank), `$2` (account), `$3` (entryReference) and the operation's columns
+    /// `$4` to `$15`.
+    fn bind<'q>(&self, query: AnyQuery<'q>, account: &Current, reference: &str) -> AnyQuery<'q> {
+        let mut query = query
+            .bind(account.bank_code.clone())
+            .bind(account.account_id.clone())
+            .bind(reference.to_owned())
+            .bind(self.amount)
+            .bind(self.direction)
+            .bind(self.status)
+            .bind(self.day.clone())
+            .bind(self.value_date.clone())
+            .bind(self.transaction_date.clone())
+            .bind(self.remittance.clone());
+        for code in &self.btc {
+            query = query.bind(code.clone());
+        }
+        query
+    }
 }

@@ -9,27 +9,11 @@
 use jiff::ToSpan;
 use jiff::civil::Date;
 
-use super::{Cell, Rows, t};
+use super::{Cell, Rows, TRANSACTION_ROW, t};
 use crate::{Result, Store};
 
 /// Rows written per transaction while growing.
 const ROWS_PER_COMMIT: u64 = 20_000;
-
-const COLUMNS: &[&str] = &[
-    "bank_code",
-    "account_id",
-    "seq",
-    "resource_id",
-    "entry_reference",
-    "amount_minor",
-    "currency",
-    "credit_debit",
-    "status",
-    "imputation_date",
-    "value_date",
-    "transaction_date",
-    "remittance",
-];
 
 impl Store {
     /// Adds booked operations to an account until it holds `target`; answers how many it
@@ -55,7 +39,7 @@ impl Store {
         let mut written = 0;
         while written < missing {
             let batch = (missing - written).min(ROWS_PER_COMMIT);
-            let mut rows = Rows::new("transactions", COLUMNS);
+            let mut rows = Rows::new("transactions", TRANSACTION_ROW);
             for i in written..written + batch {
                 // The oldest first, so that the technical id grows with the date.
                 let days_ago = i64::try_from((missing - 1 - i) / per_day).unwrap_or(0);
@@ -93,5 +77,11 @@ fn operation(bank_code: &str, account_id: &str, seq: i64, day: Date) -> Vec<Cell
         t(&day),
         Cell::Text(None),
         t(&format!("{label} BENCH {seq}")),
+        // No bank transaction code.
+        Cell::Text(None),
+        Cell::Text(None),
+        Cell::Text(None),
+        Cell::Text(None),
+        Cell::Text(None),
     ]
 }

@@ -40,6 +40,28 @@ pub fn account_resource_id(account_number: &str) -> String {
     format!("CPT{account_number}")
 }
 
+/// The columns of a row of `transactions`, in the order the rows written give them.
+const TRANSACTION_ROW: &[&str] = &[
+    "bank_code",
+    "account_id",
+    "seq",
+    "resource_id",
+    "entry_reference",
+    "amount_minor",
+    "currency",
+    "credit_debit",
+    "status",
+    "imputation_date",
+    "value_date",
+    "transaction_date",
+    "remittance",
+    "btc_domain",
+    "btc_family",
+    "btc_sub_family",
+    "btc_code",
+    "btc_issuer",
+];
+
 pub(crate) enum Cell {
     Text(Option<String>),
     Int(Option<i64>),
@@ -306,29 +328,7 @@ async fn write_personas(
             "last_committed",
         ],
     );
-    let mut transactions = Rows::new(
-        "transactions",
-        &[
-            "bank_code",
-            "account_id",
-            "seq",
-            "resource_id",
-            "entry_reference",
-            "amount_minor",
-            "currency",
-            "credit_debit",
-            "status",
-            "imputation_date",
-            "value_date",
-            "transaction_date",
-            "remittance",
-            "btc_domain",
-            "btc_family",
-            "btc_sub_family",
-            "btc_code",
-            "btc_issuer",
-        ],
-    );
+    let mut transactions = Rows::new("transactions", TRANSACTION_ROW);
     let mut beneficiaries = Rows::new(
         "beneficiaries",
         &[
