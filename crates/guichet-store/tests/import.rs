@@ -181,3 +181,22 @@ fn the_csv_customer_file_reads_as_the_json_one() {
     let bad = csv.replace(",EUR,CACC", ",EUR");
     assert!(CustomerFile::parse(&bad).is_err());
 }
+
+proptest::proptest! {
+    /// A customer file is outside input: whatever it holds, it parses or is refused with a
+    /// reason, and the parsed files pass or fail their checks without panicking.
+    #[test]
+    fn customer_files_never_panic(text in "[{}\\[\\]\":,a-zA-Z0-9 \n\r.é-]{0,400}") {
+        match CustomerFile::parse(&text) {
+            Ok(file) => {
+                for customer in &file.customers {
+                    for account in &customer.accounts {
+                        let _ = account.resource_id();
+                        let _ = account.eligible();
+                    }
+                }
+            }
+            Err(error) => proptest::prop_assert!(!error.to_string().is_empty()),
+        }
+    }
+}
