@@ -4,11 +4,12 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, Path};
 use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use guichet_eidas::{Psd2Certificate, Role};
+use guichet_stet::ResourceId;
 use guichet_store::{
     Access, AccountRecord, BalanceRecord, ConsentRecord, TokenRecord, TokenSecret,
 };
@@ -201,6 +202,7 @@ impl FromRequestParts<SharedState> for GrantWithAccounts {
                 presented.qwac.org_id.as_str(),
                 &presented.qseal.sha256,
                 "CLBD",
+                None,
             )
             .await?;
         let (access, accounts) = match read {
@@ -209,6 +211,49 @@ impl FromRequestParts<SharedState> for GrantWithAccounts {
         };
         let grant = presented.grant(access, state.now().as_second())?;
         Ok(GrantWithAccounts { grant, accounts })
+    }
+}
+
+/// A [`Grant`] with the account a path names (`/accounts/{account}/…`), read in the same
+/// round trip when it is one of the token's PSU's: `account` is none for an account that is
+/// not the PSU's, or unknown. A malformed resourceId is kept for the handler to refuse in
+/// its turn (after the scope).
+pub struct GrantWithAccount {
+    pub grant: Grant,
+    pub id: Result<ResourceId, guichet_stet::Invalid>,
+    pub account: Option<AccountRecord>,
+}
+
+impl FromRequestParts<SharedState> for GrantWithAccount {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &SharedState) -> Result<Self, ApiError> {
+        let Path(raw_id) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::NotFound(e.body_text()))?;
+        let id = ResourceId::parse(&raw_id);
+        let presented = Presented::read(parts, state).await?;
+        let read = state
+            .store
+            .access_with_accounts(
+                &presented.secret,
+                &presented.bank_code,
+                presented.qwac.org_id.as_str(),
+                &presented.qseal.sha256,
+                "CLBD",
+                Some(id.as_ref().map_or("", |id| id.as_str())),
+            )
+            .await?;
+        let (access, account) = match read {
+            Some((access, accounts)) => (Some(access), accounts.into_iter().next()),
+            None => (None, None),
+        };
+        let grant = presented.grant(access, state.now().as_second())?;
+        Ok(GrantWithAccount {
+            grant,
+            id,
+            account: account.map(|(account, _)| account),
+        })
     }
 }
 

@@ -172,8 +172,9 @@ impl Store {
         })
     }
 
-    /// [`Store::access`] and the accounts of the token's PSU, each with its balance of
-    /// `balance_type`, in one round trip (GET /accounts); the accounts in the bank's order.
+    /// [`Store::access`] and the accounts of the token's PSU (all of them, or the one whose
+    /// resourceId is `only`), each with its balance of `balance_type`, in one round trip (GET
+    /// /accounts, and the pages of one account); the accounts in the bank's order.
     #[allow(clippy::type_complexity, reason = "a pair read in one query")]
     pub async fn access_with_accounts(
         &self,
@@ -182,12 +183,21 @@ impl Store {
         client_id: &str,
         qseal_sha256: &str,
         balance_type: &str,
+        only: Option<&str>,
     ) -> Result<Option<(Access, Vec<(AccountRecord, Option<BalanceRecord>)>)>> {
+        let one = if only.is_some() {
+            " AND acc.resource_id = $7"
+        } else {
+            ""
+        };
         let sql = format!(
-            "SELECT 'T' AS kind, {TOKEN_COLUMNS}, {NO_ACCOUNT} {TOKEN_FROM} UNION ALL {ACCOUNT_BRANCH}"
+            "SELECT 'T' AS kind, {TOKEN_COLUMNS}, {NO_ACCOUNT} {TOKEN_FROM} UNION ALL {ACCOUNT_BRANCH}{one}"
         );
         let mut binds = token_binds(secret, bank_code, client_id, qseal_sha256);
         binds.push(balance_type.into());
+        if let Some(id) = only {
+            binds.push(id.into());
+        }
         let mut tokens = Vec::new();
         let mut accounts = Vec::new();
         self.read_each(&sql, &binds, |row| {

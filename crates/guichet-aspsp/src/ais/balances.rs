@@ -1,13 +1,13 @@
 //! GET /accounts/{accountResourceId}/balances.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use guichet_stet::model::{BalanceResource, BalancesLinks, HalBalances};
 use guichet_store::Operation;
 
 use super::{ais_psu, amount, consent_of, json, psu_account};
-use crate::auth::Grant;
+use crate::auth::GrantWithAccount;
 use crate::error::{ApiError, ApiResult};
 use crate::limits::{self, AisMethod};
 use crate::links;
@@ -18,12 +18,12 @@ use crate::state::{CurrentBank, SharedState};
 pub async fn get(
     State(state): State<SharedState>,
     CurrentBank(bank): CurrentBank,
-    grant: Grant,
+    read: GrantWithAccount,
     headers: HeaderMap,
-    Path(raw_id): Path<String>,
 ) -> ApiResult<Response> {
-    let psu = ais_psu(&state, &grant).await?;
-    let account = psu_account(&state, &bank, psu, &raw_id).await?;
+    let grant = &read.grant;
+    let psu = ais_psu(&state, grant).await?;
+    let account = psu_account(&read, psu)?;
     let id = account.resource_id.as_str();
     let consent = consent_of(&grant).unwrap_or_default();
     if !consent.allows(id, Operation::Balances) {

@@ -14,15 +14,14 @@ use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
-use guichet_stet::ResourceId;
 use guichet_stet::amount::AmountType;
 use guichet_store::{AccountRecord, ConsentRecord};
 use serde::Serialize;
 
-use crate::auth::{AISP, Grant};
+use crate::auth::{AISP, Grant, GrantWithAccount};
 use crate::error::{ApiError, ApiResult};
 use crate::limits::Allowance;
-use crate::state::{AppState, Bank, SharedState};
+use crate::state::{AppState, SharedState};
 
 pub fn router() -> Router<SharedState> {
     Router::new()
@@ -89,17 +88,12 @@ pub(crate) fn consent_of(grant: &Grant) -> Option<ConsentRecord> {
     grant.consent.clone()
 }
 
-/// The PSU's eligible account with this resource id. Another PSU's account and an unknown id
-/// get the same 404, so that nothing leaks about accounts that are not the PSU's.
-pub(crate) async fn psu_account(
-    state: &AppState,
-    bank: &Bank,
-    psu: &str,
-    raw_id: &str,
-) -> ApiResult<AccountRecord> {
-    let id = ResourceId::parse(raw_id)?;
-    match state.store.account(bank.code(), id.as_str()).await? {
-        Some(account) if account.psu_id == psu && account.eligible => Ok(account),
+/// The PSU's eligible account the path names, read with the token. Another PSU's account and
+/// an unknown id get the same 404, so that nothing leaks about accounts that are not the PSU's.
+pub(crate) fn psu_account(read: &GrantWithAccount, psu: &str) -> ApiResult<AccountRecord> {
+    let id = read.id.clone()?;
+    match &read.account {
+        Some(account) if account.psu_id == psu && account.eligible => Ok(account.clone()),
         _ => Err(ApiError::NotFound(format!("account '{id}' not found"))),
     }
 }

@@ -6,7 +6,7 @@
 //! recent first (booking day, then technical id), at most `max_operations` (500) per answer;
 //! where the bank paginates, pages of `page_size` linked by `first`, `prev`, `next`, `last`.
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use guichet_stet::model::{GenericLink, TransactionsLinks};
@@ -18,7 +18,7 @@ use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use super::page::PageWriter;
 use super::query::{self, TransactionFilters};
 use super::{ais_psu, consent_of, json_bytes, no_content, psu_account};
-use crate::auth::{EXTENDED_HISTORY, Grant};
+use crate::auth::{EXTENDED_HISTORY, Grant, GrantWithAccount};
 use crate::error::{ApiError, ApiResult};
 use crate::limits::{self, AisMethod};
 use crate::links;
@@ -27,14 +27,14 @@ use crate::state::{Bank, CurrentBank, SharedState};
 pub async fn get(
     State(state): State<SharedState>,
     CurrentBank(bank): CurrentBank,
-    grant: Grant,
+    read: GrantWithAccount,
     headers: HeaderMap,
-    Path(raw_id): Path<String>,
     RawQuery(raw_query): RawQuery,
 ) -> ApiResult<Response> {
-    let psu = ais_psu(&state, &grant).await?;
+    let grant = &read.grant;
+    let psu = ais_psu(&state, grant).await?;
     let filters = query::parse(raw_query.as_deref())?;
-    let account = psu_account(&state, &bank, psu, &raw_id).await?;
+    let account = psu_account(&read, psu)?;
     let id = account.resource_id.clone();
     let consent = consent_of(&grant).unwrap_or_default();
     if !consent.allows(&id, Operation::Transactions) {
