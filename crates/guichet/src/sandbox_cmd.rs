@@ -38,6 +38,19 @@ pub enum SandboxCommand {
         #[arg(long, env = "GUICHET_DATABASE_URL")]
         database_url: Option<String>,
     },
+    /// Write the sandbox's data set as a core banking system's files, per bank: the customer
+    /// file (`<bank>-customers.json`), a camt.053 of the booked operations and accounting
+    /// balances (`<bank>-camt053.xml`) and a camt.052 of the pending ones and instant balances
+    /// (`<bank>-camt052.xml`), ready for `guichet import`.
+    ExportCamt {
+        /// The folder to write into (created when missing).
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, env = "GUICHET_DATA_DIR", default_value_os_t = default_data_dir())]
+        data_dir: PathBuf,
+        #[arg(long, env = "GUICHET_DATABASE_URL")]
+        database_url: Option<String>,
+    },
     /// Lift a persona's SCA block (after 5 failed passwords or codes; the BLOCKED persona is
     /// blocked from the start), sandbox mode only.
     Unblock {
@@ -56,6 +69,20 @@ pub enum SandboxCommand {
 
 pub async fn run(command: SandboxCommand) -> anyhow::Result<()> {
     match command {
+        SandboxCommand::ExportCamt {
+            out,
+            data_dir,
+            database_url: url,
+        } => {
+            let url = database_url(url.as_deref(), &data_dir)?;
+            let store = Store::connect(&url, 1).await?;
+            let written = export_camt(&store, &out).await;
+            store.close().await;
+            for path in written? {
+                println!("{}", path.display());
+            }
+            Ok(())
+        }
         SandboxCommand::Unblock {
             bank,
             psu,
@@ -124,4 +151,28 @@ pub async fn run(command: SandboxCommand) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// The files of every sandbox bank, written into `out`.
+async fn export_camt(store: &Store, out: &std::path::Path) -> anyhow::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(out)?;
+    let created = jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%S")
+        .to_string();
+    let mut written = Vec::new();
+    for profile in guichet_aspsp::BankProfile::sandbox_banks() {
+        let files = store
+            .export_camt(&profile.code, &created, &profile.bic)
+            .await?;
+        for (suffix, text) in [
+            ("customers.json", &files.customers),
+            ("camt053.xml", &files.statement),
+            ("camt052.xml", &files.report),
+        ] {
+            let path = out.join(format!("{}-{suffix}", profile.code));
+            std::fs::write(&path, text)?;
+            written.push(path);
+        }
+    }
+    Ok(written)
 }

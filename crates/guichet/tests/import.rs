@@ -200,3 +200,54 @@ async fn serve_imports_what_is_dropped_into_its_inbox() {
     store.close().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sandbox_exports_files_that_import_into_an_empty_store() {
+    let dir = std::env::temp_dir().join(format!("guichet-export-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (sandbox, fresh, out) = (dir.join("sandbox"), dir.join("fresh"), dir.join("out"));
+    std::fs::create_dir_all(&sandbox).unwrap_or_else(|e| panic!("{e}"));
+    let url = guichet_store::DatabaseUrl::sqlite_file(&sandbox.join("guichet.db"));
+    let store = Store::connect(&url, 1)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let today = "2026-11-24".parse().unwrap_or_else(|e| panic!("{e}"));
+    store
+        .seed_sandbox(&["30258", "17515"], today, 1_795_000_000)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    store.close().await;
+    let out_arg = out.display().to_string();
+    let written = stdout(&guichet(
+        &["sandbox", "export-camt", "--out", &out_arg],
+        &sandbox,
+    ));
+    assert_eq!(written.lines().count(), 6, "{written}");
+    for bank in ["30258", "17515"] {
+        let customers = out
+            .join(format!("{bank}-customers.json"))
+            .display()
+            .to_string();
+        let imported = stdout(&guichet(
+            &["import", "customers", "--bank", bank, &customers],
+            &fresh,
+        ));
+        assert!(imported.contains("customers"), "{imported}");
+        // No --bank: each file's servicer BIC names its bank.
+        let statement = out
+            .join(format!("{bank}-camt053.xml"))
+            .display()
+            .to_string();
+        let report = out
+            .join(format!("{bank}-camt052.xml"))
+            .display()
+            .to_string();
+        let fed = stdout(&guichet(&["import", &statement, &report], &fresh));
+        assert!(
+            fed.contains("operations added")
+                && !fed.contains(" 0 operations added, 0 updated, 0 unchanged, 0 skipped\n"),
+            "{fed}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

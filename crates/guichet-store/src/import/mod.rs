@@ -3,9 +3,11 @@
 //! camt.052).
 
 mod customers;
+mod export;
 mod inbox;
 mod statements;
 
 pub use customers::{Customer, CustomerAccount, CustomerFile, CustomerSummary};
+pub use export::BankFiles;
 pub use inbox::{Inbox, InboxPass};
 pub use statements::{BankChoice, ImportError, ImportSummary};
