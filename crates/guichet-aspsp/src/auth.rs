@@ -163,6 +163,33 @@ impl Presented {
     }
 }
 
+impl Presented {
+    /// The grant, with the accounts of its PSU (or the one named `only`) and their CLBD, read
+    /// with the token in one round trip.
+    async fn grant_with_accounts(
+        self,
+        state: &SharedState,
+        only: Option<&str>,
+    ) -> Result<(Grant, Vec<(AccountRecord, Option<BalanceRecord>)>), ApiError> {
+        let read = state
+            .store
+            .access_with_accounts(
+                &self.secret,
+                &self.bank_code,
+                self.qwac.org_id.as_str(),
+                &self.qseal.sha256,
+                "CLBD",
+                only,
+            )
+            .await?;
+        let (access, accounts) = match read {
+            Some((access, accounts)) => (Some(access), accounts),
+            None => (None, Vec::new()),
+        };
+        Ok((self.grant(access, state.now().as_second())?, accounts))
+    }
+}
+
 impl FromRequestParts<SharedState> for Grant {
     type Rejection = ApiError;
 
@@ -193,23 +220,10 @@ impl FromRequestParts<SharedState> for GrantWithAccounts {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &SharedState) -> Result<Self, ApiError> {
-        let presented = Presented::read(parts, state).await?;
-        let read = state
-            .store
-            .access_with_accounts(
-                &presented.secret,
-                &presented.bank_code,
-                presented.qwac.org_id.as_str(),
-                &presented.qseal.sha256,
-                "CLBD",
-                None,
-            )
+        let (grant, accounts) = Presented::read(parts, state)
+            .await?
+            .grant_with_accounts(state, None)
             .await?;
-        let (access, accounts) = match read {
-            Some((access, accounts)) => (Some(access), accounts),
-            None => (None, Vec::new()),
-        };
-        let grant = presented.grant(access, state.now().as_second())?;
         Ok(GrantWithAccounts { grant, accounts })
     }
 }
@@ -232,23 +246,11 @@ impl FromRequestParts<SharedState> for GrantWithAccount {
             .await
             .map_err(|e| ApiError::NotFound(e.body_text()))?;
         let id = ResourceId::parse(&raw_id);
-        let presented = Presented::read(parts, state).await?;
-        let read = state
-            .store
-            .access_with_accounts(
-                &presented.secret,
-                &presented.bank_code,
-                presented.qwac.org_id.as_str(),
-                &presented.qseal.sha256,
-                "CLBD",
-                Some(id.as_ref().map_or("", |id| id.as_str())),
-            )
+        let (grant, accounts) = Presented::read(parts, state)
+            .await?
+            .grant_with_accounts(state, Some(id.as_ref().map_or("", |id| id.as_str())))
             .await?;
-        let (access, account) = match read {
-            Some((access, accounts)) => (Some(access), accounts.into_iter().next()),
-            None => (None, None),
-        };
-        let grant = presented.grant(access, state.now().as_second())?;
+        let account = accounts.into_iter().next();
         Ok(GrantWithAccount {
             grant,
             id,
