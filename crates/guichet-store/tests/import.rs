@@ -159,6 +159,16 @@ on_both_backends! {
         let balances_after = store.balances(BANK, "CPT08111222301").await.unwrap_or_default();
         assert_eq!(balances_after, balances);
 
+        // Amounts beyond what an account holds, or with fractions of a cent: refused.
+        for amount in [Decimal::MAX, Decimal::new(12345, 3)] {
+            let mut odd = entry("R9", 1, EntryStatus::Booked, "2026-11-25");
+            odd.amount = amount;
+            let file = document(Kind::Statement053, "2026-11-25T23:00:00Z", vec![], vec![odd]);
+            let refused = import(&store, &file).await;
+            assert!(matches!(&refused, Err(ImportError::Refused { element, .. }) if element == "Ntry/Amt"), "{refused:?}");
+        }
+        assert_eq!(operations(&store).await, booked);
+
         // An account the customer file does not name.
         let stranger = document(Kind::Statement053, "2026-11-25T22:00:00Z", vec![], vec![])
             .replace(CURRENT, "FR7630004000310001234567865");

@@ -209,8 +209,8 @@ async fn open_account(
     })
 }
 
-/// BICs compare on their first eight characters (a BIC8 is its own head office's BIC11
-/// `XXX`).
+/// BICs compare on their first eight characters: a BIC8 names the same institution as its
+/// BIC11 with the head office's branch code.
 fn same_bic(a: &str, b: &str) -> bool {
     let head = |bic: &str| {
         bic.trim()
@@ -224,7 +224,9 @@ fn same_bic(a: &str, b: &str) -> bool {
 
 /// Minor units of a two-decimal currency; an amount with more decimals is refused.
 fn minor(amount: Decimal, line: u64, element: &str) -> Result<i64, ImportError> {
-    let scaled = amount * Decimal::ONE_HUNDRED;
+    let scaled = amount
+        .checked_mul(Decimal::ONE_HUNDRED)
+        .ok_or_else(|| refused(line, element, format!("{amount} is out of range")))?;
     if scaled.fract() != Decimal::ZERO {
         return Err(refused(
             line,
