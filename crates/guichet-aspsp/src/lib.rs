@@ -19,6 +19,7 @@ pub mod error;
 pub mod limits;
 pub mod links;
 pub mod oauth;
+pub mod oidc;
 pub mod ops;
 pub mod profile;
 pub mod register;

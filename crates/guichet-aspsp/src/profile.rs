@@ -153,6 +153,10 @@ pub struct BankProfile {
     /// How long a block lasts, in minutes (RTS art. 4(3)(d): "for a duration the bank sets").
     #[serde(default = "default_sca_block_minutes")]
     pub sca_block_minutes: i64,
+    /// The bank's OpenID Connect provider that performs the PSU's SCA (`[banks.oidc]`):
+    /// with it, `/authorize` sends the PSU there instead of showing Guichet's own login.
+    #[serde(default)]
+    pub oidc: Option<crate::oidc::OidcSettings>,
 }
 
 /// The association files a mobile OS fetches from the bank's domain to open its app.
@@ -285,6 +289,7 @@ impl BankProfile {
             app2app: None,
             sca_max_failures: default_sca_max_failures(),
             sca_block_minutes: default_sca_block_minutes(),
+            oidc: None,
         }
     }
 

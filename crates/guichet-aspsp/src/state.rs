@@ -48,16 +48,25 @@ pub struct Bank {
     pub zone: TimeZone,
     /// Whether its maintenance windows close it (the profile's choice, else `by_default`).
     pub maintenance_enforced: bool,
+    /// The bank's OpenID provider, when it does the PSU's SCA.
+    pub oidc: Option<Arc<crate::oidc::OidcProvider>>,
 }
 
 impl Bank {
     pub fn new(profile: BankProfile, enforce_by_default: bool) -> Result<Bank, String> {
         let zone = profile.validate()?;
         let maintenance_enforced = profile.enforce_maintenance.unwrap_or(enforce_by_default);
+        let oidc = profile
+            .oidc
+            .as_ref()
+            .map(|settings| crate::oidc::OidcProvider::new(settings).map(Arc::new))
+            .transpose()
+            .map_err(|e| format!("bank {}: {e}", profile.code))?;
         Ok(Bank {
             profile,
             zone,
             maintenance_enforced,
+            oidc,
         })
     }
 

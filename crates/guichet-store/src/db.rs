@@ -185,7 +185,7 @@ impl Store {
     }
 
     async fn migrate(&self) -> Result<()> {
-        let files: [(i64, &str, &'static str, &'static str); 6] = [
+        let files: [(i64, &str, &'static str, &'static str); 7] = [
             (
                 1,
                 "init",
@@ -221,6 +221,12 @@ impl Store {
                 "rotation",
                 include_str!("../migrations/sqlite/0006_rotation.sql"),
                 include_str!("../migrations/postgres/0006_rotation.sql"),
+            ),
+            (
+                7,
+                "delegated_sca",
+                include_str!("../migrations/sqlite/0007_delegated_sca.sql"),
+                include_str!("../migrations/postgres/0007_delegated_sca.sql"),
             ),
         ];
         let migrations = files

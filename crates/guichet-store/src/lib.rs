@@ -33,7 +33,7 @@ pub use db::{Backend, DatabaseUrl, Store};
 pub use funds::FundsCheckRecord;
 pub use limits::CallKey;
 pub use lockout::{LockoutRule, ScaBlockRecord, ScaFailure, ScaTry};
-pub use oauth::{AuthCode, PsuGrant, Redeemed, ScaAttempt};
+pub use oauth::{AuthCode, DelegatedLogin, PsuGrant, Redeemed, ScaAttempt};
 pub use stats::MinuteRow;
 pub use tokens::{NewToken, TokenKind, TokenRecord, TokenSecret, new_family_id, split_scopes};
 pub use tpps::{QsealRecord, TppRecord};

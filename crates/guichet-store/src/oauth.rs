@@ -30,6 +30,19 @@ pub struct ScaAttempt {
     pub sca_at: Option<i64>,
     pub created_at: i64,
     pub expires_at: i64,
+    /// SCA delegated to the bank's OpenID provider: what its callback must match.
+    pub delegated: Option<DelegatedLogin>,
+}
+
+/// What an authorization request to the bank's OpenID provider sent, kept for its callback.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DelegatedLogin {
+    /// SHA-256 of the `state` sent, hex: the value itself is never stored.
+    pub state_hash: String,
+    /// The `nonce` the ID token must carry.
+    pub nonce: String,
+    /// The PKCE `code_verifier` (RFC 7636) of the code exchange.
+    pub verifier: String,
 }
 
 fn attempt(row: &AnyRow) -> Result<ScaAttempt> {
@@ -51,7 +64,36 @@ fn attempt(row: &AnyRow) -> Result<ScaAttempt> {
         sca_at: row.try_get("sca_at")?,
         created_at: row.try_get("created_at")?,
         expires_at: row.try_get("expires_at")?,
+        delegated: delegated(
+            row.try_get("oidc_state_hash")?,
+            row.try_get("oidc_nonce")?,
+            row.try_get("oidc_verifier")?,
+        ),
     })
+}
+
+fn delegated(
+    state_hash: Option<String>,
+    nonce: Option<String>,
+    verifier: Option<String>,
+) -> Option<DelegatedLogin> {
+    Some(DelegatedLogin {
+        state_hash: state_hash?,
+        nonce: nonce?,
+        verifier: verifier?,
+    })
+}
+
+/// The three delegated-login columns of an attempt, NULL without one.
+fn delegated_columns(a: &ScaAttempt) -> [Option<String>; 3] {
+    match &a.delegated {
+        Some(d) => [
+            Some(d.state_hash.clone()),
+            Some(d.nonce.clone()),
+            Some(d.verifier.clone()),
+        ],
+        None => [None, None, None],
+    }
 }
 
 /// An authorization code being redeemed.
@@ -90,10 +132,12 @@ pub struct PsuGrant {
 
 impl Store {
     pub async fn create_attempt(&self, a: &ScaAttempt) -> Result<()> {
+        let [state_hash, nonce, verifier] = delegated_columns(a);
         sqlx::query(
             "INSERT INTO sca_attempts (id, bank_code, purpose, client_id, redirect_uri, scope, state, code_challenge, \
-             csrf, psu_id, stage, failures, otp_hash, otp_shown, sca_at, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+             csrf, psu_id, stage, failures, otp_hash, otp_shown, sca_at, created_at, expires_at, \
+             oidc_state_hash, oidc_nonce, oidc_verifier) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
         )
         .bind(a.id.as_str())
         .bind(a.bank_code.as_str())
@@ -112,6 +156,9 @@ impl Store {
         .bind(a.sca_at)
         .bind(a.created_at)
         .bind(a.expires_at)
+        .bind(state_hash)
+        .bind(nonce)
+        .bind(verifier)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -128,8 +175,10 @@ impl Store {
     /// Saves an attempt's progress if it is still at `expected_stage` (so that two tabs or a
     /// replayed form cannot move it twice); answers whether it was saved.
     pub async fn advance_attempt(&self, a: &ScaAttempt, expected_stage: &str) -> Result<bool> {
+        let [state_hash, nonce, verifier] = delegated_columns(a);
         let done = sqlx::query(
-            "UPDATE sca_attempts SET psu_id = $1, stage = $2, failures = $3, otp_hash = $4, otp_shown = $5, sca_at = $6 \
+            "UPDATE sca_attempts SET psu_id = $1, stage = $2, failures = $3, otp_hash = $4, otp_shown = $5, sca_at = $6, \
+             oidc_state_hash = $9, oidc_nonce = $10, oidc_verifier = $11 \
              WHERE id = $7 AND stage = $8",
         )
         .bind(a.psu_id.clone())
@@ -140,6 +189,9 @@ impl Store {
         .bind(a.sca_at)
         .bind(a.id.as_str())
         .bind(expected_stage)
+        .bind(state_hash)
+        .bind(nonce)
+        .bind(verifier)
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)

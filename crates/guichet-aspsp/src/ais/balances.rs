@@ -25,13 +25,13 @@ pub async fn get(
     let psu = ais_psu(&state, grant).await?;
     let account = psu_account(&read, psu)?;
     let id = account.resource_id.as_str();
-    let consent = consent_of(&grant).unwrap_or_default();
+    let consent = consent_of(grant).unwrap_or_default();
     if !consent.allows(id, Operation::Balances) {
         return Err(ApiError::Forbidden(format!(
             "the PSU's consent does not cover the balances of account '{id}'"
         )));
     }
-    let allowance = limits::spend(&state, &bank, &grant, &headers, id, AisMethod::Balances).await?;
+    let allowance = limits::spend(&state, &bank, grant, &headers, id, AisMethod::Balances).await?;
     let balances: Vec<BalanceResource> = state
         .store
         .balances(bank.code(), id)

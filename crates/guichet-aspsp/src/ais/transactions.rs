@@ -36,13 +36,13 @@ pub async fn get(
     let filters = query::parse(raw_query.as_deref())?;
     let account = psu_account(&read, psu)?;
     let id = account.resource_id.clone();
-    let consent = consent_of(&grant).unwrap_or_default();
+    let consent = consent_of(grant).unwrap_or_default();
     if !consent.allows(&id, Operation::Transactions) {
         return Err(ApiError::Forbidden(format!(
             "the PSU's consent does not cover the transactions of account '{id}'"
         )));
     }
-    let window = Window::of(&bank, &grant, &account.segment, &filters, state.now())?;
+    let window = Window::of(&bank, grant, &account.segment, &filters, state.now())?;
     let mut store_query = TransactionQuery {
         bank_code: bank.code().to_owned(),
         account_id: id.clone(),
@@ -81,7 +81,7 @@ pub async fn get(
     let allowance = limits::spend(
         &state,
         &bank,
-        &grant,
+        grant,
         &headers,
         &id,
         AisMethod::Transactions,

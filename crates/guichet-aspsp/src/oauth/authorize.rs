@@ -42,7 +42,7 @@ pub struct LoginPage<'a> {
 }
 
 /// What each scope lets the TPP do, in the PSU's words.
-fn describe(scope: &str) -> &'static str {
+pub(super) fn describe(scope: &str) -> &'static str {
     match scope {
         "aisp" => {
             "consulter la liste de vos comptes, et les soldes et opérations des comptes que vous choisirez"
@@ -97,13 +97,17 @@ pub(super) fn oauth_error(
     )
 }
 
-/// Starts a new SCA attempt and shows the login page.
+/// Starts a new SCA attempt and shows the login page, or sends the PSU to the bank's OpenID
+/// provider when the bank has one.
 pub async fn start(
     state: &SharedState,
     bank: &Bank,
     attempt: ScaAttempt,
     tpp: Option<TppView>,
 ) -> Response {
+    if let Some(provider) = bank.oidc.clone() {
+        return super::delegated::begin(state, bank, &provider, attempt).await;
+    }
     if let Err(e) = state.store.create_attempt(&attempt).await {
         tracing::error!(error = %e, "storing an SCA attempt");
         return error_page(
@@ -151,6 +155,7 @@ pub fn new_attempt(
         sca_at: None,
         created_at: now,
         expires_at: now + ATTEMPT_SECONDS,
+        delegated: None,
     })
 }
 

@@ -7,6 +7,7 @@
 //! fallback online-banking login, the App2App association files.
 
 mod authorize;
+mod delegated;
 pub mod error;
 mod fallback;
 mod lockout;
@@ -42,6 +43,8 @@ pub fn psu_router() -> Router<SharedState> {
         .route("/sca/login", post(steps::login))
         .route("/sca/otp", post(steps::otp))
         .route("/sca/cancel", post(steps::cancel))
+        .route("/sca/callback", get(delegated::callback))
+        .route("/sca/consent", post(delegated::consent))
         .route("/psu/access", get(psu_access::show))
         .route("/psu/access/revoke", post(psu_access::revoke))
         .route(

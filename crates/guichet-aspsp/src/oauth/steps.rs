@@ -341,13 +341,15 @@ pub async fn otp(State(state): State<SharedState>, parts: Parts, body: Bytes) ->
     }
 }
 
-async fn finish_authorization(
+/// Gives the TPP its single-use code: the PSU passed SCA at `sca_at` and allowed the access.
+pub(super) async fn finish_authorization(
     state: &SharedState,
     bank: &Bank,
     attempt: &ScaAttempt,
     psu: &PsuRecord,
-    now: i64,
+    sca_at: i64,
 ) -> Response {
+    let now = state.now().as_second();
     let (Some(client_id), Some(redirect_uri)) = (&attempt.client_id, &attempt.redirect_uri) else {
         return error_page(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -363,7 +365,7 @@ async fn finish_authorization(
         psu_id: psu.psu_id.clone(),
         scopes: guichet_store::split_scopes(attempt.scope.as_deref().unwrap_or_default()),
         code_challenge: attempt.code_challenge.clone(),
-        sca_at: now,
+        sca_at,
         expires_at: now + CODE_SECONDS,
     };
     let secret = match state.store.issue_code(&code).await {
@@ -426,19 +428,13 @@ pub async fn cancel(State(state): State<SharedState>, parts: Parts, body: Bytes)
     }
     match &attempt.redirect_uri {
         Some(uri) => {
-            let description = if previous == "locked" {
-                "the PSU failed strong authentication three times"
+            let error = if previous == "locked" {
+                OAuthError::access_denied("the PSU failed strong authentication three times")
             } else {
-                "the PSU cancelled"
+                super::delegated::refusal_error(&previous)
+                    .unwrap_or_else(|| OAuthError::access_denied("the PSU cancelled"))
             };
-            let mut response =
-                OAuthError::access_denied(description).redirect(uri, attempt.state.as_deref());
-            if let Ok(value) = axum::http::HeaderValue::from_str(&clear_cookie()) {
-                response
-                    .headers_mut()
-                    .insert(axum::http::header::SET_COOKIE, value);
-            }
-            response
+            super::delegated::back_to_tpp(uri, &attempt, error)
         }
         None => Page::render(
             StatusCode::OK,

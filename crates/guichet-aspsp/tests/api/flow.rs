@@ -132,8 +132,9 @@ impl<'a> Journey<'a> {
             .get(Journey::authorize_url(app, bank, query))
             .send()
             .await;
-        let Ok(response) = response else {
-            panic!("authorize")
+        let response = match response {
+            Ok(response) => response,
+            Err(e) => panic!("authorize: {e:?}"),
         };
         let step = Step::read(response).await;
         let cookie = step.cookie.clone().unwrap_or_default();

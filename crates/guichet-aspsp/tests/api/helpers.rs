@@ -41,6 +41,9 @@ pub struct TestApp {
     pub edge: guichet_aspsp::conn::EdgeLimits,
     /// `--sandbox-maintenance`; tests set it before `restart`.
     pub sandbox_maintenance: bool,
+    /// `--host-domain`; in production the PSU pages' origin is then `www.<bank>.<domain>`,
+    /// which a test that follows redirects to them clears before `restart`.
+    pub host_domain: Option<String>,
 }
 
 /// A TPP's identity from its four files.
@@ -190,6 +193,7 @@ impl TestApp {
             mode,
             edge: guichet_aspsp::conn::EdgeLimits::default(),
             sandbox_maintenance: false,
+            host_domain: Some("sandbox.guichet.test".into()),
         };
         app.start().await;
         for tpp in [
@@ -210,7 +214,7 @@ impl TestApp {
             listen: IpAddr::from([127, 0, 0, 1]),
             port: 0,
             psu_port: 0,
-            host_domain: Some("sandbox.guichet.test".into()),
+            host_domain: self.host_domain.clone(),
             pool_size: 4,
             tls: self.tls.clone(),
             edge: self.edge.clone(),

@@ -4,6 +4,8 @@
 
 mod flow;
 mod helpers;
+#[path = "../../../../tests/oidc/provider.rs"]
+mod oidc_provider;
 mod outage;
 mod pki;
 
@@ -21,6 +23,7 @@ mod limits;
 mod lockout;
 mod logs;
 mod oauth;
+mod oidc;
 mod ops;
 mod regulatory;
 mod security;

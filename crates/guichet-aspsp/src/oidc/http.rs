@@ -1,0 +1,93 @@
+//! The HTTP client that talks to the bank's OpenID provider: bounded in time (a slow provider
+//! gives the PSU a page within `timeout_seconds`, never a hung request) and in size, no
+//! redirects followed (openidconnect's advice: following them opens the client to SSRF), TLS
+//! by rustls with the system's roots plus an optional CA file of the bank.
+
+use std::future::Future;
+use std::path::Path;
+use std::pin::Pin;
+use std::time::Duration;
+
+use openidconnect::{AsyncHttpClient, HttpRequest, HttpResponse};
+
+/// The most a discovery document, a JWKS or a token answer may weigh.
+const MAX_ANSWER_BYTES: usize = 1 << 20;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    #[error("{0}")]
+    Transport(#[from] reqwest::Error),
+    #[error("{0}")]
+    Http(#[from] http::Error),
+    #[error("the answer is larger than {MAX_ANSWER_BYTES} bytes")]
+    TooLarge,
+}
+
+impl HttpError {
+    /// Whether the provider could not be reached or did not answer in time.
+    pub fn unreachable(&self) -> bool {
+        matches!(self, HttpError::Transport(e) if e.is_timeout() || e.is_connect() || e.is_request())
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Http {
+    client: reqwest::Client,
+}
+
+impl Http {
+    pub fn new(timeout: Duration, ca_file: Option<&Path>) -> Result<Http, String> {
+        let mut roots = rustls::RootCertStore::empty();
+        let native = rustls_native_certs::load_native_certs();
+        for cert in native.certs {
+            // A system root the parser refuses is left out; the others still serve.
+            let _ = roots.add(cert);
+        }
+        if let Some(path) = ca_file {
+            let named = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
+            let pem = std::fs::read(path).map_err(|e| named(&e))?;
+            for cert in rustls_pki_types::pem::PemObject::pem_slice_iter(&pem) {
+                let cert: rustls_pki_types::CertificateDer<'static> = cert.map_err(|e| named(&e))?;
+                roots.add(cert).map_err(|e| named(&e))?;
+            }
+        }
+        let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let client = reqwest::Client::builder()
+            .use_preconfigured_tls(tls)
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(timeout)
+            .timeout(timeout)
+            .build()
+            .map_err(|e| format!("the OpenID provider's HTTP client: {e}"))?;
+        Ok(Http { client })
+    }
+}
+
+impl<'c> AsyncHttpClient<'c> for Http {
+    type Error = HttpError;
+    type Future = Pin<Box<dyn Future<Output = Result<HttpResponse, HttpError>> + Send + 'c>>;
+
+    fn call(&'c self, request: HttpRequest) -> Self::Future {
+        Box::pin(async move {
+            let request = reqwest::Request::try_from(request)?;
+            let mut response = self.client.execute(request).await?;
+            let mut answer = http::Response::builder().status(response.status());
+            for (name, value) in response.headers() {
+                answer = answer.header(name, value);
+            }
+            let mut body = Vec::new();
+            while let Some(chunk) = response.chunk().await? {
+                if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+                    return Err(HttpError::TooLarge);
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(answer.body(body)?)
+        })
+    }
+}
