@@ -120,6 +120,16 @@ mod tests {
         for bank in &config.banks {
             bank.validate().map_err(anyhow::Error::msg)?;
         }
+        let oidc = config.banks[0]
+            .oidc
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("no [banks.oidc] in the example"))?;
+        oidc.validate().map_err(anyhow::Error::msg)?;
+        assert_eq!(
+            oidc.client_auth,
+            guichet_aspsp::oidc::ClientAuthMethod::PrivateKeyJwt
+        );
+        assert_eq!(oidc.signing_algs().map_err(anyhow::Error::msg)?.len(), 2);
         let tls = config
             .tls
             .ok_or_else(|| anyhow::anyhow!("no [tls]"))?

@@ -19,7 +19,7 @@ use tokio::net::TcpListener;
 use crate::flow::{pkce, token_request};
 use crate::helpers::*;
 
-struct Driver(Child);
+pub(crate) struct Driver(Child);
 
 impl Drop for Driver {
     fn drop(&mut self) {
@@ -28,7 +28,7 @@ impl Drop for Driver {
     }
 }
 
-fn screenshots() -> PathBuf {
+pub(crate) fn screenshots() -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .parent()
         .map_or_else(|| PathBuf::from("target"), Path::to_path_buf)
@@ -56,7 +56,7 @@ fn binary(name: &str, candidates: &[&str]) -> String {
 }
 
 /// The TPP's callback: answers a small page and hands over the query of the first request.
-async fn callback_server(listener: TcpListener, found: tokio::sync::oneshot::Sender<String>) {
+pub(crate) async fn callback_server(listener: TcpListener, found: tokio::sync::oneshot::Sender<String>) {
     let mut found = Some(found);
     while let Ok((mut stream, _)) = listener.accept().await {
         let mut buffer = vec![0u8; 8192];
@@ -77,7 +77,7 @@ async fn callback_server(listener: TcpListener, found: tokio::sync::oneshot::Sen
     }
 }
 
-async fn shoot(browser: &fantoccini::Client, name: &str) {
+pub(crate) async fn shoot(browser: &fantoccini::Client, name: &str) {
     match browser.screenshot().await {
         Ok(png) => {
             let _ = std::fs::write(screenshots().join(name), png);
@@ -86,44 +86,16 @@ async fn shoot(browser: &fantoccini::Client, name: &str) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_psu_authorizes_a_tpp_in_a_real_browser() {
-    let chromedriver = binary(
-        "chromedriver",
-        &["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"],
-    );
-    let chromium = binary(
-        "chromium",
-        &["/usr/bin/chromium", "/usr/bin/chromium-browser"],
-    );
-    let app = TestApp::spawn(Backend::Sqlite).await;
-
-    let listener = match TcpListener::bind("127.0.0.1:0").await {
-        Ok(listener) => listener,
-        Err(e) => panic!("{e}"),
-    };
-    let redirect = format!(
-        "http://127.0.0.1:{}/callback",
-        listener.local_addr().map(|a| a.port()).unwrap_or(0)
-    );
-    let (sender, received) = tokio::sync::oneshot::channel();
-    tokio::spawn(callback_server(listener, sender));
-    let pem = std::fs::read_to_string(&the_pki().sandbox.demo.qseal).unwrap_or_default();
-    let uris = vec![redirect.clone()];
-    if let Err(e) =
-        guichet_aspsp::sandbox::register_tpp(&app.state().store, "Guichet Demo TPP", &uris, &pem, 0)
-            .await
-    {
-        panic!("{e}");
-    }
-
+/// Chromium under chromedriver: the driver (killed when dropped), the WebDriver session and
+/// the browser's profile folder.
+pub(crate) async fn open_browser(chromedriver: &str, chromium: &str) -> (Driver, fantoccini::Client, PathBuf) {
     let port = free_port();
     let driver = Command::new(&chromedriver)
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn();
-    let _driver = match driver {
+    let driver = match driver {
         Ok(child) => Driver(child),
         Err(e) => panic!("cannot start {chromedriver}: {e}"),
     };
@@ -162,6 +134,46 @@ async fn a_psu_authorizes_a_tpp_in_a_real_browser() {
     let Some(browser) = connected else {
         panic!("chromedriver did not answer on port {port}")
     };
+
+    (driver, browser, profile)
+}
+
+/// The paths of Debian's chromedriver and chromium; the test fails, naming them, without.
+pub(crate) fn chromium_binaries() -> (String, String) {
+    (
+        binary(
+            "chromedriver",
+            &["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"],
+        ),
+        binary("chromium", &["/usr/bin/chromium", "/usr/bin/chromium-browser"]),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_psu_authorizes_a_tpp_in_a_real_browser() {
+    let (chromedriver, chromium) = chromium_binaries();
+    let app = TestApp::spawn(Backend::Sqlite).await;
+
+    let listener = match TcpListener::bind("127.0.0.1:0").await {
+        Ok(listener) => listener,
+        Err(e) => panic!("{e}"),
+    };
+    let redirect = format!(
+        "http://127.0.0.1:{}/callback",
+        listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    );
+    let (sender, received) = tokio::sync::oneshot::channel();
+    tokio::spawn(callback_server(listener, sender));
+    let pem = std::fs::read_to_string(&the_pki().sandbox.demo.qseal).unwrap_or_default();
+    let uris = vec![redirect.clone()];
+    if let Err(e) =
+        guichet_aspsp::sandbox::register_tpp(&app.state().store, "Guichet Demo TPP", &uris, &pem, 0)
+            .await
+    {
+        panic!("{e}");
+    }
+
+    let (_driver, browser, profile) = open_browser(&chromedriver, &chromium).await;
 
     let (verifier, challenge) = pkce();
     let mut query = url::form_urlencoded::Serializer::new(String::new());
@@ -276,4 +288,124 @@ async fn a_psu_authorizes_a_tpp_in_a_real_browser() {
             "{shot} kept"
         );
     }
+}
+
+/// The whole journey with SCA at the bank's OpenID provider, in Chromium: the TPP's authorize
+/// URL, Guichet's redirect, the provider's login form, Guichet's callback and consent page,
+/// the TPP's callback, the token over mutual TLS, then GET /accounts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_psu_authorizes_a_tpp_through_the_banks_openid_provider_in_a_real_browser() {
+    let (chromedriver, chromium) = chromium_binaries();
+    let bank = crate::oidc::delegated(Backend::Sqlite, crate::oidc::Setup::default()).await;
+    let app = &bank.app;
+    let listener = match TcpListener::bind("127.0.0.1:0").await {
+        Ok(listener) => listener,
+        Err(e) => panic!("{e}"),
+    };
+    let redirect = format!(
+        "http://127.0.0.1:{}/callback",
+        listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    );
+    let (sender, received) = tokio::sync::oneshot::channel();
+    tokio::spawn(callback_server(listener, sender));
+    let pem = std::fs::read_to_string(&the_pki().sandbox.demo.qseal).unwrap_or_default();
+    let registered = guichet_aspsp::sandbox::register_tpp(
+        &app.state().store,
+        "Guichet Demo TPP",
+        &[redirect.clone()],
+        &pem,
+        0,
+    )
+    .await;
+    assert!(registered.is_ok(), "{registered:?}");
+    let (_driver, browser, profile) = open_browser(&chromedriver, &chromium).await;
+
+    let (verifier, challenge) = pkce();
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    query
+        .append_pair("response_type", "code")
+        .append_pair("client_id", "PSDFR-ACPR-12345")
+        .append_pair("redirect_uri", &redirect)
+        .append_pair("scope", "aisp")
+        .append_pair("state", "oidc-browser")
+        .append_pair("code_challenge", &challenge)
+        .append_pair("code_challenge_method", "S256");
+    let authorize = format!(
+        "{}/stet/psd2/oauth/authorize?{}",
+        app.psu_origin(CE),
+        query.finish()
+    );
+    if let Err(e) = browser.goto(&authorize).await {
+        panic!("goto: {e}");
+    }
+    // The provider's own login form.
+    if let Err(e) = browser.wait().for_element(Locator::Id("login-form")).await {
+        panic!("the provider's login page did not come: {e}");
+    }
+    let at_provider = browser.current_url().await.map(|u| u.to_string()).unwrap_or_default();
+    assert!(at_provider.starts_with(&bank.provider.issuer), "{at_provider}");
+    shoot(&browser, "oidc-01-provider-login.png").await;
+    for (id, text) in [("login", "claire"), ("password", "claire-pass")] {
+        let field = browser
+            .find(Locator::Id(id))
+            .await
+            .unwrap_or_else(|e| panic!("#{id}: {e}"));
+        field
+            .send_keys(text)
+            .await
+            .unwrap_or_else(|e| panic!("typing in #{id}: {e}"));
+    }
+    let submit = browser
+        .find(Locator::Id("submit"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    submit.click().await.unwrap_or_else(|e| panic!("{e}"));
+
+    // Back at the bank: its consent page names the TPP and the PSU.
+    let tpp = browser.wait().for_element(Locator::Id("tpp-org-id")).await;
+    let Ok(tpp) = tpp else {
+        let html = browser.source().await.unwrap_or_default();
+        panic!("the bank's consent page did not come: {html}")
+    };
+    assert_eq!(tpp.text().await.unwrap_or_default(), "PSDFR-ACPR-12345");
+    shoot(&browser, "oidc-02-bank-consent.png").await;
+    let allow = browser
+        .find(Locator::Id("allow"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    allow.click().await.unwrap_or_else(|e| panic!("{e}"));
+
+    let target = tokio::time::timeout(Duration::from_secs(20), received).await;
+    let Ok(Ok(target)) = target else {
+        panic!("the browser never reached the TPP's callback")
+    };
+    let _ = browser.wait().for_element(Locator::Id("tpp")).await;
+    shoot(&browser, "oidc-03-tpp-callback.png").await;
+    let _ = browser.close().await;
+    let _ = std::fs::remove_dir_all(&profile);
+
+    let params: std::collections::HashMap<String, String> =
+        url::form_urlencoded::parse(target.split_once('?').map_or("", |(_, q)| q).as_bytes())
+            .into_owned()
+            .collect();
+    assert_eq!(params.get("state").map(String::as_str), Some("oidc-browser"));
+    let code = params.get("code").cloned().unwrap_or_default();
+    let fields = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", redirect.as_str()),
+        ("client_id", "PSDFR-ACPR-12345"),
+        ("code_verifier", verifier.as_str()),
+    ];
+    let (status, _, token) = token_request(app, CE, "token", &fields, &[]).await;
+    assert_eq!(status, 200, "{token}");
+    let access = token["access_token"].as_str().unwrap_or_default().to_owned();
+    let accounts = ok_json(app.get(CE, "/accounts", &access)).await;
+    let ibans: Vec<&str> = accounts["accounts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a["accountId"]["iban"].as_str())
+        .collect();
+    assert_eq!(ibans, [CLAIRE_EMPTY, CLAIRE_FULL]);
 }

@@ -32,9 +32,9 @@ fn accounts() -> Vec<Value> {
     ]
 }
 
-struct Delegated {
-    app: TestApp,
-    provider: Provider,
+pub(crate) struct Delegated {
+    pub app: TestApp,
+    pub provider: Provider,
     callback: String,
     _dir: tempfile_dir::Dir,
 }
@@ -66,7 +66,7 @@ mod tempfile_dir {
 }
 
 /// How the bank's provider is set up in a test.
-struct Setup {
+pub(crate) struct Setup {
     private_key_jwt: bool,
     id_token_alg: &'static str,
     settings: Value,
@@ -83,7 +83,7 @@ impl Default for Setup {
 }
 
 /// A production Caisse d'Epargne whose SCA is the provider's, with the sandbox's customers.
-async fn delegated(backend: Backend, setup: Setup) -> Delegated {
+pub(crate) async fn delegated(backend: Backend, setup: Setup) -> Delegated {
     let provider = Provider::start(accounts(), json!({}));
     let dir = tempfile_dir::Dir::new("bank");
     let mut settings = json!({
