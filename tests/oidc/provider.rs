@@ -50,7 +50,10 @@ pub fn ensure_installed() {
     let _ = std::fs::remove_dir(&lock);
     match status {
         Ok(s) if s.success() && ready() => {}
-        Ok(s) => panic!("npm ci --prefix {} failed ({s}): the OpenID provider tests need the npm registry", dir.display()),
+        Ok(s) => panic!(
+            "npm ci --prefix {} failed ({s}): the OpenID provider tests need the npm registry",
+            dir.display()
+        ),
         Err(e) => panic!("npm is missing ({e}): the OpenID provider tests need Node.js and npm"),
     }
 }
@@ -194,7 +197,13 @@ impl Provider {
 
     /// Registers (or replaces) Guichet's client: `client_secret_basic` with this secret, or
     /// `private_key_jwt` with this public JWK; ID tokens signed with `alg`.
-    pub async fn client(&self, client_id: &str, redirect_uri: &str, auth: ClientAuth<'_>, alg: &str) {
+    pub async fn client(
+        &self,
+        client_id: &str,
+        redirect_uri: &str,
+        auth: ClientAuth<'_>,
+        alg: &str,
+    ) {
         let mut client = json!({
             "client_id": client_id,
             "redirect_uris": [redirect_uri],
@@ -219,7 +228,12 @@ impl Provider {
     /// Walks the provider's pages from the authorization URL: the login form, then the
     /// redirects, until one leaves the provider. Answers that URL (Guichet's callback).
     /// `password: None` presses Cancel.
-    pub async fn login(&self, authorization_url: &str, login: &str, password: Option<&str>) -> String {
+    pub async fn login(
+        &self,
+        authorization_url: &str,
+        login: &str,
+        password: Option<&str>,
+    ) -> String {
         let mut jar: HashMap<String, String> = HashMap::new();
         let mut url = authorization_url.to_owned();
         let mut posted = false;
@@ -313,7 +327,8 @@ pub fn es256_key(kid: &str) -> (String, Value) {
     let Ok(pkcs8) = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng) else {
         panic!("P-256 key")
     };
-    let Ok(pair) = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref()) else {
+    let Ok(pair) = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref())
+    else {
         panic!("P-256 key")
     };
     let point = pair.public_key().as_ref();

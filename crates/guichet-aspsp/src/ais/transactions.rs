@@ -78,15 +78,8 @@ pub async fn get(
             bank.profile.name
         )));
     }
-    let allowance = limits::spend(
-        &state,
-        &bank,
-        grant,
-        &headers,
-        &id,
-        AisMethod::Transactions,
-    )
-    .await?;
+    let allowance =
+        limits::spend(&state, &bank, grant, &headers, &id, AisMethod::Transactions).await?;
     store_query.limit = page_size;
     store_query.offset = (page - 1) * page_size;
     let pending_status = bank.profile.pending_status.as_str();

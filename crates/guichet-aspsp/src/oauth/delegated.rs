@@ -101,7 +101,9 @@ impl Refusal {
             Refusal::Level => OAuthError::access_denied(
                 "the PSU's authentication is not a strong customer authentication",
             ),
-            Refusal::UnknownPsu => OAuthError::access_denied("the PSU is not a customer of this bank"),
+            Refusal::UnknownPsu => {
+                OAuthError::access_denied("the PSU is not a customer of this bank")
+            }
         }
     }
 
@@ -174,18 +176,23 @@ pub(super) async fn begin(
     mut attempt: ScaAttempt,
 ) -> Response {
     let Some(redirect_uri) = callback_uri(state, bank, provider) else {
-        tracing::error!(bank = bank.code(), "no callback address for the OpenID provider");
+        tracing::error!(
+            bank = bank.code(),
+            "no callback address for the OpenID provider"
+        );
         return internal(bank);
     };
-    let begun = provider
-        .begin(&redirect_uri, state.now().as_second())
-        .await;
+    let begun = provider.begin(&redirect_uri, state.now().as_second()).await;
     let begun = match begun {
         Ok(begun) => begun,
         Err(failure) => {
             // The attempt is kept, refused, so that "Revenir au service" tells the TPP.
             let refusal = Refusal::of(&failure).unwrap_or(Refusal::Provider);
-            tracing::warn!(bank = bank.code(), detail = failure.detail(), "the OpenID provider cannot be used");
+            tracing::warn!(
+                bank = bank.code(),
+                detail = failure.detail(),
+                "the OpenID provider cannot be used"
+            );
             attempt.stage = refusal.stage().into();
             if let Err(e) = state.store.create_attempt(&attempt).await {
                 tracing::error!(error = %e, "storing an SCA attempt");
@@ -278,8 +285,12 @@ pub async fn callback(State(state): State<SharedState>, parts: Parts) -> Respons
     let login = match (&attempt.delegated, attempt.stage.as_str()) {
         (Some(login), AT_PROVIDER) => login.clone(),
         _ => {
-            return error_page(StatusCode::CONFLICT, name, "Cette étape a déjà été traitée.")
-                .into_response();
+            return error_page(
+                StatusCode::CONFLICT,
+                name,
+                "Cette étape a déjà été traitée.",
+            )
+            .into_response();
         }
     };
     // The answer must carry the `state` this browser's request sent; another one (a forged
@@ -289,7 +300,10 @@ pub async fn callback(State(state): State<SharedState>, parts: Parts) -> Respons
         .as_deref()
         .is_some_and(|s| same(&sha256_hex(s), &login.state_hash));
     if !matches {
-        tracing::info!(bank = bank.code(), "an OpenID callback without this browser's state");
+        tracing::info!(
+            bank = bank.code(),
+            "an OpenID callback without this browser's state"
+        );
         return error_page(
             StatusCode::BAD_REQUEST,
             name,
@@ -303,7 +317,14 @@ pub async fn callback(State(state): State<SharedState>, parts: Parts) -> Respons
     // Used once: the login's secrets are cleared whatever comes next.
     attempt.delegated = None;
     let outcome = provider
-        .finish(&params, &login.nonce, &login.verifier, &redirect_uri, now, attempt.created_at)
+        .finish(
+            &params,
+            &login.nonce,
+            &login.verifier,
+            &redirect_uri,
+            now,
+            attempt.created_at,
+        )
         .await;
     let outcome = match outcome {
         Ok(authenticated) => match state.store.psu(bank.code(), &authenticated.psu_id).await {
@@ -320,7 +341,10 @@ pub async fn callback(State(state): State<SharedState>, parts: Parts) -> Respons
         Ok(found) => found,
         Err(failure) => return refuse(&state, &bank, attempt, &failure).await,
     };
-    tracing::info!(bank = bank.code(), "the PSU is authenticated by the bank's OpenID provider");
+    tracing::info!(
+        bank = bank.code(),
+        "the PSU is authenticated by the bank's OpenID provider"
+    );
     state.metrics.sca(bank.code(), ScaOutcome::Success);
     let at = now.as_second();
     attempt.psu_id = Some(psu.psu_id.clone());
@@ -330,9 +354,16 @@ pub async fn callback(State(state): State<SharedState>, parts: Parts) -> Respons
     } else {
         "done".into()
     };
-    if !matches!(state.store.advance_attempt(&attempt, AT_PROVIDER).await, Ok(true)) {
-        return error_page(StatusCode::CONFLICT, name, "Cette étape a déjà été traitée.")
-            .into_response();
+    if !matches!(
+        state.store.advance_attempt(&attempt, AT_PROVIDER).await,
+        Ok(true)
+    ) {
+        return error_page(
+            StatusCode::CONFLICT,
+            name,
+            "Cette étape a déjà été traitée.",
+        )
+        .into_response();
     }
     match attempt.purpose.as_str() {
         "authorize" => consent_page(&state, &bank, &attempt, &psu.display_name).await,
@@ -349,7 +380,11 @@ async fn refuse(
     mut attempt: ScaAttempt,
     failure: &Failure,
 ) -> Response {
-    tracing::info!(bank = bank.code(), detail = failure.detail(), "delegated SCA refused");
+    tracing::info!(
+        bank = bank.code(),
+        detail = failure.detail(),
+        "delegated SCA refused"
+    );
     let refusal = Refusal::of(failure);
     let outcome = match refusal {
         None => ScaOutcome::Abandoned,
@@ -357,7 +392,10 @@ async fn refuse(
     };
     state.metrics.sca(bank.code(), outcome);
     attempt.stage = refusal.map_or("cancelled", Refusal::stage).into();
-    if !matches!(state.store.advance_attempt(&attempt, AT_PROVIDER).await, Ok(true)) {
+    if !matches!(
+        state.store.advance_attempt(&attempt, AT_PROVIDER).await,
+        Ok(true)
+    ) {
         return error_page(
             StatusCode::CONFLICT,
             &bank.profile.name,
@@ -371,7 +409,13 @@ async fn refuse(
             &attempt,
             OAuthError::access_denied("the PSU cancelled"),
         ),
-        (None, None) => message_page(StatusCode::OK, bank, &attempt, "Annulé", "Vous avez annulé."),
+        (None, None) => message_page(
+            StatusCode::OK,
+            bank,
+            &attempt,
+            "Annulé",
+            "Vous avez annulé.",
+        ),
         (Some(refusal), _) => refused_page(bank, &attempt, refusal, None),
     }
 }
@@ -432,7 +476,10 @@ pub async fn consent(State(state): State<SharedState>, parts: Parts, body: Bytes
     };
     let allowed = fields.get("decision").map(String::as_str) == Some("allow");
     attempt.stage = if allowed { "done" } else { "cancelled" }.into();
-    if !matches!(state.store.advance_attempt(&attempt, DECIDING).await, Ok(true)) {
+    if !matches!(
+        state.store.advance_attempt(&attempt, DECIDING).await,
+        Ok(true)
+    ) {
         return error_page(
             StatusCode::CONFLICT,
             &bank.profile.name,
@@ -451,7 +498,13 @@ pub async fn consent(State(state): State<SharedState>, parts: Parts, body: Bytes
             &attempt,
             OAuthError::access_denied("the PSU refused the access"),
         ),
-        None => message_page(StatusCode::OK, &bank, &attempt, "Annulé", "Vous avez annulé."),
+        None => message_page(
+            StatusCode::OK,
+            &bank,
+            &attempt,
+            "Annulé",
+            "Vous avez annulé.",
+        ),
     }
 }
 

@@ -36,7 +36,10 @@ impl ClientAuth {
             .map_err(|e| format!("the client secret file {}: {e}", path.display()))?;
         let secret = text.trim_end_matches(['\r', '\n']);
         if secret.is_empty() {
-            return Err(format!("the client secret file {} is empty", path.display()));
+            return Err(format!(
+                "the client secret file {} is empty",
+                path.display()
+            ));
         }
         Ok(ClientAuth::Secret(openidconnect::ClientSecret::new(
             secret.to_owned(),
@@ -79,7 +82,9 @@ impl AssertionKey {
         let key = key.map_err(|e| named(&e))?;
         let signer = AssertionKey { key, alg, kid };
         // Signing once now tells a key of the wrong kind at start, not at the first PSU.
-        signer.assertion("check", "check", 0).map_err(|e| named(&e))?;
+        signer
+            .assertion("check", "check", 0)
+            .map_err(|e| named(&e))?;
         Ok(signer)
     }
 

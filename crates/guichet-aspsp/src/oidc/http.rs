@@ -47,7 +47,8 @@ impl Http {
             let named = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
             let pem = std::fs::read(path).map_err(|e| named(&e))?;
             for cert in rustls_pki_types::pem::PemObject::pem_slice_iter(&pem) {
-                let cert: rustls_pki_types::CertificateDer<'static> = cert.map_err(|e| named(&e))?;
+                let cert: rustls_pki_types::CertificateDer<'static> =
+                    cert.map_err(|e| named(&e))?;
                 roots.add(cert).map_err(|e| named(&e))?;
             }
         }

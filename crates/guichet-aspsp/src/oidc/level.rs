@@ -126,9 +126,17 @@ mod tests {
     #[test]
     fn acr_and_amr_are_both_checked_when_both_are_set() -> Result<(), String> {
         let level = ScaLevel::new(vec!["urn:bank:sca".into()], true)?;
-        assert!(level.check(Some("urn:bank:sca"), &amr(&["pwd", "otp"])).is_ok());
+        assert!(
+            level
+                .check(Some("urn:bank:sca"), &amr(&["pwd", "otp"]))
+                .is_ok()
+        );
         assert!(level.check(Some("urn:bank:sca"), &amr(&["pwd"])).is_err());
-        assert!(level.check(Some("urn:bank:1fa"), &amr(&["pwd", "otp"])).is_err());
+        assert!(
+            level
+                .check(Some("urn:bank:1fa"), &amr(&["pwd", "otp"]))
+                .is_err()
+        );
         assert!(level.check(None, &amr(&["pwd", "otp"])).is_err());
         let acr_only = ScaLevel::new(vec!["urn:bank:sca".into()], false)?;
         assert!(acr_only.check(Some("urn:bank:sca"), &[]).is_ok());
@@ -136,8 +144,8 @@ mod tests {
     }
 
     const METHODS: &[&str] = &[
-        "pwd", "pin", "kba", "hwk", "swk", "otp", "sms", "tel", "sc", "pop", "fpt", "face",
-        "iris", "retina", "vbm", "geo", "rba", "user", "mca", "wia", "mfa", "x-bank",
+        "pwd", "pin", "kba", "hwk", "swk", "otp", "sms", "tel", "sc", "pop", "fpt", "face", "iris",
+        "retina", "vbm", "geo", "rba", "user", "mca", "wia", "mfa", "x-bank",
     ];
 
     proptest! {

@@ -23,10 +23,10 @@ use openidconnect::core::{
     CoreResponseType,
 };
 use openidconnect::{
-    AdditionalClaims, AuthType, EndpointMaybeSet, EndpointNotSet, EndpointSet, AuthenticationContextClass, AuthenticationFlow,
-    AuthorizationCode, ClaimsVerificationError, ClientId, CsrfToken, IdToken, IdTokenVerifier,
-    IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError,
-    Scope, SignatureVerificationError, TokenResponse,
+    AdditionalClaims, AuthType, AuthenticationContextClass, AuthenticationFlow, AuthorizationCode,
+    ClaimsVerificationError, ClientId, CsrfToken, EndpointMaybeSet, EndpointNotSet, EndpointSet,
+    IdToken, IdTokenVerifier, IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
+    RequestTokenError, Scope, SignatureVerificationError, TokenResponse,
 };
 use serde::{Deserialize, Serialize};
 
@@ -229,7 +229,11 @@ impl OidcProvider {
         Ok(self.keep(metadata.clone().set_jwks(keys), now))
     }
 
-    fn client(&self, metadata: &CoreProviderMetadata, redirect_uri: &str) -> Result<DiscoveredClient, Failure> {
+    fn client(
+        &self,
+        metadata: &CoreProviderMetadata,
+        redirect_uri: &str,
+    ) -> Result<DiscoveredClient, Failure> {
         let redirect = RedirectUrl::new(redirect_uri.to_owned())
             .map_err(|e| Failure::Provider(format!("redirect_uri: {e}")))?;
         let secret = match &self.auth {
@@ -305,10 +309,14 @@ impl OidcProvider {
         if let Some(iss) = &params.iss
             && iss != self.issuer.as_str()
         {
-            return Err(Failure::Provider("the callback's iss is another issuer".into()));
+            return Err(Failure::Provider(
+                "the callback's iss is another issuer".into(),
+            ));
         }
         let Some(code) = &params.code else {
-            return Err(Failure::Provider("the callback has neither code nor error".into()));
+            return Err(Failure::Provider(
+                "the callback has neither code nor error".into(),
+            ));
         };
         let seconds = now.as_second();
         let metadata = self.metadata(seconds).await?;
@@ -366,10 +374,12 @@ impl OidcProvider {
         metadata: &CoreProviderMetadata,
         nonce: &str,
         now: jiff::Timestamp,
-    ) -> Result<&'t openidconnect::IdTokenClaims<OtherClaims, CoreGenderClaim>, ClaimsVerificationError>
-    {
-        let at = chrono::DateTime::<chrono::Utc>::from_timestamp(now.as_second(), 0)
-            .unwrap_or_default();
+    ) -> Result<
+        &'t openidconnect::IdTokenClaims<OtherClaims, CoreGenderClaim>,
+        ClaimsVerificationError,
+    > {
+        let at =
+            chrono::DateTime::<chrono::Utc>::from_timestamp(now.as_second(), 0).unwrap_or_default();
         let verifier = IdTokenVerifier::new_public_client(
             ClientId::new(self.settings.client_id.clone()),
             self.issuer.clone(),
@@ -406,23 +416,26 @@ impl OidcProvider {
                 .add_extra_param("client_assertion_type", client_auth::JWT_BEARER)
                 .add_extra_param("client_assertion", assertion);
         }
-        let response = request.request_async(&self.http).await.map_err(|e| match e {
-            RequestTokenError::ServerResponse(answer) => {
-                let error = answer.error().to_string();
-                if error == "temporarily_unavailable" {
-                    Failure::Unavailable("the token endpoint says it is unavailable".into())
-                } else {
-                    Failure::Provider(format!(
-                        "the token endpoint answered {}",
-                        guichet_stet::error::truncate(&error)
-                    ))
+        let response = request
+            .request_async(&self.http)
+            .await
+            .map_err(|e| match e {
+                RequestTokenError::ServerResponse(answer) => {
+                    let error = answer.error().to_string();
+                    if error == "temporarily_unavailable" {
+                        Failure::Unavailable("the token endpoint says it is unavailable".into())
+                    } else {
+                        Failure::Provider(format!(
+                            "the token endpoint answered {}",
+                            guichet_stet::error::truncate(&error)
+                        ))
+                    }
                 }
-            }
-            RequestTokenError::Request(e) => {
-                Failure::Unavailable(format!("the token endpoint: {}", chain(&e)))
-            }
-            other => Failure::Provider(format!("the token endpoint: {}", chain(&other))),
-        })?;
+                RequestTokenError::Request(e) => {
+                    Failure::Unavailable(format!("the token endpoint: {}", chain(&e)))
+                }
+                other => Failure::Provider(format!("the token endpoint: {}", chain(&other))),
+            })?;
         response
             .id_token()
             .map(|token| token.to_string())

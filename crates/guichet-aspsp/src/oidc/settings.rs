@@ -177,13 +177,20 @@ mod tests {
 
     #[test]
     fn unsafe_settings_are_refused() -> Result<(), Box<dyn std::error::Error>> {
-        assert!(settings("id_token_algs = [\"HS256\"]")?.signing_algs().is_err());
-        assert!(settings("id_token_algs = [\"none\"]")?.signing_algs().is_err());
+        assert!(
+            settings("id_token_algs = [\"HS256\"]")?
+                .signing_algs()
+                .is_err()
+        );
+        assert!(
+            settings("id_token_algs = [\"none\"]")?
+                .signing_algs()
+                .is_err()
+        );
         assert!(settings("timeout_seconds = 0")?.validate().is_err());
         assert!(settings("unknown = 1").is_err());
-        let plain: OidcSettings = toml::from_str(
-            "issuer = \"http://login.bank.example\"\nclient_id = \"guichet\"",
-        )?;
+        let plain: OidcSettings =
+            toml::from_str("issuer = \"http://login.bank.example\"\nclient_id = \"guichet\"")?;
         assert!(plain.validate().is_err());
         let loopback: OidcSettings =
             toml::from_str("issuer = \"http://127.0.0.1:4000\"\nclient_id = \"guichet\"")?;

@@ -56,7 +56,10 @@ fn binary(name: &str, candidates: &[&str]) -> String {
 }
 
 /// The TPP's callback: answers a small page and hands over the query of the first request.
-pub(crate) async fn callback_server(listener: TcpListener, found: tokio::sync::oneshot::Sender<String>) {
+pub(crate) async fn callback_server(
+    listener: TcpListener,
+    found: tokio::sync::oneshot::Sender<String>,
+) {
     let mut found = Some(found);
     while let Ok((mut stream, _)) = listener.accept().await {
         let mut buffer = vec![0u8; 8192];
@@ -88,7 +91,10 @@ pub(crate) async fn shoot(browser: &fantoccini::Client, name: &str) {
 
 /// Chromium under chromedriver: the driver (killed when dropped), the WebDriver session and
 /// the browser's profile folder.
-pub(crate) async fn open_browser(chromedriver: &str, chromium: &str) -> (Driver, fantoccini::Client, PathBuf) {
+pub(crate) async fn open_browser(
+    chromedriver: &str,
+    chromium: &str,
+) -> (Driver, fantoccini::Client, PathBuf) {
     let port = free_port();
     let driver = Command::new(&chromedriver)
         .arg(format!("--port={port}"))
@@ -145,7 +151,10 @@ pub(crate) fn chromium_binaries() -> (String, String) {
             "chromedriver",
             &["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"],
         ),
-        binary("chromium", &["/usr/bin/chromium", "/usr/bin/chromium-browser"]),
+        binary(
+            "chromium",
+            &["/usr/bin/chromium", "/usr/bin/chromium-browser"],
+        ),
     )
 }
 
@@ -342,8 +351,15 @@ async fn a_psu_authorizes_a_tpp_through_the_banks_openid_provider_in_a_real_brow
     if let Err(e) = browser.wait().for_element(Locator::Id("login-form")).await {
         panic!("the provider's login page did not come: {e}");
     }
-    let at_provider = browser.current_url().await.map(|u| u.to_string()).unwrap_or_default();
-    assert!(at_provider.starts_with(&bank.provider.issuer), "{at_provider}");
+    let at_provider = browser
+        .current_url()
+        .await
+        .map(|u| u.to_string())
+        .unwrap_or_default();
+    assert!(
+        at_provider.starts_with(&bank.provider.issuer),
+        "{at_provider}"
+    );
     shoot(&browser, "oidc-01-provider-login.png").await;
     for (id, text) in [("login", "claire"), ("password", "claire-pass")] {
         let field = browser
@@ -388,7 +404,10 @@ async fn a_psu_authorizes_a_tpp_through_the_banks_openid_provider_in_a_real_brow
         url::form_urlencoded::parse(target.split_once('?').map_or("", |(_, q)| q).as_bytes())
             .into_owned()
             .collect();
-    assert_eq!(params.get("state").map(String::as_str), Some("oidc-browser"));
+    assert_eq!(
+        params.get("state").map(String::as_str),
+        Some("oidc-browser")
+    );
     let code = params.get("code").cloned().unwrap_or_default();
     let fields = [
         ("grant_type", "authorization_code"),
@@ -399,7 +418,10 @@ async fn a_psu_authorizes_a_tpp_through_the_banks_openid_provider_in_a_real_brow
     ];
     let (status, _, token) = token_request(app, CE, "token", &fields, &[]).await;
     assert_eq!(status, 200, "{token}");
-    let access = token["access_token"].as_str().unwrap_or_default().to_owned();
+    let access = token["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     let accounts = ok_json(app.get(CE, "/accounts", &access)).await;
     let ibans: Vec<&str> = accounts["accounts"]
         .as_array()

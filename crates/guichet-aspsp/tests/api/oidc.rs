@@ -258,7 +258,10 @@ async fn private_key_jwt_and_es256_id_tokens() {
     assert_eq!(consent.status, 200, "{}", consent.html);
     let done = tpp_redirect(
         &journey
-            .post("/sca/consent", &[("csrf", &consent.csrf()), ("decision", "allow")])
+            .post(
+                "/sca/consent",
+                &[("csrf", &consent.csrf()), ("decision", "allow")],
+            )
             .await,
     );
     assert!(done.param("code").is_some(), "{:?}", done.location);
@@ -277,7 +280,10 @@ async fn the_psu_who_cancels_at_the_provider_or_refuses_on_the_consent_page_send
     let (journey, consent, _) = bank.authenticate("claire", "st-r").await;
     let refused = tpp_redirect(
         &journey
-            .post("/sca/consent", &[("csrf", &consent.csrf()), ("decision", "refuse")])
+            .post(
+                "/sca/consent",
+                &[("csrf", &consent.csrf()), ("decision", "refuse")],
+            )
             .await,
     );
     assert_eq!(refused.param("error").as_deref(), Some("access_denied"));
@@ -296,7 +302,11 @@ async fn an_authentication_below_sca_or_of_a_stranger_is_refused_with_its_page()
         assert_eq!(page.status, status, "{login}: {}", page.html);
         assert!(page.html.contains(words), "{login}: {}", page.html);
         let back = leave(&journey, &page).await;
-        assert_eq!(back.param("error").as_deref(), Some("access_denied"), "{login}");
+        assert_eq!(
+            back.param("error").as_deref(),
+            Some("access_denied"),
+            "{login}"
+        );
         assert_eq!(back.param("state").as_deref(), Some("st-l"));
     }
 }
@@ -314,18 +324,27 @@ async fn an_id_token_that_fails_a_check_gives_no_access() {
     .await;
     let (journey, page, _) = bank.authenticate("claire", "st-a").await;
     assert_eq!(page.status, 502, "{}", page.html);
-    assert_eq!(leave(&journey, &page).await.param("error").as_deref(), Some("access_denied"));
+    assert_eq!(
+        leave(&journey, &page).await.param("error").as_deref(),
+        Some("access_denied")
+    );
 
     // Expired: the bank's clock is past the ID token's `exp` (300 s) when the callback comes,
     // within the attempt's ten minutes.
     let bank = delegated(Backend::Sqlite, Setup::default()).await;
     let (_, challenge) = pkce();
     let (journey, to) = bank.open("st-e", &challenge).await;
-    let back = bank.provider.login(&to, "claire", Some("claire-pass")).await;
+    let back = bank
+        .provider
+        .login(&to, "claire", Some("claire-pass"))
+        .await;
     bank.app.clock.advance(jiff::SignedDuration::from_secs(420));
     let page = bank.callback(&journey, &back).await;
     assert_eq!(page.status, 502, "{}", page.html);
-    assert_eq!(leave(&journey, &page).await.param("error").as_deref(), Some("access_denied"));
+    assert_eq!(
+        leave(&journey, &page).await.param("error").as_deref(),
+        Some("access_denied")
+    );
 }
 
 #[tokio::test]
@@ -334,7 +353,10 @@ async fn keys_rotated_by_the_provider_are_fetched_again() {
     let (_, consent, _) = bank.authenticate("claire", "st-1").await;
     assert_eq!(consent.status, 200, "{}", consent.html);
     let rotated = bank.provider.admin("rotate", json!({})).await;
-    assert!(rotated["kids"].as_array().is_some_and(|k| k.len() >= 4), "{rotated}");
+    assert!(
+        rotated["kids"].as_array().is_some_and(|k| k.len() >= 4),
+        "{rotated}"
+    );
     // Signed with a key the bank's cached JWKS lacks.
     let (_, consent, _) = bank.authenticate("claire", "st-2").await;
     assert_eq!(consent.status, 200, "{}", consent.html);
@@ -346,17 +368,24 @@ async fn a_provider_down_or_slow_gives_a_page_within_its_timeout_and_temporarily
     // Down before the bank ever read its metadata: the bank cannot send the PSU there.
     bank.provider.admin("down", json!({})).await;
     let (_, challenge) = pkce();
-    let (journey, first) = Journey::open(&bank.app, CE, &query("aisp", "st-d", Some(&challenge))).await;
+    let (journey, first) =
+        Journey::open(&bank.app, CE, &query("aisp", "st-d", Some(&challenge))).await;
     assert_eq!(first.status, 503, "{}", first.html);
     let back = leave(&journey, &first).await;
-    assert_eq!(back.param("error").as_deref(), Some("temporarily_unavailable"));
+    assert_eq!(
+        back.param("error").as_deref(),
+        Some("temporarily_unavailable")
+    );
     assert_eq!(back.param("state").as_deref(), Some("st-d"));
     bank.provider.admin("up", json!({})).await;
 
     // Slow once the PSU has logged in: the code exchange is cut at `timeout_seconds` (2 s).
     let (_, challenge) = pkce();
     let (journey, to) = bank.open("st-s", &challenge).await;
-    let back = bank.provider.login(&to, "claire", Some("claire-pass")).await;
+    let back = bank
+        .provider
+        .login(&to, "claire", Some("claire-pass"))
+        .await;
     bank.provider.admin("slow", json!({ "ms": 6000 })).await;
     let started = Instant::now();
     let page = bank.callback(&journey, &back).await;
@@ -364,13 +393,19 @@ async fn a_provider_down_or_slow_gives_a_page_within_its_timeout_and_temporarily
     assert_eq!(page.status, 503, "{}", page.html);
     assert!(took < Duration::from_secs(5), "the bank waited {took:?}");
     let back = leave(&journey, &page).await;
-    assert_eq!(back.param("error").as_deref(), Some("temporarily_unavailable"));
+    assert_eq!(
+        back.param("error").as_deref(),
+        Some("temporarily_unavailable")
+    );
     bank.provider.admin("slow", json!({ "ms": 0 })).await;
 
     // Down at the code exchange.
     let (_, challenge) = pkce();
     let (journey, to) = bank.open("st-x", &challenge).await;
-    let back = bank.provider.login(&to, "claire", Some("claire-pass")).await;
+    let back = bank
+        .provider
+        .login(&to, "claire", Some("claire-pass"))
+        .await;
     bank.provider.admin("down", json!({})).await;
     let page = bank.callback(&journey, &back).await;
     assert_eq!(page.status, 503, "{}", page.html);
@@ -381,7 +416,10 @@ async fn a_forged_or_replayed_callback_changes_nothing() {
     let bank = delegated(Backend::Sqlite, Setup::default()).await;
     let (_, challenge) = pkce();
     let (journey, to) = bank.open("st-f", &challenge).await;
-    let back = bank.provider.login(&to, "claire", Some("claire-pass")).await;
+    let back = bank
+        .provider
+        .login(&to, "claire", Some("claire-pass"))
+        .await;
     // Another state: refused, and the attempt still waits for the real answer.
     let forged = journey.get("/sca/callback?code=forged&state=forged").await;
     assert_eq!(forged.status, 400, "{}", forged.html);
