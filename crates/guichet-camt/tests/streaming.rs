@@ -22,7 +22,7 @@ const TAIL: &str = "</Stmt>\n</BkToCstmrStmt>\n</Document>\n";
 /// The amount of entry `n`, in cents, and whether it is a debit.
 fn amount_of(n: usize) -> (i64, bool) {
     let cents = i64::try_from(n % 100_000).unwrap_or(0) + 1;
-    (cents, n % 3 == 0)
+    (cents, n.is_multiple_of(3))
 }
 
 /// The XML of a camt.053.001.02 with `total` entries, made as it is read.

@@ -96,7 +96,7 @@ pub(crate) async fn open_browser(
     chromium: &str,
 ) -> (Driver, fantoccini::Client, PathBuf) {
     let port = free_port();
-    let driver = Command::new(&chromedriver)
+    let driver = Command::new(chromedriver)
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -321,7 +321,7 @@ async fn a_psu_authorizes_a_tpp_through_the_banks_openid_provider_in_a_real_brow
     let registered = guichet_aspsp::sandbox::register_tpp(
         &app.state().store,
         "Guichet Demo TPP",
-        &[redirect.clone()],
+        std::slice::from_ref(&redirect),
         &pem,
         0,
     )
