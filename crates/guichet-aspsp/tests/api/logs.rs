@@ -373,3 +373,58 @@ on_both_backends! {
         assert!(found.is_empty(), "{} of {} secrets reached the logs:\n{}", found.len(), secrets.0.len(), found.join("\n"));
     }
 }
+
+/// The value of a query parameter of a URL.
+fn query_param(url: &str, name: &str) -> String {
+    reqwest::Url::parse(url)
+        .ok()
+        .and_then(|u| {
+            u.query_pairs()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.into_owned())
+        })
+        .unwrap_or_default()
+}
+
+/// Issue #12: the journey through the bank's OpenID provider, accepted and refused, must not
+/// log the `state` or `nonce` sent to the provider, its code, Guichet's client secret, the
+/// session cookie, the form token, the TPP's code or token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_secret_of_the_delegated_sca_reaches_the_logs() {
+    let capture = capture();
+    let bank = crate::oidc::delegated(guichet_store::Backend::Sqlite, crate::oidc::Setup::default()).await;
+    let mut secrets = Secrets::default();
+    secrets.add("client secret", crate::oidc::SECRET);
+    for (login, tpp_state) in [("claire", "logs-ok"), ("onefactor", "logs-refused")] {
+        let (verifier, challenge) = pkce();
+        let (journey, to) = bank.open(tpp_state, &challenge).await;
+        secrets.add("guichet_sca session cookie", journey.cookie.trim_start_matches("guichet_sca="));
+        secrets.add("state sent to the provider", &query_param(&to, "state"));
+        secrets.add("nonce sent to the provider", &query_param(&to, "nonce"));
+        let back = bank
+            .provider
+            .login(&to, login, Some(&format!("{login}-pass")))
+            .await;
+        secrets.add("the provider's code", &query_param(&back, "code"));
+        let page = bank.callback(&journey, &back).await;
+        secrets.collect_step(&page);
+        if login == "onefactor" {
+            assert_eq!(page.status, 403, "{}", page.html);
+            continue;
+        }
+        let done = journey
+            .post("/sca/consent", &[("csrf", &page.csrf()), ("decision", "allow")])
+            .await;
+        let code = done.param("code").unwrap_or_default();
+        secrets.add("authorization code", &code);
+        let (status, token) = exchange(&bank.app, CE, &code, Some(&verifier)).await;
+        assert_eq!(status, 200, "{token}");
+        secrets.add("access token", &text(&token, "access_token"));
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let log = capture.text();
+    assert!(log.contains("OpenID provider"), "the delegated SCA logged nothing: {log}");
+    assert!(secrets.0.len() >= 9, "only {} distinct secrets were collected", secrets.0.len());
+    let found = leaks(&log, &secrets);
+    assert!(found.is_empty(), "{} of {} secrets reached the logs:\n{}", found.len(), secrets.0.len(), found.join("\n"));
+}

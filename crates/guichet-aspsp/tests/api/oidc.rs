@@ -18,7 +18,7 @@ use crate::oidc_provider::{ClientAuth, Provider, account, es256_key};
 
 /// CLAIRE of the sandbox's Caisse d'Epargne, as the bank's provider knows her.
 const CLAIRE_ID: &str = "D0999991I0";
-const SECRET: &str = "guichet-oidc-secret-0123456789abcdef";
+pub(crate) const SECRET: &str = "guichet-oidc-secret-0123456789abcdef";
 const SCA_ACR: &str = "urn:bank:sca:2fa";
 
 fn accounts() -> Vec<Value> {
@@ -158,7 +158,7 @@ pub(crate) async fn delegated(backend: Backend, setup: Setup) -> Delegated {
 
 impl Delegated {
     /// The TPP sends the PSU to the bank; the bank sends the PSU on to its provider.
-    async fn open(&self, state: &str, challenge: &str) -> (Journey<'_>, String) {
+    pub(crate) async fn open(&self, state: &str, challenge: &str) -> (Journey<'_>, String) {
         let (journey, first) =
             Journey::open(&self.app, CE, &query("aisp", state, Some(challenge))).await;
         assert_eq!(first.status, 303, "{}", first.html);
@@ -175,7 +175,7 @@ impl Delegated {
     }
 
     /// The provider's answer, followed on the bank's callback with the journey's cookie.
-    async fn callback(&self, journey: &Journey<'_>, url: &str) -> Step {
+    pub(crate) async fn callback(&self, journey: &Journey<'_>, url: &str) -> Step {
         assert!(url.starts_with(&self.callback), "{url}");
         let path = url.trim_start_matches(&self.app.psu_origin(CE)).to_owned();
         journey.get(&path).await
