@@ -392,13 +392,20 @@ fn query_param(url: &str, name: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_of_the_delegated_sca_reaches_the_logs() {
     let capture = capture();
-    let bank = crate::oidc::delegated(guichet_store::Backend::Sqlite, crate::oidc::Setup::default()).await;
+    let bank = crate::oidc::delegated(
+        guichet_store::Backend::Sqlite,
+        crate::oidc::Setup::default(),
+    )
+    .await;
     let mut secrets = Secrets::default();
     secrets.add("client secret", crate::oidc::SECRET);
     for (login, tpp_state) in [("claire", "logs-ok"), ("onefactor", "logs-refused")] {
         let (verifier, challenge) = pkce();
         let (journey, to) = bank.open(tpp_state, &challenge).await;
-        secrets.add("guichet_sca session cookie", journey.cookie.trim_start_matches("guichet_sca="));
+        secrets.add(
+            "guichet_sca session cookie",
+            journey.cookie.trim_start_matches("guichet_sca="),
+        );
         secrets.add("state sent to the provider", &query_param(&to, "state"));
         secrets.add("nonce sent to the provider", &query_param(&to, "nonce"));
         let back = bank
@@ -413,7 +420,10 @@ async fn no_secret_of_the_delegated_sca_reaches_the_logs() {
             continue;
         }
         let done = journey
-            .post("/sca/consent", &[("csrf", &page.csrf()), ("decision", "allow")])
+            .post(
+                "/sca/consent",
+                &[("csrf", &page.csrf()), ("decision", "allow")],
+            )
             .await;
         let code = done.param("code").unwrap_or_default();
         secrets.add("authorization code", &code);
@@ -423,8 +433,21 @@ async fn no_secret_of_the_delegated_sca_reaches_the_logs() {
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
     let log = capture.text();
-    assert!(log.contains("OpenID provider"), "the delegated SCA logged nothing: {log}");
-    assert!(secrets.0.len() >= 9, "only {} distinct secrets were collected", secrets.0.len());
+    assert!(
+        log.contains("OpenID provider"),
+        "the delegated SCA logged nothing: {log}"
+    );
+    assert!(
+        secrets.0.len() >= 9,
+        "only {} distinct secrets were collected",
+        secrets.0.len()
+    );
     let found = leaks(&log, &secrets);
-    assert!(found.is_empty(), "{} of {} secrets reached the logs:\n{}", found.len(), secrets.0.len(), found.join("\n"));
+    assert!(
+        found.is_empty(),
+        "{} of {} secrets reached the logs:\n{}",
+        found.len(),
+        secrets.0.len(),
+        found.join("\n")
+    );
 }

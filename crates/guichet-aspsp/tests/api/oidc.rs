@@ -140,7 +140,15 @@ pub(crate) async fn delegated(backend: Backend, setup: Setup) -> Delegated {
         .seed_sandbox(&[CE], jiff::civil::date(2026, 11, 24), 0)
         .await;
     assert!(seeded.is_ok(), "{seeded:?}");
-    let callback = format!("{}/sca/callback", app.psu_origin(CE));
+    // The callback registered at the provider: the configured one, else the PSU pages'.
+    let callback = setup
+        .settings
+        .get("redirect_uri")
+        .and_then(Value::as_str)
+        .map_or_else(
+            || format!("{}/sca/callback", app.psu_origin(CE)),
+            str::to_owned,
+        );
     let auth = match key {
         Some(jwk) => ClientAuth::Key(jwk),
         None => ClientAuth::Secret(SECRET),
@@ -176,9 +184,10 @@ impl Delegated {
 
     /// The provider's answer, followed on the bank's callback with the journey's cookie.
     pub(crate) async fn callback(&self, journey: &Journey<'_>, url: &str) -> Step {
-        assert!(url.starts_with(&self.callback), "{url}");
-        let path = url.trim_start_matches(&self.app.psu_origin(CE)).to_owned();
-        journey.get(&path).await
+        let Some(query) = url.strip_prefix(&self.callback) else {
+            panic!("{url} is not the callback {}", self.callback)
+        };
+        journey.get(&format!("/sca/callback{query}")).await
     }
 
     /// The whole journey of a provider account, up to the bank's answer on its callback.
@@ -437,4 +446,88 @@ async fn a_forged_or_replayed_callback_changes_nothing() {
     // Used once.
     let again = bank.callback(&journey, &back).await;
     assert_eq!(again.status, 409, "{}", again.html);
+}
+
+/// Nothing of a login lives in an instance's memory: the PSU leaves for the provider from one
+/// instance and comes back to another (here the same database served by a new process state,
+/// with the public callback address of a load balancer configured as `redirect_uri`).
+#[tokio::test]
+async fn the_callback_may_reach_another_instance() {
+    let mut bank = delegated(
+        Backend::Sqlite,
+        Setup {
+            settings: json!({ "redirect_uri": "https://www.17515.bank.example/sca/callback" }),
+            ..Setup::default()
+        },
+    )
+    .await;
+    let (verifier, challenge) = pkce();
+    let (journey, to) = bank.open("st-i", &challenge).await;
+    let (client, cookie) = (journey.client.clone(), journey.cookie.clone());
+    drop(journey);
+    let back = bank
+        .provider
+        .login(&to, "claire", Some("claire-pass"))
+        .await;
+    bank.app.restart().await;
+    let journey = Journey {
+        app: &bank.app,
+        bank: CE,
+        client,
+        cookie,
+    };
+    let consent = bank.callback(&journey, &back).await;
+    assert_eq!(consent.status, 200, "{}", consent.html);
+    let done = tpp_redirect(
+        &journey
+            .post(
+                "/sca/consent",
+                &[("csrf", &consent.csrf()), ("decision", "allow")],
+            )
+            .await,
+    );
+    let code = done.param("code").unwrap_or_default();
+    let (status, token) = exchange(&bank.app, CE, &code, Some(&verifier)).await;
+    assert_eq!(status, 200, "{token}");
+}
+
+/// The PSU's own page of the TPPs with access authenticates at the provider too.
+#[tokio::test]
+async fn the_psus_access_page_authenticates_at_the_provider() {
+    let bank = delegated(Backend::Sqlite, Setup::default()).await;
+    let client = crate::flow::browser();
+    let opened = client
+        .get(format!("{}/psu/access", bank.app.psu_origin(CE)))
+        .send()
+        .await;
+    let Ok(opened) = opened else {
+        panic!("GET /psu/access")
+    };
+    let first = Step::read(opened).await;
+    assert_eq!(first.status, 303, "{}", first.html);
+    let to = first.location.clone().unwrap_or_default();
+    assert!(to.starts_with(&bank.provider.issuer), "{to}");
+    let journey = Journey {
+        app: &bank.app,
+        bank: CE,
+        client,
+        cookie: first.cookie.clone().unwrap_or_default(),
+    };
+    let back = bank
+        .provider
+        .login(&to, "claire", Some("claire-pass"))
+        .await;
+    let done = bank.callback(&journey, &back).await;
+    assert_eq!(
+        done.location.as_deref(),
+        Some("/psu/access"),
+        "{}",
+        done.html
+    );
+    let page = journey.get("/psu/access").await;
+    assert_eq!(page.status, 200, "{}", page.html);
+    // CLAIRE's own page: no TPP has access yet, and her accounts can be chosen for funds
+    // confirmation.
+    assert!(page.html.contains("id=\"none\""), "{}", page.html);
+    assert!(page.html.contains(CLAIRE_FULL), "{}", page.html);
 }
