@@ -19,8 +19,9 @@ mod xml;
 
 pub use error::{CamtError, Result};
 pub use model::{
-    AccountHeader, AccountId, Balance, BankTransactionCode, CreditDebit, Document, DomainCode,
-    Entry, EntryStatus, Header, Item, Kind, ProprietaryCode, Statement, Version, kind_and_version,
+    AccountHeader, AccountId, Balance, BankTransactionCode, CreditDebit, CreditorReference,
+    CreditorReferenceType, DOCUMENT_TYPE_CODES, Document, DomainCode, Entry, EntryStatus, Header,
+    Item, Kind, ProprietaryCode, ProprietaryReference, Statement, Version, kind_and_version,
     namespace,
 };
 pub use read::{CamtReader, read_document};

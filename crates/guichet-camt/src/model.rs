@@ -262,6 +262,56 @@ pub struct ProprietaryCode {
     pub issuer: Option<String>,
 }
 
+/// The codes of ISO's DocumentType3Code, which `CdtrRefInf/Tp/CdOrPrtry/Cd` takes: `SCOR` for a
+/// structured communication reference (like an ISO 11649 `RF…`), `RADM`, `RPIN`, `FXDR`,
+/// `DISP`, `PUOR`.
+pub const DOCUMENT_TYPE_CODES: [&str; 6] = ["RADM", "RPIN", "FXDR", "DISP", "PUOR", "SCOR"];
+
+/// `RmtInf/Strd/CdtrRefInf`: the creditor's reference of a payment, like an invoice's ISO 11649
+/// reference `RF18539007547034`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CreditorReference {
+    /// `Tp`, when given.
+    pub kind: Option<CreditorReferenceType>,
+    /// `Ref`.
+    pub reference: String,
+}
+
+impl CreditorReference {
+    /// An ISO 11649 creditor reference (`RF` and two check digits): a structured communication
+    /// reference (`SCOR`) whose scheme ISO issued.
+    pub fn iso11649(reference: impl Into<String>) -> Self {
+        Self {
+            kind: Some(CreditorReferenceType {
+                code: "SCOR".to_owned(),
+                proprietary: false,
+                issuer: Some("ISO".to_owned()),
+            }),
+            reference: reference.into(),
+        }
+    }
+}
+
+/// `CdtrRefInf/Tp`: what kind of reference it is, and who issued its scheme.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CreditorReferenceType {
+    /// `CdOrPrtry/Cd`, one of [`DOCUMENT_TYPE_CODES`]; or `CdOrPrtry/Prtry` when `proprietary`.
+    pub code: String,
+    /// Whether `code` is the bank's own (`Prtry`) rather than ISO's (`Cd`).
+    pub proprietary: bool,
+    /// `Issr`.
+    pub issuer: Option<String>,
+}
+
+/// `NtryDtls/TxDtls/Refs/Prtry`: a reference of a type the bank and its customer agreed on.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ProprietaryReference {
+    /// `Tp`.
+    pub kind: String,
+    /// `Ref`.
+    pub reference: String,
+}
+
 /// One `Ntry`. When its `NtryDtls` hold several `TxDtls` (a batch), the lists gather every
 /// one's lines and the single values are the first one's.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -288,14 +338,17 @@ pub struct Entry {
     pub bank_transaction_code: Option<BankTransactionCode>,
     /// `NtryDtls/TxDtls/Refs/EndToEndId`.
     pub end_to_end_id: Option<String>,
+    /// `NtryDtls/TxDtls/Refs/Prtry`, of every transaction.
+    pub proprietary_references: Vec<ProprietaryReference>,
     /// `NtryDtls/TxDtls/RltdPties/Dbtr/Nm` (version 02) or `Dbtr/Pty/Nm` (version 08).
     pub debtor_name: Option<String>,
     /// `NtryDtls/TxDtls/RltdPties/Cdtr/Nm` (version 02) or `Cdtr/Pty/Nm` (version 08).
     pub creditor_name: Option<String>,
     /// `NtryDtls/TxDtls/RmtInf/Ustrd`, each line.
     pub unstructured: Vec<String>,
-    /// `NtryDtls/TxDtls/RmtInf/Strd/CdtrRefInf/Ref`: creditor references (like `RF18…`).
-    pub structured: Vec<String>,
+    /// `NtryDtls/TxDtls/RmtInf/Strd/CdtrRefInf`: creditor references (like `RF18…`), those
+    /// with a `Ref`.
+    pub structured: Vec<CreditorReference>,
     /// The date of `NtryDtls/TxDtls/RltdDts/TxDtTm`, else of `AccptncDtTm`.
     pub transaction_date: Option<Date>,
     /// `AddtlNtryInf`.
@@ -324,6 +377,7 @@ impl Entry {
             account_servicer_reference: None,
             bank_transaction_code: None,
             end_to_end_id: None,
+            proprietary_references: Vec::new(),
             debtor_name: None,
             creditor_name: None,
             unstructured: Vec::new(),

@@ -91,7 +91,7 @@ fn the_entries_of_version_02() -> TestResult {
     salary.bank_transaction_code = domain("PMNT", "RCDT", "ESCT");
     salary.end_to_end_id = Some("SALAIRE-2024-03".into());
     salary.debtor_name = Some("ACME SAS".into());
-    salary.structured = strings(&["RF18539007547034"]);
+    salary.structured = vec![scor("RF18539007547034")];
     assert_eq!(entries[1], salary);
 
     let mut direct_debit = booked(8999, CreditDebit::Debit, 178);
@@ -170,7 +170,7 @@ fn a_statement_of_version_08() -> TestResult {
     received.end_to_end_id = Some("CMD-2024-118".into());
     received.debtor_name = Some("Hôtel du Marché".into());
     received.creditor_name = Some("Boulangerie Martin SARL".into());
-    received.structured = strings(&["RF302024INV0042"]);
+    received.structured = vec![scor("RF302024INV0042")];
     assert_eq!(entries[0], received);
 
     let direct_debit = &entries[1];

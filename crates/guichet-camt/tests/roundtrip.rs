@@ -2,8 +2,9 @@
 //! version, read back by `CamtReader` to the same model.
 
 use guichet_camt::{
-    AccountHeader, AccountId, Balance, BankTransactionCode, CreditDebit, Document, DomainCode,
-    Entry, EntryStatus, Kind, ProprietaryCode, Statement, Version, read_document, write_document,
+    AccountHeader, AccountId, Balance, BankTransactionCode, CreditDebit, CreditorReference,
+    CreditorReferenceType, DOCUMENT_TYPE_CODES, Document, DomainCode, Entry, EntryStatus, Kind,
+    ProprietaryCode, ProprietaryReference, Statement, Version, read_document, write_document,
 };
 use jiff::civil::{Date, date};
 use proptest::collection::vec;
@@ -118,6 +119,28 @@ fn bank_transaction_code() -> impl Strategy<Value = BankTransactionCode> {
         })
 }
 
+/// A `Strd/CdtrRefInf`: untyped, typed by an ISO code or by the bank's own, with or without
+/// an issuer.
+fn creditor_reference() -> impl Strategy<Value = CreditorReference> {
+    let code = prop_oneof![
+        proptest::sample::select(DOCUMENT_TYPE_CODES.to_vec())
+            .prop_map(|code| (code.to_owned(), false)),
+        text().prop_map(|code| (code, true)),
+    ];
+    let kind = (code, option::of(text())).prop_map(|((code, proprietary), issuer)| {
+        CreditorReferenceType {
+            code,
+            proprietary,
+            issuer,
+        }
+    });
+    (option::of(kind), text()).prop_map(|(kind, reference)| CreditorReference { kind, reference })
+}
+
+fn proprietary_reference() -> impl Strategy<Value = ProprietaryReference> {
+    (text(), text()).prop_map(|(kind, reference)| ProprietaryReference { kind, reference })
+}
+
 fn entry() -> impl Strategy<Value = Entry> {
     let direction = prop_oneof![Just(CreditDebit::Credit), Just(CreditDebit::Debit)];
     let head = (
@@ -139,15 +162,17 @@ fn entry() -> impl Strategy<Value = Entry> {
     );
     let remittance = (
         vec(text(), 0..3),
-        vec(text(), 0..3),
+        vec(creditor_reference(), 0..3),
         option::of(day()),
         option::of(text()),
+        vec(proprietary_reference(), 0..2),
     );
     (head, references, remittance).prop_map(|(head, references, remittance)| {
         let (amount, currency, credit_debit, reversal, status, booking_date, value_date) = head;
         let (entry_reference, servicer_reference, code, end_to_end_id, debtor, creditor) =
             references;
-        let (unstructured, structured, transaction_date, additional_info) = remittance;
+        let (unstructured, structured, transaction_date, additional_info, proprietary_references) =
+            remittance;
         Entry {
             entry_reference,
             reversal,
@@ -156,6 +181,7 @@ fn entry() -> impl Strategy<Value = Entry> {
             account_servicer_reference: servicer_reference,
             bank_transaction_code: code,
             end_to_end_id,
+            proprietary_references,
             debtor_name: debtor,
             creditor_name: creditor,
             unstructured,

@@ -9,8 +9,9 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use guichet_camt::{
-    AccountHeader, AccountId, Balance, BankTransactionCode, CreditDebit, Document, DomainCode,
-    Entry, EntryStatus, Kind, ProprietaryCode, Statement, Version, namespace, read_document,
+    AccountHeader, AccountId, Balance, BankTransactionCode, CreditDebit, CreditorReference,
+    CreditorReferenceType, Document, DomainCode, Entry, EntryStatus, Kind, ProprietaryCode,
+    ProprietaryReference, Statement, Version, namespace, read_document,
 };
 use jiff::civil::date;
 use rust_decimal::Decimal;
@@ -91,7 +92,26 @@ fn full_entry(version: Version) -> Entry {
     entry.debtor_name = Some("ACME & Fils <SAS>".into());
     entry.creditor_name = Some("M. Paul Martin".into());
     entry.unstructured = vec!["SALAIRE MARS 2024".into(), "PRIME \"été\"".into()];
-    entry.structured = vec!["RF18539007547034".into()];
+    entry.structured = vec![
+        CreditorReference::iso11649("RF18539007547034"),
+        CreditorReference {
+            kind: Some(CreditorReferenceType {
+                code: "FACTURE".into(),
+                proprietary: true,
+                issuer: None,
+            }),
+            reference: "F2024-0042".into(),
+        },
+        CreditorReference {
+            kind: None,
+            reference: "CMD 118".into(),
+        },
+    ];
+    // One: version 02 allows a single `Refs/Prtry`.
+    entry.proprietary_references = vec![ProprietaryReference {
+        kind: "STET resourceId".into(),
+        reference: "T3580740977407".into(),
+    }];
     entry.transaction_date = Some(date(2024, 3, 4));
     entry.additional_info = Some("VIREMENT SEPA RECU".into());
     if version == Version::V08 {

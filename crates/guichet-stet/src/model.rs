@@ -185,8 +185,11 @@ pub struct BankTransactionCode {
     pub issuer: Option<String>,
 }
 
-/// 1.4.2 RemittanceInformation. Structured remittance is carried as raw JSON: the bank side
-/// never produces it and a client only passes it through.
+/// 1.4.2 RemittanceInformation. Structured remittance (StructuredRemittanceInformation:
+/// `referredDocumentInformation`, `referredDocumentAmount`, `creditorReferenceInformation`
+/// {`type` {`code`, `issuer`}, `reference`}, `invoicer`, `invoicee`, `taxRemittance`) is carried
+/// as JSON: the bank side writes the creditor references of imported statements
+/// (`creditorReferenceInformation`), and a client passes on whatever a bank gave.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RemittanceInformation {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -68,7 +68,11 @@ pub struct TransactionRecord {
     pub imputation_date: String,
     pub value_date: Option<String>,
     pub transaction_date: Option<String>,
+    /// The unstructured remittance information, one line (empty when there is none).
     pub remittance: String,
+    /// The structured remittance information as STET 1.4.2 gives it: a compact JSON array of
+    /// StructuredRemittanceInformation, here creditor references (`import::remittance`).
+    pub remittance_structured: Option<String>,
     pub btc: Option<[Option<String>; 5]>,
 }
 
@@ -165,6 +169,7 @@ pub struct TransactionRef<'a> {
     pub value_date: Option<&'a str>,
     pub transaction_date: Option<&'a str>,
     pub remittance: &'a str,
+    pub remittance_structured: Option<&'a str>,
     pub btc: Option<[Option<&'a str>; 5]>,
 }
 
@@ -184,6 +189,7 @@ impl TransactionRecord {
             value_date: self.value_date.as_deref(),
             transaction_date: self.transaction_date.as_deref(),
             remittance: &self.remittance,
+            remittance_structured: self.remittance_structured.as_deref(),
             btc: self
                 .btc
                 .as_ref()
@@ -208,6 +214,7 @@ impl TransactionRef<'_> {
             value_date: own(self.value_date),
             transaction_date: own(self.transaction_date),
             remittance: self.remittance.to_owned(),
+            remittance_structured: own(self.remittance_structured),
             btc: self.btc.map(|codes| codes.map(own)),
         }
     }
@@ -237,6 +244,7 @@ fn transaction(row: &dyn Cols) -> Result<TransactionRef<'_>> {
         value_date: row.opt_text_ref("value_date")?,
         transaction_date: row.opt_text_ref("transaction_date")?,
         remittance: row.text_ref("remittance")?,
+        remittance_structured: row.opt_text_ref("remittance_structured")?,
         btc,
     })
 }
@@ -267,7 +275,7 @@ const BALANCE_COLUMNS: &str = "account_id, balance_type, name, amount_minor, cur
 
 const TRANSACTION_COLUMNS: &str = "account_id, seq, resource_id, entry_reference, amount_minor, \
      currency, credit_debit, status, imputation_date, value_date, transaction_date, remittance, \
-     btc_domain, btc_family, btc_sub_family, btc_code, btc_issuer";
+     remittance_structured, btc_domain, btc_family, btc_sub_family, btc_code, btc_issuer";
 
 impl Store {
     pub async fn psu(&self, bank_code: &str, psu_id: &str) -> Result<Option<PsuRecord>> {

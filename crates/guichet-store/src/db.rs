@@ -185,7 +185,7 @@ impl Store {
     }
 
     async fn migrate(&self) -> Result<()> {
-        let files: [(i64, &str, &'static str, &'static str); 7] = [
+        let files: [(i64, &str, &'static str, &'static str); 8] = [
             (
                 1,
                 "init",
@@ -227,6 +227,12 @@ impl Store {
                 "delegated_sca",
                 include_str!("../migrations/sqlite/0007_delegated_sca.sql"),
                 include_str!("../migrations/postgres/0007_delegated_sca.sql"),
+            ),
+            (
+                8,
+                "structured_remittance",
+                include_str!("../migrations/sqlite/0008_structured_remittance.sql"),
+                include_str!("../migrations/postgres/0008_structured_remittance.sql"),
             ),
         ];
         let migrations = files

@@ -3,10 +3,10 @@
 //! malformed file refused whole with its line and element.
 
 use guichet_camt::{
-    AccountHeader, AccountId, Balance, CreditDebit, Entry, EntryStatus, Header, Kind, Version,
-    write_document,
+    AccountHeader, AccountId, Balance, CreditDebit, CreditorReference, Entry, EntryStatus, Header,
+    Kind, ProprietaryReference, Version, write_document,
 };
-use guichet_store::import::{BankChoice, CustomerFile, ImportError};
+use guichet_store::import::{BankChoice, CustomerFile, ImportError, RESOURCE_ID_REFERENCE};
 use guichet_store::testing::TestDatabase;
 use guichet_store::{Store, TransactionQuery, on_both_backends};
 use rust_decimal::Decimal;
@@ -179,6 +179,50 @@ on_both_backends! {
     }
 }
 
+on_both_backends! {
+    // An entry may name its resourceId (`Refs/Prtry` typed "STET resourceId"): a Paylib
+    // payment pending without account servicer reference has no entryReference, and gets the
+    // one of its booked entry, as the same operation (portal: "other types of operations (e. g.
+    // Paylib) have this data only for BOOK status"). Creditor references are kept as STET's
+    // structured remittance.
+    async fn a_named_operation_gets_its_entry_reference_once_booked(backend) {
+        let db = TestDatabase::new(backend).await;
+        let store = Store::connect(&db.url, 4).await.unwrap_or_else(|e| panic!("{e}"));
+        store.import_customers(BANK, &customers()).await.unwrap_or_else(|e| panic!("{e}"));
+        let named = |status: EntryStatus, servicer: Option<&str>| {
+            let mut paylib = entry("unused", 1500, status, "2026-11-24");
+            paylib.account_servicer_reference = servicer.map(str::to_owned);
+            paylib.proprietary_references = vec![ProprietaryReference {
+                kind: RESOURCE_ID_REFERENCE.into(),
+                reference: "T3580740977401".into(),
+            }];
+            paylib.structured = vec![CreditorReference::iso11649("RF33F2026123")];
+            paylib
+        };
+        let report = document(Kind::Report052, "2026-11-24T11:00:00Z", vec![], vec![named(EntryStatus::Pending, None)]);
+        import(&store, &report).await.unwrap_or_else(|e| panic!("{e}"));
+        let pending = operations(&store).await;
+        assert_eq!(pending.len(), 1);
+        assert_eq!((pending[0].resource_id.as_str(), pending[0].entry_reference.as_deref()), ("T3580740977401", None));
+        let structured: serde_json::Value = serde_json::from_str(pending[0].remittance_structured.as_deref().unwrap_or_default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(structured, serde_json::json!([{"creditorReferenceInformation":
+            {"type": {"code": "SCOR", "issuer": "ISO"}, "reference": "RF33F2026123"}}]));
+        let reference = "175150008765432102026-11-25-09.12.13.000042";
+        let statement = document(Kind::Statement053, "2026-11-25T22:00:00Z", vec![], vec![named(EntryStatus::Booked, Some(reference))]);
+        let summary = import(&store, &statement).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((summary.added, summary.updated), (0, 1));
+        let booked = operations(&store).await;
+        assert_eq!(booked.len(), 1, "{booked:?}");
+        assert_eq!(
+            (booked[0].status.as_str(), booked[0].seq, booked[0].resource_id.as_str(), booked[0].entry_reference.as_deref()),
+            ("BOOK", pending[0].seq, "T3580740977401", Some(reference))
+        );
+        assert_eq!(booked[0].remittance_structured, pending[0].remittance_structured);
+        store.close().await;
+    }
+}
+
 #[test]
 fn the_csv_customer_file_reads_as_the_json_one() {
     let csv = format!(
@@ -211,14 +255,14 @@ proptest::proptest! {
     }
 }
 
-/// What the API shows of an operation, but its technical id and entryReference (the camt
-/// files carry the resourceId as `AcctSvcrRef`; the import takes the entryReference from it).
+/// What the API shows of an operation, but its technical id: the import numbers operations as
+/// they arrive, and the API shows only their order (compared by the API's own test,
+/// guichet-aspsp tests/api/camt_equivalence.rs).
 fn shown(
     mut operations: Vec<guichet_store::TransactionRecord>,
 ) -> Vec<guichet_store::TransactionRecord> {
     for op in &mut operations {
         op.seq = 0;
-        op.entry_reference = None;
         // Not booked is pending, whatever code the store keeps: the API answers the bank's
         // pending status for both.
         if op.status != "BOOK" {
@@ -239,8 +283,11 @@ on_both_backends! {
         sandbox.seed_sandbox(&["30258", "17515"], today, 1_795_000_000).await.unwrap_or_else(|e| panic!("{e}"));
         let fresh_db = TestDatabase::new(backend).await;
         let fresh = Store::connect(&fresh_db.url, 4).await.unwrap_or_else(|e| panic!("{e}"));
+        // Made when the sandbox wrote its data set (1_795_000_000): the balances' time of change.
+        let created = "2026-11-18T11:06:40Z";
+        let (mut without_reference, mut structured) = (0, 0);
         for (bank, bic) in [("30258", "BTPBFRPPXXX"), ("17515", "CEPAFRPP751")] {
-            let files = sandbox.export_camt(bank, "2026-11-24T22:00:00", bic).await.unwrap_or_else(|e| panic!("{e}"));
+            let files = sandbox.export_camt(bank, created, bic).await.unwrap_or_else(|e| panic!("{e}"));
             let customers = CustomerFile::parse(&files.customers).unwrap_or_else(|e| panic!("{e}"));
             fresh.import_customers(bank, &customers).await.unwrap_or_else(|e| panic!("{e}"));
             for xml in [&files.statement, &files.report] {
@@ -253,12 +300,10 @@ on_both_backends! {
                 let accounts = sandbox.psu_accounts(bank, &psu.psu_id).await.unwrap_or_default();
                 assert_eq!(fresh.psu_accounts(bank, &psu.psu_id).await.unwrap_or_default(), accounts, "{}", psu.persona);
                 for account in &accounts {
-                    let balances = |list: Vec<guichet_store::BalanceRecord>| -> Vec<(String, String, i64, Option<String>)> {
-                        list.into_iter().map(|b| (b.balance_type, b.name, b.amount_minor, b.reference_date)).collect()
-                    };
+                    // Names, amounts, days, time of change and last committed operation.
                     assert_eq!(
-                        balances(fresh.balances(bank, &account.resource_id).await.unwrap_or_default()),
-                        balances(sandbox.balances(bank, &account.resource_id).await.unwrap_or_default()),
+                        fresh.balances(bank, &account.resource_id).await.unwrap_or_default(),
+                        sandbox.balances(bank, &account.resource_id).await.unwrap_or_default(),
                         "{} {}", psu.persona, account.resource_id
                     );
                     let query = TransactionQuery {
@@ -273,9 +318,13 @@ on_both_backends! {
                     for (ours, theirs) in ours.iter().zip(&theirs) {
                         assert_eq!(ours, theirs, "{} {}", psu.persona, account.resource_id);
                     }
+                    without_reference += ours.iter().filter(|op| op.entry_reference.is_none()).count();
+                    structured += ours.iter().filter(|op| op.remittance_structured.is_some()).count();
                 }
             }
         }
+        assert!(without_reference > 0, "operations without entryReference (retail, Paylib not yet booked)");
+        assert!(structured > 0, "operations with a structured remittance (professionals' invoices)");
         sandbox.close().await;
         fresh.close().await;
     }

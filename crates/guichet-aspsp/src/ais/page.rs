@@ -93,12 +93,35 @@ fn write_operation(out: &mut Vec<u8>, tx: &TransactionRef<'_>, pending_status: &
         }
         out.push(b'}');
     }
-    field(
-        out,
-        b",\"remittanceInformation\":{\"unstructured\":[",
-        tx.remittance,
-    );
-    out.extend_from_slice(b"]}}");
+    // STET 1.4.2 RemittanceInformation {unstructured, structured}, each given when not empty;
+    // none at all for an operation without remittance information.
+    let structured = structured_remittance(tx.remittance_structured);
+    let unstructured = !tx.remittance.is_empty();
+    if unstructured || !structured.is_empty() {
+        out.extend_from_slice(b",\"remittanceInformation\":{");
+        if unstructured {
+            field(out, b"\"unstructured\":[", tx.remittance);
+            out.push(b']');
+        }
+        if !structured.is_empty() {
+            if unstructured {
+                out.push(b',');
+            }
+            out.extend_from_slice(b"\"structured\":");
+            let _ = serde_json::to_writer(&mut *out, &structured);
+        }
+        out.push(b'}');
+    }
+    out.push(b'}');
+}
+
+/// The structured remittance the store keeps (a JSON array of StructuredRemittanceInformation),
+/// written again through serde so that the page holds well-formed JSON whatever the column
+/// holds; an unreadable value gives none.
+fn structured_remittance(stored: Option<&str>) -> Vec<serde_json::Value> {
+    stored
+        .and_then(|text| serde_json::from_str(text).ok())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ mod pki;
 mod accounts;
 mod balances;
 mod browser;
+mod camt_equivalence;
 mod consents;
 mod edge;
 mod flood;

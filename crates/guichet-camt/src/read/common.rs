@@ -65,6 +65,21 @@ pub(super) fn read_child_text<R: BufRead>(
     Ok(found)
 }
 
+/// A `CdOrPrtry` choice: the code of its `Cd`, or of its `Prtry` (then `true`).
+pub(super) fn read_code_or_proprietary<R: BufRead>(
+    xml: &mut XmlReader<R>,
+) -> Result<Option<(String, bool)>> {
+    let mut code = None;
+    while let Some(tag) = xml.child()? {
+        match tag {
+            Tag::Cd => code = read_text(xml)?.map(|text| (text, false)),
+            Tag::Prtry => code = read_text(xml)?.map(|text| (text, true)),
+            _ => xml.skip()?,
+        }
+    }
+    Ok(code)
+}
+
 /// Keeps the first non-empty value of a batch's transactions.
 pub(super) fn keep_first(slot: &mut Option<String>, value: Option<String>) {
     if slot.is_none() {

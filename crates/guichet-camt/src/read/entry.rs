@@ -6,11 +6,13 @@ use jiff::civil::Date;
 use rust_decimal::Decimal;
 
 use super::common::{
-    keep_first, read_amount, read_child_text, read_date_choice, read_parsed, read_text,
+    keep_first, read_amount, read_child_text, read_code_or_proprietary, read_date_choice,
+    read_parsed, read_text,
 };
 use crate::error::Result;
 use crate::model::{
-    BankTransactionCode, CreditDebit, DomainCode, Entry, EntryStatus, ProprietaryCode,
+    BankTransactionCode, CreditDebit, CreditorReference, CreditorReferenceType, DomainCode, Entry,
+    EntryStatus, ProprietaryCode, ProprietaryReference,
 };
 use crate::tag::Tag;
 use crate::value::{parse_credit_debit, parse_date, parse_indicator};
@@ -37,10 +39,11 @@ struct EntryParts {
 struct Details {
     account_servicer_reference: Option<String>,
     end_to_end_id: Option<String>,
+    proprietary_references: Vec<ProprietaryReference>,
     debtor_name: Option<String>,
     creditor_name: Option<String>,
     unstructured: Vec<String>,
-    structured: Vec<String>,
+    structured: Vec<CreditorReference>,
     transaction_date: Option<Date>,
     acceptance_date: Option<Date>,
 }
@@ -76,6 +79,7 @@ pub(super) fn read_entry<R: BufRead>(xml: &mut XmlReader<R>) -> Result<Entry> {
             .or(details.account_servicer_reference),
         bank_transaction_code: parts.bank_transaction_code,
         end_to_end_id: details.end_to_end_id,
+        proprietary_references: details.proprietary_references,
         debtor_name: details.debtor_name,
         creditor_name: details.creditor_name,
         unstructured: details.unstructured,
@@ -213,7 +217,7 @@ fn read_entry_details<R: BufRead>(xml: &mut XmlReader<R>, details: &mut Details)
     Ok(())
 }
 
-/// `TxDtls/Refs`: `AcctSvcrRef` and `EndToEndId`.
+/// `TxDtls/Refs`: `AcctSvcrRef`, `EndToEndId` and `Prtry`.
 fn read_references<R: BufRead>(xml: &mut XmlReader<R>, details: &mut Details) -> Result<()> {
     while let Some(tag) = xml.child()? {
         match tag {
@@ -221,10 +225,31 @@ fn read_references<R: BufRead>(xml: &mut XmlReader<R>, details: &mut Details) ->
                 keep_first(&mut details.account_servicer_reference, read_text(xml)?)
             }
             Tag::EndToEndId => keep_first(&mut details.end_to_end_id, read_text(xml)?),
+            Tag::Prtry => details
+                .proprietary_references
+                .extend(read_proprietary_reference(xml)?),
             _ => xml.skip()?,
         }
     }
     Ok(())
+}
+
+/// `Refs/Prtry` (ProprietaryReference1): `Tp` and `Ref`, both mandatory; one without either is
+/// left out.
+fn read_proprietary_reference<R: BufRead>(
+    xml: &mut XmlReader<R>,
+) -> Result<Option<ProprietaryReference>> {
+    let (mut kind, mut reference) = (None, None);
+    while let Some(tag) = xml.child()? {
+        match tag {
+            Tag::Tp => kind = read_text(xml)?,
+            Tag::Ref => reference = read_text(xml)?,
+            _ => xml.skip()?,
+        }
+    }
+    Ok(kind
+        .zip(reference)
+        .map(|(kind, reference)| ProprietaryReference { kind, reference }))
 }
 
 /// `TxDtls/RltdPties`: the names of `Dbtr` and `Cdtr`.
@@ -253,7 +278,8 @@ fn read_party_name<R: BufRead>(xml: &mut XmlReader<R>) -> Result<Option<String>>
     Ok(name)
 }
 
-/// `TxDtls/RmtInf`: every `Ustrd` line and every `Strd/CdtrRefInf/Ref`.
+/// `TxDtls/RmtInf`: every `Ustrd` line and every `Strd/CdtrRefInf` (StructuredRemittance-
+/// Information7 in version 02, 16 in version 08: the same `CdtrRefInf`).
 fn read_remittance<R: BufRead>(xml: &mut XmlReader<R>, details: &mut Details) -> Result<()> {
     while let Some(tag) = xml.child()? {
         match tag {
@@ -262,7 +288,7 @@ fn read_remittance<R: BufRead>(xml: &mut XmlReader<R>, details: &mut Details) ->
                 while let Some(inner) = xml.child()? {
                     match inner {
                         Tag::CdtrRefInf => {
-                            details.structured.extend(read_child_text(xml, Tag::Ref)?);
+                            details.structured.extend(read_creditor_reference(xml)?);
                         }
                         _ => xml.skip()?,
                     }
@@ -272,6 +298,42 @@ fn read_remittance<R: BufRead>(xml: &mut XmlReader<R>, details: &mut Details) ->
         }
     }
     Ok(())
+}
+
+/// `Strd/CdtrRefInf` (CreditorReferenceInformation2): `Tp` and `Ref`; one without `Ref` says
+/// nothing and is left out.
+fn read_creditor_reference<R: BufRead>(
+    xml: &mut XmlReader<R>,
+) -> Result<Option<CreditorReference>> {
+    let (mut kind, mut reference) = (None, None);
+    while let Some(tag) = xml.child()? {
+        match tag {
+            Tag::Tp => kind = read_creditor_reference_type(xml)?,
+            Tag::Ref => reference = read_text(xml)?,
+            _ => xml.skip()?,
+        }
+    }
+    Ok(reference.map(|reference| CreditorReference { kind, reference }))
+}
+
+/// `CdtrRefInf/Tp` (CreditorReferenceType2): `CdOrPrtry` (`Cd` or `Prtry`) and `Issr`; none
+/// without a code.
+fn read_creditor_reference_type<R: BufRead>(
+    xml: &mut XmlReader<R>,
+) -> Result<Option<CreditorReferenceType>> {
+    let (mut code, mut issuer) = (None, None);
+    while let Some(tag) = xml.child()? {
+        match tag {
+            Tag::CdOrPrtry => code = read_code_or_proprietary(xml)?,
+            Tag::Issr => issuer = read_text(xml)?,
+            _ => xml.skip()?,
+        }
+    }
+    Ok(code.map(|(code, proprietary)| CreditorReferenceType {
+        code,
+        proprietary,
+        issuer,
+    }))
 }
 
 /// `TxDtls/RltdDts`: the dates of `TxDtTm` and `AccptncDtTm`.

@@ -1,5 +1,7 @@
 use super::*;
-use crate::model::{EntryStatus, Version};
+use crate::model::{
+    CreditorReference, CreditorReferenceType, EntryStatus, ProprietaryReference, Version,
+};
 
 const V02: &str = "urn:iso:std:iso:20022:tech:xsd:camt.053.001.02";
 
@@ -226,4 +228,84 @@ fn errors_stay_and_the_iterator_ends() {
     assert_eq!(reader.next_item(), first);
     assert_eq!(reader.header().err(), first.clone().err());
     assert!(reader.next().is_none());
+}
+
+/// `RmtInf` with every form of `Strd/CdtrRefInf`, and `Refs/Prtry`, of a `TxDtls`.
+const DETAILS: &str = "<NtryDtls><TxDtls>\
+     <Refs><EndToEndId>E2E-1</EndToEndId><Prtry><Tp>STET resourceId</Tp><Ref>T0001</Ref></Prtry>\
+     <Prtry><Ref>no type</Ref></Prtry></Refs>\
+     <RmtInf><Ustrd>FACTURE 42</Ustrd>\
+     <Strd><RfrdDocInf><Nb>42</Nb></RfrdDocInf><CdtrRefInf><Tp><CdOrPrtry><Cd>SCOR</Cd></CdOrPrtry>\
+     <Issr>ISO</Issr></Tp><Ref>RF18539007547034</Ref></CdtrRefInf></Strd>\
+     <Strd><CdtrRefInf><Tp><CdOrPrtry><Prtry>FACTURE</Prtry></CdOrPrtry></Tp><Ref>F-42</Ref>\
+     </CdtrRefInf></Strd>\
+     <Strd><CdtrRefInf><Ref>CMD 118</Ref></CdtrRefInf></Strd>\
+     <Strd><CdtrRefInf><Tp><CdOrPrtry><Cd>SCOR</Cd></CdOrPrtry></Tp></CdtrRefInf></Strd>\
+     <Strd><AddtlRmtInf>nothing to keep</AddtlRmtInf></Strd>\
+     </RmtInf></TxDtls></NtryDtls>";
+
+fn expected_references() -> (Vec<CreditorReference>, Vec<ProprietaryReference>) {
+    let typed = |code: &str, proprietary: bool, issuer: Option<&str>| {
+        Some(CreditorReferenceType {
+            code: code.into(),
+            proprietary,
+            issuer: issuer.map(str::to_owned),
+        })
+    };
+    let structured = vec![
+        CreditorReference {
+            kind: typed("SCOR", false, Some("ISO")),
+            reference: "RF18539007547034".into(),
+        },
+        CreditorReference {
+            kind: typed("FACTURE", true, None),
+            reference: "F-42".into(),
+        },
+        CreditorReference {
+            kind: None,
+            reference: "CMD 118".into(),
+        },
+    ];
+    let proprietary = vec![ProprietaryReference {
+        kind: "STET resourceId".into(),
+        reference: "T0001".into(),
+    }];
+    (structured, proprietary)
+}
+
+#[test]
+fn structured_remittance_of_version_02() -> Result<()> {
+    let xml = entry(GOOD_AMOUNT, &format!("{DIRECTION_AND_STATUS}{DETAILS}"));
+    let document = read_document(xml.as_bytes())?;
+    assert_eq!(document.version, Version::V02);
+    let entry = &document.statements[0].entries[0];
+    let (structured, proprietary) = expected_references();
+    assert_eq!(
+        entry.structured, structured,
+        "a CdtrRefInf without Ref is left out"
+    );
+    assert_eq!(
+        entry.proprietary_references, proprietary,
+        "a Prtry without Tp is left out"
+    );
+    assert_eq!(entry.unstructured, ["FACTURE 42"]);
+    assert_eq!(entry.end_to_end_id.as_deref(), Some("E2E-1"));
+    Ok(())
+}
+
+#[test]
+fn structured_remittance_of_version_08() -> Result<()> {
+    let xml = entry(
+        GOOD_AMOUNT,
+        &format!("<CdtDbtInd>CRDT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts><BkTxCd/>{DETAILS}"),
+    )
+    .replace("camt.053.001.02", "camt.053.001.08");
+    let document = read_document(xml.as_bytes())?;
+    assert_eq!(document.version, Version::V08);
+    let entry = &document.statements[0].entries[0];
+    let (structured, proprietary) = expected_references();
+    assert_eq!(entry.structured, structured);
+    assert_eq!(entry.proprietary_references, proprietary);
+    assert_eq!(entry.status, EntryStatus::Booked);
+    Ok(())
 }

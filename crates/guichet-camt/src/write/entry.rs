@@ -3,7 +3,7 @@
 //! `BkTxCd`, `NtryDtls`, `AddtlNtryInf`.
 
 use super::Out;
-use crate::model::{BankTransactionCode, Entry, Version};
+use crate::model::{BankTransactionCode, CreditorReference, Entry, Version};
 
 /// One `Ntry`.
 pub(super) fn write_entry(out: &mut Out, version: Version, entry: &Entry) {
@@ -74,6 +74,7 @@ fn write_bank_transaction_code(out: &mut Out, code: Option<&BankTransactionCode>
 
 fn has_details(entry: &Entry) -> bool {
     entry.end_to_end_id.is_some()
+        || !entry.proprietary_references.is_empty()
         || entry.debtor_name.is_some()
         || entry.creditor_name.is_some()
         || !entry.unstructured.is_empty()
@@ -81,12 +82,20 @@ fn has_details(entry: &Entry) -> bool {
         || entry.transaction_date.is_some()
 }
 
-/// `NtryDtls/TxDtls`: `Refs/EndToEndId`, `RltdPties`, `RmtInf`, `RltdDts/TxDtTm`.
+/// `NtryDtls/TxDtls`: `Refs` (`EndToEndId`, `Prtry`), `RltdPties`, `RmtInf`,
+/// `RltdDts/TxDtTm`.
 fn write_transaction(out: &mut Out, version: Version, entry: &Entry) {
     out.open("TxDtls");
-    if let Some(id) = &entry.end_to_end_id {
+    if entry.end_to_end_id.is_some() || !entry.proprietary_references.is_empty() {
         out.open("Refs");
-        out.leaf("EndToEndId", id);
+        out.optional("EndToEndId", entry.end_to_end_id.as_deref());
+        // Version 02 allows one `Prtry`, version 08 any number.
+        for reference in &entry.proprietary_references {
+            out.open("Prtry");
+            out.leaf("Tp", &reference.kind);
+            out.leaf("Ref", &reference.reference);
+            out.close("Prtry");
+        }
         out.close("Refs");
     }
     if entry.debtor_name.is_some() || entry.creditor_name.is_some() {
@@ -122,8 +131,7 @@ fn write_party(out: &mut Out, version: Version, role: &str, name: Option<&str>) 
     out.close(role);
 }
 
-/// `RmtInf`: the `Ustrd` lines, then one `Strd/CdtrRefInf` (typed `SCOR`) per creditor
-/// reference.
+/// `RmtInf`: the `Ustrd` lines, then one `Strd/CdtrRefInf` per creditor reference.
 fn write_remittance(out: &mut Out, entry: &Entry) {
     if entry.unstructured.is_empty() && entry.structured.is_empty() {
         return;
@@ -134,15 +142,23 @@ fn write_remittance(out: &mut Out, entry: &Entry) {
     }
     for reference in &entry.structured {
         out.open("Strd");
-        out.open("CdtrRefInf");
-        out.open("Tp");
-        out.open("CdOrPrtry");
-        out.leaf("Cd", "SCOR");
-        out.close("CdOrPrtry");
-        out.close("Tp");
-        out.leaf("Ref", reference);
-        out.close("CdtrRefInf");
+        write_creditor_reference(out, reference);
         out.close("Strd");
     }
     out.close("RmtInf");
+}
+
+/// `CdtrRefInf`: `Tp` (`CdOrPrtry/Cd` or `Prtry`, `Issr`) when typed, and `Ref`.
+fn write_creditor_reference(out: &mut Out, reference: &CreditorReference) {
+    out.open("CdtrRefInf");
+    if let Some(kind) = &reference.kind {
+        out.open("Tp");
+        out.open("CdOrPrtry");
+        out.leaf(if kind.proprietary { "Prtry" } else { "Cd" }, &kind.code);
+        out.close("CdOrPrtry");
+        out.optional("Issr", kind.issuer.as_deref());
+        out.close("Tp");
+    }
+    out.leaf("Ref", &reference.reference);
+    out.close("CdtrRefInf");
 }

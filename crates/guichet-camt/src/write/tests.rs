@@ -1,5 +1,8 @@
 use super::*;
-use crate::model::{CreditDebit, EntryStatus, Statement};
+use crate::model::{
+    CreditDebit, CreditorReference, CreditorReferenceType, EntryStatus, ProprietaryReference,
+    Statement,
+};
 
 fn header(kind: Kind, version: Version) -> Header {
     Header {
@@ -109,6 +112,62 @@ fn a_long_status_is_proprietary_in_version_08() {
         "{}",
         out.xml
     );
+}
+
+#[test]
+fn creditor_references_and_proprietary_references() {
+    let mut entry = Entry::new(
+        Decimal::ONE,
+        "EUR",
+        CreditDebit::Credit,
+        EntryStatus::Booked,
+    );
+    entry.structured = vec![
+        CreditorReference::iso11649("RF18539007547034"),
+        CreditorReference {
+            kind: Some(CreditorReferenceType {
+                code: "FACTURE".into(),
+                proprietary: true,
+                issuer: None,
+            }),
+            reference: "F-42".into(),
+        },
+        CreditorReference {
+            kind: None,
+            reference: "CMD 118".into(),
+        },
+    ];
+    entry.proprietary_references = vec![ProprietaryReference {
+        kind: "STET resourceId".into(),
+        reference: "T0001".into(),
+    }];
+    for version in [Version::V02, Version::V08] {
+        let mut out = Out::new();
+        entry::write_entry(&mut out, version, &entry);
+        let xml = flat(&out.xml);
+        assert!(
+            xml.contains(
+                "<NtryDtls><TxDtls><Refs><Prtry><Tp>STET resourceId</Tp><Ref>T0001</Ref></Prtry></Refs><RmtInf>"
+            ),
+            "{xml}"
+        );
+        assert!(
+            xml.contains(
+                "<Strd><CdtrRefInf><Tp><CdOrPrtry><Cd>SCOR</Cd></CdOrPrtry><Issr>ISO</Issr></Tp><Ref>RF18539007547034</Ref></CdtrRefInf></Strd>"
+            ),
+            "{xml}"
+        );
+        assert!(
+            xml.contains(
+                "<Strd><CdtrRefInf><Tp><CdOrPrtry><Prtry>FACTURE</Prtry></CdOrPrtry></Tp><Ref>F-42</Ref></CdtrRefInf></Strd>"
+            ),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("<Strd><CdtrRefInf><Ref>CMD 118</Ref></CdtrRefInf></Strd></RmtInf>"),
+            "{xml}"
+        );
+    }
 }
 
 #[test]

@@ -7,8 +7,8 @@ use std::io::BufReader;
 use std::path::PathBuf;
 
 use guichet_camt::{
-    BankTransactionCode, CamtError, CreditDebit, Document, DomainCode, Entry, EntryStatus,
-    read_document,
+    BankTransactionCode, CamtError, CreditDebit, CreditorReference, CreditorReferenceType,
+    Document, DomainCode, Entry, EntryStatus, read_document,
 };
 use jiff::civil::{Date, date};
 use rust_decimal::Decimal;
@@ -61,6 +61,18 @@ pub fn booked(cents: i64, direction: CreditDebit, line: u64) -> Entry {
     let mut entry = Entry::new(eur(cents), "EUR", direction, EntryStatus::Booked);
     entry.line = line;
     entry
+}
+
+/// A creditor reference typed `SCOR` (`Tp/CdOrPrtry/Cd`), without an issuer.
+pub fn scor(reference: &str) -> CreditorReference {
+    CreditorReference {
+        kind: Some(CreditorReferenceType {
+            code: "SCOR".into(),
+            proprietary: false,
+            issuer: None,
+        }),
+        reference: reference.into(),
+    }
 }
 
 pub fn strings(lines: &[&str]) -> Vec<String> {

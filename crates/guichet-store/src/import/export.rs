@@ -4,17 +4,27 @@
 //! balance. Imported into an empty store, they give back the same customers, accounts,
 //! balances and operations (tests/import.rs).
 //!
-//! Each entry's `AcctSvcrRef` is the operation's resourceId and its `NtryRef` its
-//! entryReference, where it has one.
+//! Each entry names its operation's resourceId in a `NtryDtls/TxDtls/Refs/Prtry` typed
+//! [`RESOURCE_ID_REFERENCE`], and carries its entryReference as its account servicer reference
+//! (`AcctSvcrRef`) where the operation has one: the portal gives one only to professional
+//! customers' operations, and to a Paylib payment only once booked, so that an entry without
+//! `AcctSvcrRef` is imported without entryReference. The portal's entryReferences of card and
+//! "other" operations have 40 characters (STET allows 40), 5 more than ISO's `Max35Text`:
+//! those entries are read by Guichet but not valid against the ISO schema.
+//!
+//! The balances are dated by their reference day and the file by `created`: the import takes
+//! a balance's lastChangeDateTime from the file's creation time.
 
 use guichet_camt::{
     AccountHeader, AccountId, Balance, BankTransactionCode, CreditDebit, DomainCode, Entry,
-    EntryStatus, Header, Kind, ProprietaryCode, Version, write_document,
+    EntryStatus, Header, Kind, ProprietaryCode, ProprietaryReference, Version, write_document,
 };
 use jiff::civil::Date;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
+use super::RESOURCE_ID_REFERENCE;
+use super::remittance::creditor_references;
 use crate::{AccountRecord, Result, Store, StoreError, TransactionQuery, TransactionRecord};
 
 /// The files of one bank.
@@ -52,12 +62,18 @@ fn entry(tx: &TransactionRecord) -> Result<Entry> {
         credit_debit,
         status,
     );
-    entry.account_servicer_reference = Some(tx.resource_id.clone());
-    entry.entry_reference = tx.entry_reference.clone();
+    entry.proprietary_references = vec![ProprietaryReference {
+        kind: RESOURCE_ID_REFERENCE.to_owned(),
+        reference: tx.resource_id.clone(),
+    }];
+    entry.account_servicer_reference = tx.entry_reference.clone();
     entry.booking_date = Some(day(&tx.imputation_date)?);
     entry.value_date = tx.value_date.as_deref().map(day).transpose()?;
     entry.transaction_date = tx.transaction_date.as_deref().map(day).transpose()?;
-    entry.unstructured = vec![tx.remittance.clone()];
+    if !tx.remittance.is_empty() {
+        entry.unstructured = vec![tx.remittance.clone()];
+    }
+    entry.structured = creditor_references(tx.remittance_structured.as_deref());
     entry.bank_transaction_code =
         tx.btc
             .as_ref()

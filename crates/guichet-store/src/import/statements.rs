@@ -3,22 +3,20 @@
 //! (intraday: pending operations, the instant balance), streamed into the store in one
 //! transaction per file: the whole file, or nothing.
 //!
-//! Operations are keyed by their entryReference, the entry's account servicer reference
-//! (`AcctSvcrRef`, else `NtryRef`): importing a file twice changes nothing, and a pending
-//! operation that later arrives booked is the same operation (same technical id, same
-//! resourceId), never a second one; a booked operation is never set back to pending by an
-//! older report. A balance is replaced only by a newer one (its date, then the file's creation
-//! time), so files imported out of order leave the newest balances.
+//! Operations are keyed by their resourceId (see `operations`): importing a file twice changes
+//! nothing, and a pending operation that later arrives booked is the same operation (same
+//! technical id, same resourceId), never a second one; a booked operation is never set back to
+//! pending by an older report. A balance is replaced only by a newer one (its date, then the
+//! file's creation time), so files imported out of order leave the newest balances; its
+//! lastCommittedTransaction is the account's last booked operation.
 
 use std::io::BufRead;
 
-use aws_lc_rs::digest::{SHA256, digest};
-use guichet_camt::{
-    AccountHeader, AccountId, Balance, CamtError, CamtReader, Entry, EntryStatus, Item, Kind,
-};
+use guichet_camt::{AccountHeader, AccountId, Balance, CamtError, CamtReader, Item, Kind};
 use rust_decimal::Decimal;
 use sqlx::Row;
 
+use super::operations::{Written, write_entry};
 use crate::{Store, StoreError};
 
 /// Why a file was refused; nothing of it was written.
@@ -42,7 +40,7 @@ impl From<sqlx::Error> for ImportError {
     }
 }
 
-fn refused(line: u64, element: &str, message: String) -> ImportError {
+pub(super) fn refused(line: u64, element: &str, message: String) -> ImportError {
     ImportError::Refused {
         line,
         element: element.to_owned(),
@@ -72,14 +70,14 @@ pub struct ImportSummary {
 }
 
 /// The account a `Stmt`/`Rpt` is about, as found in the store.
-struct Current {
-    bank_code: String,
-    account_id: String,
-    currency: String,
-    next_seq: i64,
+pub(super) struct Current {
+    pub(super) bank_code: String,
+    pub(super) account_id: String,
+    pub(super) currency: String,
+    pub(super) next_seq: i64,
 }
 
-type Tx = sqlx::Transaction<'static, sqlx::Any>;
+pub(super) type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
 impl Store {
     /// Imports one camt.053 or camt.052 file.
@@ -122,7 +120,11 @@ impl Store {
                         Written::Skipped => summary.skipped += 1,
                     }
                 }
-                Item::EndAccount => current = None,
+                Item::EndAccount => {
+                    if let Some(account) = current.take() {
+                        write_last_committed(&mut tx, &account).await?;
+                    }
+                }
             }
         }
         tx.commit().await?;
@@ -223,7 +225,7 @@ fn same_bic(a: &str, b: &str) -> bool {
 }
 
 /// Minor units of a two-decimal currency; an amount with more decimals is refused.
-fn minor(amount: Decimal, line: u64, element: &str) -> Result<i64, ImportError> {
+pub(super) fn minor(amount: Decimal, line: u64, element: &str) -> Result<i64, ImportError> {
     let scaled = amount
         .checked_mul(Decimal::ONE_HUNDRED)
         .ok_or_else(|| refused(line, element, format!("{amount} is out of range")))?;
@@ -299,192 +301,21 @@ async fn write_balance(
     Ok(true)
 }
 
-enum Written {
-    Added,
-    Updated,
-    Unchanged,
-    Skipped,
-}
-
-/// The entryReference of an entry: its account servicer reference, else its entry reference,
-/// else a digest of what it states (stable across imports of the same entry).
-fn entry_reference(entry: &Entry) -> String {
-    if let Some(reference) = entry
-        .account_servicer_reference
-        .as_ref()
-        .or(entry.entry_reference.as_ref())
-        .filter(|r| !r.trim().is_empty())
-    {
-        return reference.trim().to_owned();
-    }
-    let stated = format!(
-        "{}|{}|{}|{:?}|{:?}|{}",
-        entry.amount,
-        entry.currency,
-        entry.credit_debit.code(),
-        entry.booking_date,
-        entry.value_date,
-        entry.unstructured.join(" ")
-    );
-    let hash = digest(&SHA256, stated.as_bytes());
-    let hex: String = hash.as_ref()[..12]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("H{hex}")
-}
-
-fn remittance(entry: &Entry) -> String {
-    let text = if !entry.unstructured.is_empty() {
-        entry.unstructured.join(" ")
-    } else if !entry.structured.is_empty() {
-        entry.structured.join(" ")
-    } else {
-        entry.additional_info.clone().unwrap_or_default()
-    };
-    text.chars().take(140).collect()
-}
-
-async fn write_entry(
-    tx: &mut Tx,
-    account: &mut Current,
-    entry: &Entry,
-    report_day: Option<jiff::civil::Date>,
-) -> Result<Written, ImportError> {
-    let status = match entry.status {
-        EntryStatus::Booked => "BOOK",
-        EntryStatus::Pending => "PDNG",
-        _ => return Ok(Written::Skipped),
-    };
-    if entry.currency != account.currency {
-        return Err(refused(
-            entry.line,
-            "Ntry/Amt",
-            format!(
-                "an entry in {} on an account in {}",
-                entry.currency, account.currency
-            ),
-        ));
-    }
-    let amount = minor(entry.amount, entry.line, "Ntry/Amt")?;
-    // Without a booking date (a pending operation has none yet) nor a value date, the
-    // operation is dated on the day of the statement or report.
-    let day = entry
-        .booking_date
-        .or(entry.value_date)
-        .or(report_day)
-        .ok_or_else(|| {
-            refused(
-                entry.line,
-                "Ntry/BookgDt",
-                "no date to book the entry on".into(),
-            )
-        })?;
-    let reference = entry_reference(entry);
-    let codes = entry.bank_transaction_code.as_ref();
-    let domain = codes.and_then(|c| c.domain.as_ref());
-    let proprietary = codes.and_then(|c| c.proprietary.as_ref());
-    let btc = [
-        domain.map(|d| d.domain.clone()),
-        domain.map(|d| d.family.clone()),
-        domain.map(|d| d.sub_family.clone()),
-        proprietary.map(|p| p.code.clone()),
-        proprietary.and_then(|p| p.issuer.clone()),
-    ];
-    let operation = Operation {
-        amount,
-        direction: entry.credit_debit.code(),
-        status,
-        day: day.to_string(),
-        value_date: entry.value_date.map(|d| d.to_string()),
-        transaction_date: entry.transaction_date.map(|d| d.to_string()),
-        remittance: remittance(entry),
-        btc,
-    };
-    let existing = sqlx::query(
-        "SELECT seq FROM transactions WHERE bank_code = $1 AND account_id = $2 AND entry_reference = $3",
+/// The balances' lastCommittedTransaction ("Identification of the last committed
+/// transaction", STET): the entryReference, else the resourceId, of the account's last booked
+/// operation in the order of the pages (booking day, then technical id), as the sandbox gives
+/// it.
+async fn write_last_committed(tx: &mut Tx, account: &Current) -> Result<(), ImportError> {
+    sqlx::query(
+        "UPDATE balances SET last_committed = \
+           (SELECT COALESCE(t.entry_reference, t.resource_id) FROM transactions t \
+             WHERE t.bank_code = $1 AND t.account_id = $2 AND t.status = 'BOOK' \
+             ORDER BY t.imputation_date DESC, t.seq DESC LIMIT 1) \
+         WHERE bank_code = $1 AND account_id = $2",
     )
     .bind(&account.bank_code)
     .bind(&account.account_id)
-    .bind(&reference)
-    .fetch_optional(&mut **tx)
+    .execute(&mut **tx)
     .await?;
-    if existing.is_some() {
-        // Booked stays booked: an older intraday report does not set it back to pending.
-        let update = sqlx::query(
-            "UPDATE transactions SET amount_minor = $4, credit_debit = $5, status = $6, \
-             imputation_date = $7, value_date = $8, transaction_date = $9, remittance = $10, \
-             btc_domain = $11, btc_family = $12, btc_sub_family = $13, btc_code = $14, \
-             btc_issuer = $15 \
-             WHERE bank_code = $1 AND account_id = $2 AND entry_reference = $3 \
-               AND NOT (status = 'BOOK' AND $6 = 'PDNG') \
-               AND (amount_minor IS DISTINCT FROM $4 OR credit_debit IS DISTINCT FROM $5 \
-                 OR status IS DISTINCT FROM $6 OR imputation_date IS DISTINCT FROM $7 \
-                 OR value_date IS DISTINCT FROM $8 OR transaction_date IS DISTINCT FROM $9 \
-                 OR remittance IS DISTINCT FROM $10 OR btc_domain IS DISTINCT FROM $11 \
-                 OR btc_family IS DISTINCT FROM $12 OR btc_sub_family IS DISTINCT FROM $13 \
-                 OR btc_code IS DISTINCT FROM $14 OR btc_issuer IS DISTINCT FROM $15)",
-        );
-        let done = operation
-            .bind(update, account, &reference)
-            .execute(&mut **tx)
-            .await?;
-        return Ok(if done.rows_affected() > 0 {
-            Written::Updated
-        } else {
-            Written::Unchanged
-        });
-    }
-    let seq = account.next_seq;
-    account.next_seq += 1;
-    let insert = sqlx::query(
-        "INSERT INTO transactions (bank_code, account_id, entry_reference, amount_minor, \
-         credit_debit, status, imputation_date, value_date, transaction_date, remittance, \
-         btc_domain, btc_family, btc_sub_family, btc_code, btc_issuer, seq, currency, \
-         resource_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
-         $16, $17, $3)",
-    );
-    operation
-        .bind(insert, account, &reference)
-        .bind(seq)
-        .bind(account.currency.clone())
-        .execute(&mut **tx)
-        .await?;
-    Ok(Written::Added)
-}
-
-/// An operation's columns as an entry gives them.
-struct Operation {
-    amount: i64,
-    direction: &'static str,
-    status: &'static str,
-    day: String,
-    value_date: Option<String>,
-    transaction_date: Option<String>,
-    remittance: String,
-    btc: [Option<String>; 5],
-}
-
-type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
-
-impl Operation {
-    /// Binds `$1` (bank), `$2` (account), `$3` (entryReference) and the operation's columns
-    /// `$4` to `$15`.
-    fn bind<'q>(&self, query: AnyQuery<'q>, account: &Current, reference: &str) -> AnyQuery<'q> {
-        let mut query = query
-            .bind(account.bank_code.clone())
-            .bind(account.account_id.clone())
-            .bind(reference.to_owned())
-            .bind(self.amount)
-            .bind(self.direction)
-            .bind(self.status)
-            .bind(self.day.clone())
-            .bind(self.value_date.clone())
-            .bind(self.transaction_date.clone())
-            .bind(self.remittance.clone());
-        for code in &self.btc {
-            query = query.bind(code.clone());
-        }
-        query
-    }
+    Ok(())
 }

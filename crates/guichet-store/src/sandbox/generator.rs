@@ -5,12 +5,20 @@
 //! technical id, resourceId and entryReference from one day to the next; only its status moves
 //! from OTHR to BOOK once it is more than a day old (portal: entryReference is "identical
 //! value before & after transaction settlement (from status OTHR to BOOK)").
+//!
+//! Within a day, the operations booked on the day come first and the card and Paylib payments,
+//! booked a day or two later, last: the technical id grows in the order a core banking system
+//! reports them, its end-of-day statement (camt.053) before its intraday report (camt.052) of
+//! the operations not yet booked, so that the sandbox exported as camt and imported numbers its
+//! operations as the sandbox does (`guichet sandbox export-camt`).
 
+use guichet_camt::CreditorReference;
 use jiff::ToSpan;
 use jiff::civil::Date;
 
 use super::personas::{AccountSpec, Style};
 use crate::accounts::TransactionRecord;
+use crate::import::structured_remittance;
 
 /// SplitMix64: a tiny, well-known mixing function, enough for reproducible sandbox data.
 fn mix(mut z: u64) -> u64 {
@@ -75,6 +83,22 @@ impl Kind {
     fn is_credit(self) -> bool {
         matches!(self, Kind::TransferIn | Kind::Paylib)
     }
+
+    /// Card and Paylib payments are booked a day or two after they are made.
+    fn booked_later(self) -> bool {
+        matches!(self, Kind::Card | Kind::Paylib)
+    }
+}
+
+/// An operation as drawn, before its place in the day is known.
+struct Drawn {
+    kind: Kind,
+    label: String,
+    cents: i64,
+    /// The invoice a professional's incoming transfer pays, as an ISO 11649 reference.
+    creditor_reference: Option<String>,
+    /// The draw that makes the entryReference.
+    noise: u64,
 }
 
 const SHOPS: &[&str] = &[
@@ -221,19 +245,42 @@ pub fn history(
             fixed.push(Kind::DirectDebit);
         }
         count += u64::try_from(fixed.len()).unwrap_or(0);
-        for index in 0..count {
+        let scale = if spec.style == Style::Corporate {
+            20
+        } else {
+            1
+        };
+        let mut drawn = Vec::new();
+        for _ in 0..count {
             let kind = fixed
                 .pop()
                 .unwrap_or_else(|| pick_kind(&mut draw, spec.style));
-            let scale = if spec.style == Style::Corporate {
-                20
-            } else {
-                1
-            };
-            let (label, cents) = label_and_amount(&mut draw, kind, professional, day, scale);
+            let (label, cents, creditor_reference) =
+                label_and_amount(&mut draw, kind, professional, day, scale);
+            // The reference is drawn in every case, so that the draws of the next operations do
+            // not depend on this one's status.
+            let noise = draw.next();
+            drawn.push(Drawn {
+                kind,
+                label,
+                cents,
+                creditor_reference,
+                noise,
+            });
+        }
+        // Stable: the order of the draws within each group.
+        drawn.sort_by_key(|op| op.kind.booked_later());
+        for (index, op) in (0u64..).zip(drawn) {
+            let Drawn {
+                kind,
+                label,
+                cents,
+                creditor_reference,
+                noise,
+            } = op;
             let seq = number * 100 + i64::try_from(index).unwrap_or(0);
             // Card and Paylib operations of today and yesterday are not booked yet.
-            let pending = back <= 1 && matches!(kind, Kind::Card | Kind::Paylib);
+            let pending = back <= 1 && kind.booked_later();
             let status = if pending { "OTHR" } else { "BOOK" };
             let signed = if kind.is_credit() { cents } else { -cents };
             if pending {
@@ -241,9 +288,7 @@ pub fn history(
             }
             // Portal: entryReference applies to PRO segments; "other types of operations (e.g.
             // Paylib) have this data only for BOOK status".
-            // The reference is drawn in every case, so that the draws of the next operations do
-            // not depend on this one's status.
-            let reference = entry_reference(bank_code, spec.number, kind, day, index, &mut draw);
+            let reference = entry_reference(bank_code, spec.number, kind, day, index, noise);
             let entry_reference =
                 (professional && !(pending && kind == Kind::Paylib)).then_some(reference);
             let btc = professional.then(|| {
@@ -277,6 +322,8 @@ pub fn history(
                 value_date: (!pending).then(|| day.to_string()),
                 transaction_date: Some(transaction_date.to_string()),
                 remittance: label,
+                remittance_structured: creditor_reference
+                    .and_then(|r| structured_remittance(&[CreditorReference::iso11649(r)])),
                 btc,
             });
         }
@@ -287,29 +334,51 @@ pub fn history(
     }
 }
 
+/// ISO 11649: `RF`, two check digits (ISO 7064 MOD 97-10 over the reference followed by
+/// `RF00`, letters counting 10 to 35), and the reference (at most 21 letters and digits).
+fn iso11649(reference: &str) -> String {
+    let rest = reference
+        .chars()
+        .chain("RF00".chars())
+        .fold(0u32, |rest, c| {
+            let value = c.to_digit(36).unwrap_or(0);
+            if value < 10 {
+                (rest * 10 + value) % 97
+            } else {
+                (rest * 100 + value) % 97
+            }
+        });
+    format!("RF{:02}{reference}", 98 - rest)
+}
+
+/// The label, the amount, and for a professional's incoming transfer the ISO 11649 reference
+/// of the invoice it pays (its structured remittance).
 fn label_and_amount(
     draw: &mut Draw,
     kind: Kind,
     professional: bool,
     day: Date,
     scale: u64,
-) -> (String, i64) {
+) -> (String, i64, Option<String>) {
     let dm = format!("{:02}/{:02}", day.day(), day.month());
-    match (kind, professional) {
+    let (label, cents) = match (kind, professional) {
         (Kind::TransferIn, false) => (
             "VIR SEPA RECU /DE EMPLOYEUR SA /MOTIF SALAIRE".to_owned(),
             draw.cents(1800, 2600),
         ),
         (Kind::TransferIn, true) => {
             let invoice = draw.range(100, 999);
-            (
-                format!(
-                    "VIR SEPA RECU /DE {} /MOTIF FACTURE F{}-{invoice}",
-                    pick(draw, CLIENTS),
-                    day.year()
-                ),
+            let label = format!(
+                "VIR SEPA RECU /DE {} /MOTIF FACTURE F{}-{invoice}",
+                pick(draw, CLIENTS),
+                day.year()
+            );
+            let reference = iso11649(&format!("F{}{invoice}", day.year()));
+            return (
+                label,
                 draw.cents(300 * scale, 4500 * scale),
-            )
+                Some(reference),
+            );
         }
         (Kind::TransferOut, false) => (
             "VIR SEPA EMIS /A SCI LES TILLEULS /MOTIF LOYER".to_owned(),
@@ -341,7 +410,8 @@ fn label_and_amount(
             draw.cents(2, 10) / 1000 * 1000 + 2000,
         ),
         (Kind::Fees, _) => ("FRAIS TENUE DE COMPTE PRO".to_owned(), draw.cents(8, 30)),
-    }
+    };
+    (label, cents, None)
 }
 
 /// entryReference in the portal's formats: 25 characters for a transfer, 30 for a direct
@@ -352,13 +422,12 @@ fn entry_reference(
     kind: Kind,
     day: Date,
     index: u64,
-    draw: &mut Draw,
+    noise: u64,
 ) -> String {
     let digits: String = account.chars().filter(char::is_ascii_digit).collect();
     let prefix = format!("{bank}{:0>9}", &digits[digits.len().saturating_sub(9)..]);
     let yy = day.year() % 100;
     let doy = day.day_of_year();
-    let noise = draw.next();
     match kind {
         Kind::TransferIn | Kind::TransferOut => {
             format!("{prefix}{yy:02}{doy:03}{index:02}{:04}", noise % 10_000)
@@ -389,67 +458,4 @@ fn entry_reference(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::sandbox::personas::PERSONAS;
-
-    fn georges() -> &'static AccountSpec {
-        &PERSONAS[2].accounts[0]
-    }
-
-    #[test]
-    fn the_same_day_gives_the_same_history() {
-        let today = jiff::civil::date(2026, 11, 24);
-        let a = history("17515", "FR76X", "A", georges(), today);
-        let b = history("17515", "FR76X", "A", georges(), today);
-        assert_eq!(a.transactions, b.transactions);
-        assert!(a.transactions.len() > 300);
-    }
-
-    #[test]
-    fn an_operation_keeps_its_identity_when_it_is_booked() {
-        let today = jiff::civil::date(2026, 11, 24);
-        let first = history("17515", "FR76X", "A", georges(), today);
-        let later = history(
-            "17515",
-            "FR76X",
-            "A",
-            georges(),
-            jiff::civil::date(2026, 11, 27),
-        );
-        let pending: Vec<_> = first
-            .transactions
-            .iter()
-            .filter(|t| t.status == "OTHR")
-            .collect();
-        assert!(
-            !pending.is_empty(),
-            "the sandbox must show operations not yet booked"
-        );
-        for op in pending {
-            let again = later.transactions.iter().find(|t| t.seq == op.seq);
-            let Some(again) = again else {
-                panic!("operation {} vanished", op.seq)
-            };
-            assert_eq!(again.status, "BOOK");
-            assert_eq!(again.resource_id, op.resource_id);
-            if op.entry_reference.is_some() {
-                assert_eq!(again.entry_reference, op.entry_reference);
-            }
-        }
-    }
-
-    #[test]
-    fn entry_references_have_the_portal_lengths() {
-        let today = jiff::civil::date(2026, 11, 24);
-        let generated = history("17515", "FR76X", "A", georges(), today);
-        let mut lengths: Vec<usize> = generated
-            .transactions
-            .iter()
-            .filter_map(|t| t.entry_reference.as_ref().map(String::len))
-            .collect();
-        lengths.sort_unstable();
-        lengths.dedup();
-        assert_eq!(lengths, vec![25, 30, 40]);
-    }
-}
+mod tests;

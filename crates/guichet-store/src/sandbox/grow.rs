@@ -77,7 +77,8 @@ fn operation(bank_code: &str, account_id: &str, seq: i64, day: Date) -> Vec<Cell
         t(&day),
         Cell::Text(None),
         t(&format!("{label} BENCH {seq}")),
-        // No bank transaction code.
+        // No structured remittance, no bank transaction code.
+        Cell::Text(None),
         Cell::Text(None),
         Cell::Text(None),
         Cell::Text(None),

@@ -55,6 +55,7 @@ const TRANSACTION_ROW: &[&str] = &[
     "value_date",
     "transaction_date",
     "remittance",
+    "remittance_structured",
     "btc_domain",
     "btc_family",
     "btc_sub_family",
@@ -384,10 +385,13 @@ async fn write_personas(
                 Cell::Int(Some(i64::try_from(position).unwrap_or(0))),
             ]);
             let history = generator::history(p.bank_code, &iban, &id, account, today);
+            // The last booked operation in the order of the pages (booking day, then technical
+            // id), as an import of statements finds it.
             let last_committed = history
                 .transactions
                 .iter()
-                .find(|tx| tx.status == "BOOK")
+                .filter(|tx| tx.status == "BOOK")
+                .max_by(|a, b| (&a.imputation_date, a.seq).cmp(&(&b.imputation_date, b.seq)))
                 .map(|tx| {
                     tx.entry_reference
                         .clone()
@@ -434,6 +438,7 @@ async fn write_personas(
                     Cell::Text(tx.value_date),
                     Cell::Text(tx.transaction_date),
                     t(&tx.remittance),
+                    Cell::Text(tx.remittance_structured),
                     Cell::Text(domain),
                     Cell::Text(family),
                     Cell::Text(sub_family),

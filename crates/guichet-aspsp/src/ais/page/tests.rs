@@ -5,7 +5,7 @@ use guichet_stet::model::{
 use guichet_store::TransactionRecord;
 use proptest::prelude::*;
 
-use super::PageWriter;
+use super::{PageWriter, structured_remittance};
 use crate::ais::amount;
 
 /// The model of an operation, built field by field: the reference the writer must match.
@@ -36,12 +36,41 @@ fn model(row: &TransactionRecord, pending_status: &str) -> Transaction {
                 })
             },
         ),
-        remittance_information: Some(RemittanceInformation {
-            unstructured: vec![row.remittance.clone()],
-            structured: vec![],
-        }),
+        remittance_information: remittance(row),
         additional_transaction_information: None,
     }
+}
+
+/// STET 1.4.2 RemittanceInformation: the line and the structured items, each when not empty.
+fn remittance(row: &TransactionRecord) -> Option<RemittanceInformation> {
+    let information = RemittanceInformation {
+        unstructured: if row.remittance.is_empty() {
+            vec![]
+        } else {
+            vec![row.remittance.clone()]
+        },
+        structured: structured_remittance(row.remittance_structured.as_deref()),
+    };
+    (!information.unstructured.is_empty() || !information.structured.is_empty())
+        .then_some(information)
+}
+
+/// What the store may hold as structured remittance: creditor references as the import writes
+/// them, an empty array, or something that is not an array of JSON values.
+fn structured() -> impl Strategy<Value = String> {
+    let reference = (text(), proptest::option::of(text())).prop_map(|(reference, issuer)| {
+        let mut kind = serde_json::json!({"code": "SCOR"});
+        if let Some(issuer) = issuer {
+            kind["issuer"] = serde_json::Value::String(issuer);
+        }
+        serde_json::json!({"creditorReferenceInformation": {"type": kind, "reference": reference}})
+    });
+    prop_oneof![
+        proptest::collection::vec(reference, 0..3)
+            .prop_map(|items| serde_json::Value::Array(items).to_string()),
+        Just("not JSON".to_owned()),
+        Just(r#"{"an": "object"}"#.to_owned()),
+    ]
 }
 
 fn text() -> impl Strategy<Value = String> {
@@ -67,10 +96,15 @@ fn record() -> impl Strategy<Value = TransactionRecord> {
         (
             text(),
             proptest::option::of(proptest::array::uniform5(proptest::option::of(text()))),
+            proptest::option::of(structured()),
         ),
     )
         .prop_map(
-            |((resource_id, entry_reference, amount_minor, currency), dates, (remittance, btc))| {
+            |(
+                (resource_id, entry_reference, amount_minor, currency),
+                dates,
+                (remittance, btc, remittance_structured),
+            )| {
                 let (credit_debit, status, imputation_date, value_date, transaction_date) = dates;
                 TransactionRecord {
                     account_id: "CPT1".into(),
@@ -85,6 +119,7 @@ fn record() -> impl Strategy<Value = TransactionRecord> {
                     value_date,
                     transaction_date,
                     remittance,
+                    remittance_structured,
                     btc,
                 }
             },
