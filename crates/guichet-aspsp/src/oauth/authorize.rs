@@ -20,7 +20,10 @@ use super::{bank_of, form, random};
 use crate::auth::role_for_scope;
 use crate::state::{Bank, SharedState};
 
-pub const COOKIE: &str = "guichet_sca";
+/// The SCA session's cookie. `__Host-` (RFC 6265bis §4.1.3.2): only set by this host, over
+/// https, for `/`, without `Domain`, so that no sibling subdomain can plant a session of its
+/// own in the PSU's browser (session fixation).
+pub const COOKIE: &str = "__Host-guichet_sca";
 const ATTEMPT_SECONDS: i64 = 600;
 pub(super) const CODE_SECONDS: i64 = 60;
 pub(super) const MAX_FAILURES: i64 = 3;

@@ -28,6 +28,8 @@ use crate::state::{Bank, SharedState};
 
 /// The stage of an attempt whose PSU is at the provider.
 const AT_PROVIDER: &str = "oidc";
+/// The stage of an attempt whose callback is being answered.
+const EXCHANGING: &str = "oidc:exchanging";
 /// The stage of an attempt whose PSU is authenticated and not yet decided.
 const DECIDING: &str = "consent";
 
@@ -314,17 +316,23 @@ pub async fn callback(State(state): State<SharedState>, parts: Parts) -> Respons
     let Some(redirect_uri) = callback_uri(&state, &bank, &provider) else {
         return internal(&bank);
     };
-    // Used once: the login's secrets are cleared whatever comes next.
+    // Used once: the attempt is claimed, its secrets cleared, before the provider is asked;
+    // a second callback at the same time (a reload) finds it taken.
     attempt.delegated = None;
-    let outcome = provider
-        .finish(
-            &params,
-            &login.nonce,
-            &login.verifier,
-            &redirect_uri,
-            now,
-            attempt.created_at,
+    attempt.stage = EXCHANGING.into();
+    if !matches!(
+        state.store.advance_attempt(&attempt, AT_PROVIDER).await,
+        Ok(true)
+    ) {
+        return error_page(
+            StatusCode::CONFLICT,
+            name,
+            "Cette étape a déjà été traitée.",
         )
+        .into_response();
+    }
+    let outcome = provider
+        .finish(&params, &login, &redirect_uri, now, attempt.created_at)
         .await;
     let outcome = match outcome {
         Ok(authenticated) => match state.store.psu(bank.code(), &authenticated.psu_id).await {
@@ -355,7 +363,7 @@ pub async fn callback(State(state): State<SharedState>, parts: Parts) -> Respons
         "done".into()
     };
     if !matches!(
-        state.store.advance_attempt(&attempt, AT_PROVIDER).await,
+        state.store.advance_attempt(&attempt, EXCHANGING).await,
         Ok(true)
     ) {
         return error_page(
@@ -365,8 +373,10 @@ pub async fn callback(State(state): State<SharedState>, parts: Parts) -> Respons
         )
         .into_response();
     }
+    // The consent page at an address of its own (POST/redirect/GET): the callback's, with the
+    // provider's code, stays out of the page a reload asks again.
     match attempt.purpose.as_str() {
-        "authorize" => consent_page(&state, &bank, &attempt, &psu.display_name).await,
+        "authorize" => see_other("/sca/consent", None, None),
         "manage" => see_other("/psu/access", None, None),
         _ => see_other("/fallback/banking", None, None),
     }
@@ -393,7 +403,7 @@ async fn refuse(
     state.metrics.sca(bank.code(), outcome);
     attempt.stage = refusal.map_or("cancelled", Refusal::stage).into();
     if !matches!(
-        state.store.advance_attempt(&attempt, AT_PROVIDER).await,
+        state.store.advance_attempt(&attempt, EXCHANGING).await,
         Ok(true)
     ) {
         return error_page(
@@ -453,6 +463,35 @@ async fn consent_page(
     );
     page.form_target = attempt.redirect_uri.as_deref().and_then(origin_of);
     page.into_response()
+}
+
+/// `GET /sca/consent`: the bank's consent page of the session's authenticated PSU.
+pub async fn show_consent(State(state): State<SharedState>, parts: Parts) -> Response {
+    let Some(bank) = bank_of(&state, &parts) else {
+        return error_page(StatusCode::NOT_FOUND, "Guichet", "Aucune banque ici.").into_response();
+    };
+    let attempt = match cookie(&parts.headers, COOKIE) {
+        Some(id) => state.store.attempt(&id).await.ok().flatten(),
+        None => None,
+    }
+    .filter(|a| {
+        a.bank_code == bank.code() && a.stage == DECIDING && a.expires_at > state.now().as_second()
+    });
+    let psu = match attempt.as_ref().and_then(|a| a.psu_id.as_deref()) {
+        Some(id) => state.store.psu(bank.code(), id).await.ok().flatten(),
+        None => None,
+    };
+    match (attempt, psu) {
+        (Some(attempt), Some(psu)) => {
+            consent_page(&state, &bank, &attempt, &psu.display_name).await
+        }
+        _ => error_page(
+            StatusCode::BAD_REQUEST,
+            &bank.profile.name,
+            "Votre session a expiré. Recommencez depuis le service qui vous a dirigé ici.",
+        )
+        .into_response(),
+    }
 }
 
 /// `POST /sca/consent`: the PSU allows or refuses the TPP's access on the bank's page.

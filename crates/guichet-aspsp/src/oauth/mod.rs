@@ -44,7 +44,10 @@ pub fn psu_router() -> Router<SharedState> {
         .route("/sca/otp", post(steps::otp))
         .route("/sca/cancel", post(steps::cancel))
         .route("/sca/callback", get(delegated::callback))
-        .route("/sca/consent", post(delegated::consent))
+        .route(
+            "/sca/consent",
+            get(delegated::show_consent).post(delegated::consent),
+        )
         .route("/psu/access", get(psu_access::show))
         .route("/psu/access/revoke", post(psu_access::revoke))
         .route(

@@ -21,12 +21,19 @@ pub enum HttpError {
     Http(#[from] http::Error),
     #[error("the answer is larger than {MAX_ANSWER_BYTES} bytes")]
     TooLarge,
+    /// A gateway's page rather than the provider's answer: the provider is not there.
+    #[error("HTTP {0} without a JSON answer")]
+    Unavailable(u16),
 }
 
 impl HttpError {
     /// Whether the provider could not be reached or did not answer in time.
     pub fn unreachable(&self) -> bool {
-        matches!(self, HttpError::Transport(e) if e.is_timeout() || e.is_connect() || e.is_request())
+        match self {
+            HttpError::Transport(e) => e.is_timeout() || e.is_connect() || e.is_request(),
+            HttpError::Unavailable(_) => true,
+            HttpError::Http(_) | HttpError::TooLarge => false,
+        }
     }
 }
 
@@ -77,7 +84,20 @@ impl<'c> AsyncHttpClient<'c> for Http {
         Box::pin(async move {
             let request = reqwest::Request::try_from(request)?;
             let mut response = self.client.execute(request).await?;
-            let mut answer = http::Response::builder().status(response.status());
+            let status = response.status();
+            let json = response
+                .headers()
+                .get(http::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("json"));
+            // A 5xx or 429 with a JSON body is the provider's own error (RFC 6749 §5.2:
+            // `temporarily_unavailable`…) and is read as such; any other is a proxy's or a
+            // load balancer's page: the provider is unavailable.
+            if (status.is_server_error() || status == http::StatusCode::TOO_MANY_REQUESTS) && !json
+            {
+                return Err(HttpError::Unavailable(status.as_u16()));
+            }
+            let mut answer = http::Response::builder().status(status);
             for (name, value) in response.headers() {
                 answer = answer.header(name, value);
             }

@@ -12,15 +12,16 @@
 pub mod client_auth;
 pub mod http;
 pub mod level;
+mod metadata;
 mod settings;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use guichet_store::DelegatedLogin;
 use openidconnect::core::{
-    CoreAuthPrompt, CoreClient, CoreGenderClaim, CoreJsonWebKeySet,
-    CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm, CoreProviderMetadata,
-    CoreResponseType,
+    CoreAuthPrompt, CoreClient, CoreGenderClaim, CoreJweContentEncryptionAlgorithm,
+    CoreJwsSigningAlgorithm, CoreProviderMetadata, CoreResponseType,
 };
 use openidconnect::{
     AdditionalClaims, AuthType, AuthenticationContextClass, AuthenticationFlow, AuthorizationCode,
@@ -99,6 +100,8 @@ pub struct Authenticated {
 pub struct OtherClaims(serde_json::Map<String, serde_json::Value>);
 impl AdditionalClaims for OtherClaims {}
 
+type PsuClaims = openidconnect::IdTokenClaims<OtherClaims, CoreGenderClaim>;
+
 type PsuIdToken = IdToken<
     OtherClaims,
     CoreGenderClaim,
@@ -116,11 +119,6 @@ type DiscoveredClient = CoreClient<
     EndpointMaybeSet,
 >;
 
-struct Cached {
-    metadata: Arc<CoreProviderMetadata>,
-    fetched_at: i64,
-}
-
 /// One bank's OpenID provider, as Guichet's client of it.
 pub struct OidcProvider {
     settings: OidcSettings,
@@ -129,9 +127,7 @@ pub struct OidcProvider {
     level: ScaLevel,
     algs: Vec<CoreJwsSigningAlgorithm>,
     http: http::Http,
-    cached: std::sync::Mutex<Option<Cached>>,
-    /// One discovery at a time: the others wait for it rather than fetch too.
-    fetching: tokio::sync::Mutex<()>,
+    metadata: metadata::MetadataCache,
 }
 
 impl std::fmt::Debug for OidcProvider {
@@ -159,13 +155,15 @@ impl OidcProvider {
         )?;
         Ok(OidcProvider {
             settings: settings.clone(),
+            metadata: metadata::MetadataCache::new(
+                issuer.clone(),
+                settings.metadata_refresh_seconds,
+            ),
             issuer,
             auth,
             level,
             algs,
             http,
-            cached: std::sync::Mutex::new(None),
-            fetching: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -173,60 +171,15 @@ impl OidcProvider {
         &self.settings
     }
 
-    fn cached(&self, now: i64, fresh_only: bool) -> Option<Arc<CoreProviderMetadata>> {
-        let cached = self.cached.lock().ok()?;
-        let cached = cached.as_ref()?;
-        let fresh = now - cached.fetched_at < self.settings.metadata_refresh_seconds as i64;
-        (fresh || !fresh_only).then(|| cached.metadata.clone())
-    }
-
-    fn keep(&self, metadata: CoreProviderMetadata, now: i64) -> Arc<CoreProviderMetadata> {
-        let metadata = Arc::new(metadata);
-        if let Ok(mut cached) = self.cached.lock() {
-            *cached = Some(Cached {
-                metadata: metadata.clone(),
-                fetched_at: now,
-            });
-        }
-        metadata
-    }
-
-    /// The provider's metadata and keys: cached, fetched again once stale; a stale copy
-    /// serves while the provider cannot be reached.
+    /// The provider's metadata and keys (see [`metadata`]).
     pub async fn metadata(&self, now: i64) -> Result<Arc<CoreProviderMetadata>, Failure> {
-        if let Some(metadata) = self.cached(now, true) {
-            return Ok(metadata);
-        }
-        let _one = self.fetching.lock().await;
-        if let Some(metadata) = self.cached(now, true) {
-            return Ok(metadata);
-        }
-        match CoreProviderMetadata::discover_async(self.issuer.clone(), &self.http).await {
-            Ok(metadata) => Ok(self.keep(metadata, now)),
-            Err(e) => {
-                let detail = format!("discovery of {}: {}", self.settings.issuer, chain(&e));
-                match self.cached(now, false) {
-                    Some(stale) => {
-                        tracing::warn!(detail, "the OpenID provider's metadata is kept stale");
-                        Ok(stale)
-                    }
-                    None => Err(Failure::Unavailable(detail)),
-                }
-            }
-        }
+        self.metadata.get(&self.http, now).await
     }
 
-    /// Fetches the JWKS again: a token signed with a key the cached set lacks (the provider
-    /// rotated its keys).
-    async fn refresh_keys(
-        &self,
-        metadata: &CoreProviderMetadata,
-        now: i64,
-    ) -> Result<Arc<CoreProviderMetadata>, Failure> {
-        let keys = CoreJsonWebKeySet::fetch_async(metadata.jwks_uri(), &self.http)
-            .await
-            .map_err(|e| Failure::Unavailable(format!("the provider's JWKS: {}", chain(&e))))?;
-        Ok(self.keep(metadata.clone().set_jwks(keys), now))
+    /// The most a PSU waits on the provider in one step: discovery, the code exchange and a
+    /// new JWKS are each bounded by `timeout_seconds`; together by twice that.
+    fn budget(&self) -> Duration {
+        Duration::from_secs(self.settings.timeout_seconds.saturating_mul(2))
     }
 
     fn client(
@@ -253,10 +206,13 @@ impl OidcProvider {
     }
 
     /// An authorization request: PKCE S256, a fresh `state` and `nonce`, the configured
-    /// scopes, the bank's `acr_values`, and `prompt=login` so that the PSU authenticates now
-    /// rather than riding an old session (the SCA is for this access).
+    /// scopes, the bank's `acr_values`, and `prompt=login` with `max_age=0` so that the PSU
+    /// authenticates now rather than riding an old session (the SCA is for this access), and
+    /// the ID token must say when (`auth_time`, OpenID Connect Core 1.0 §3.1.2.1).
     pub async fn begin(&self, redirect_uri: &str, now: i64) -> Result<Begin, Failure> {
-        let metadata = self.metadata(now).await?;
+        let metadata = tokio::time::timeout(self.budget(), self.metadata(now))
+            .await
+            .map_err(|_| self.too_slow())??;
         let client = self.client(&metadata, redirect_uri)?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let mut request = client
@@ -266,7 +222,8 @@ impl OidcProvider {
                 Nonce::new_random,
             )
             .set_pkce_challenge(challenge)
-            .add_prompt(CoreAuthPrompt::Login);
+            .add_prompt(CoreAuthPrompt::Login)
+            .set_max_age(Duration::ZERO);
         for scope in &self.settings.scopes {
             request = request.add_scope(Scope::new(scope.clone()));
         }
@@ -282,17 +239,33 @@ impl OidcProvider {
         })
     }
 
-    /// The callback's answer turned into an authenticated PSU, or why not. `state` has been
-    /// matched by the caller; `not_before` is when the PSU was sent to the provider.
+    fn too_slow(&self) -> Failure {
+        Failure::Unavailable(format!(
+            "no answer from the provider within {} s",
+            self.budget().as_secs()
+        ))
+    }
+
+    /// The callback's answer turned into an authenticated PSU, or why not, within the budget.
+    /// `state` has been matched by the caller; `not_before` is when the PSU was sent to the
+    /// provider.
     pub async fn finish(
         &self,
         params: &CallbackParams,
-        nonce: &str,
-        verifier: &str,
+        login: &DelegatedLogin,
         redirect_uri: &str,
         now: jiff::Timestamp,
         not_before: i64,
     ) -> Result<Authenticated, Failure> {
+        // RFC 9207 §2.4: an `iss` that is not the issuer the request went to is a mix-up,
+        // whatever the answer says.
+        if let Some(iss) = &params.iss
+            && iss != self.issuer.as_str()
+        {
+            return Err(Failure::Provider(
+                "the callback's iss is another issuer".into(),
+            ));
+        }
         if let Some(error) = &params.error {
             return Err(match error.as_str() {
                 "access_denied" => Failure::Cancelled,
@@ -305,79 +278,114 @@ impl OidcProvider {
                 )),
             });
         }
-        // RFC 9207 §2.4: an `iss` that is not the issuer the request went to is a mix-up.
-        if let Some(iss) = &params.iss
-            && iss != self.issuer.as_str()
-        {
-            return Err(Failure::Provider(
-                "the callback's iss is another issuer".into(),
-            ));
-        }
         let Some(code) = &params.code else {
             return Err(Failure::Provider(
                 "the callback has neither code nor error".into(),
             ));
         };
+        let claims = tokio::time::timeout(
+            self.budget(),
+            self.verified_claims(code, login, redirect_uri, now),
+        )
+        .await
+        .map_err(|_| self.too_slow())??;
+        self.authenticated(&claims, not_before)
+    }
+
+    /// The code exchanged, and the ID token's signature and claims checked (a key the kept
+    /// JWKS lacks makes it fetched again, once).
+    async fn verified_claims(
+        &self,
+        code: &str,
+        login: &DelegatedLogin,
+        redirect_uri: &str,
+        now: jiff::Timestamp,
+    ) -> Result<PsuClaims, Failure> {
         let seconds = now.as_second();
         let metadata = self.metadata(seconds).await?;
         let id_token = self
-            .exchange(&metadata, code, verifier, redirect_uri, seconds)
+            .exchange(&metadata, code, &login.verifier, redirect_uri, seconds)
             .await?;
+        // serde's messages quote the values they refuse: never logged.
         let token: PsuIdToken = id_token
             .parse()
-            .map_err(|e| Failure::IdToken(format!("the ID token cannot be read: {e}")))?;
-        let claims = match self.verify(&token, &metadata, nonce, now) {
+            .map_err(|_| Failure::IdToken("the ID token cannot be read".into()))?;
+        let verdict = match self.verify(token.clone(), &metadata, &login.nonce, now) {
             Err(ClaimsVerificationError::SignatureVerification(
                 SignatureVerificationError::NoMatchingKey,
             )) => {
-                let metadata = self.refresh_keys(&metadata, seconds).await?;
-                self.verify(&token, &metadata, nonce, now)
+                let metadata = self.metadata.refresh_keys(&self.http, &metadata).await?;
+                self.verify(token, &metadata, &login.nonce, now)
             }
             verdict => verdict,
+        };
+        match verdict {
+            Ok(claims) => Ok(claims),
+            Err(e) => Err(Failure::IdToken(format!(
+                "the ID token fails its checks: {}",
+                guichet_stet::error::truncate(&e.to_string())
+            ))),
         }
-        .map_err(|e| Failure::IdToken(format!("the ID token fails its checks: {e}")))?;
+    }
+
+    /// The checks beyond the signature: `azp`, `auth_time`, the SCA level, then the PSU.
+    fn authenticated(&self, claims: &PsuClaims, not_before: i64) -> Result<Authenticated, Failure> {
+        // Core §3.1.3.7 (5): with an `azp`, it must be this client.
+        if claims
+            .authorized_party()
+            .is_some_and(|azp| azp.as_str() != self.settings.client_id)
+        {
+            return Err(Failure::IdToken("azp is another client".into()));
+        }
         let acr = claims.auth_context_ref().map(|acr| acr.as_str());
         let amr: Vec<String> = claims
             .auth_method_refs()
             .map(|methods| methods.iter().map(|m| m.as_str().to_owned()).collect())
             .unwrap_or_default();
         self.level.check(acr, &amr).map_err(Failure::Level)?;
-        let auth_time = claims.auth_time().map(|t| t.timestamp());
-        // `prompt=login` asked for a new authentication: one from before the request is an
-        // old session, not the SCA of this access (a minute of clock difference allowed).
-        if auth_time.is_some_and(|t| t < not_before - 60) {
+        // `max_age=0` makes `auth_time` required, and asked for an authentication now: one
+        // from before the request is an old session, not the SCA of this access (a minute
+        // of clock difference allowed).
+        let Some(auth_time) = claims.auth_time().map(|t| t.timestamp()) else {
+            return Err(Failure::IdToken("the ID token has no auth_time".into()));
+        };
+        if auth_time < not_before - 60 {
             return Err(Failure::IdToken(
                 "auth_time is older than the authorization request".into(),
             ));
         }
-        let psu_id = match self.settings.psu_claim.as_str() {
+        let psu_id = self.psu_of(claims)?;
+        Ok(Authenticated {
+            psu_id,
+            auth_time: Some(auth_time),
+        })
+    }
+
+    /// The value of the configured claim: the bank's PSU identifier.
+    fn psu_of(&self, claims: &PsuClaims) -> Result<String, Failure> {
+        let name = self.settings.psu_claim.as_str();
+        let value = match name {
             "sub" => Some(claims.subject().as_str().to_owned()),
             name => match claims.additional_claims().0.get(name) {
                 Some(serde_json::Value::String(s)) => Some(s.clone()),
                 Some(serde_json::Value::Number(n)) => Some(n.to_string()),
                 _ => None,
             },
-        }
-        .filter(|id| !id.is_empty() && id.len() <= 140)
-        .ok_or_else(|| {
-            Failure::IdToken(format!(
-                "the ID token has no usable '{}' claim",
-                self.settings.psu_claim
-            ))
-        })?;
-        Ok(Authenticated { psu_id, auth_time })
+        };
+        value
+            .filter(|id| !id.is_empty() && id.len() <= 140)
+            .ok_or_else(|| Failure::IdToken(format!("the ID token has no usable '{name}' claim")))
     }
 
-    fn verify<'t>(
+    /// Signature, `iss`, `aud`, `exp` (at the bank's clock), `nonce`, the algorithm, and an
+    /// `iat` that is not in the future (a minute allowed).
+    fn verify(
         &self,
-        token: &'t PsuIdToken,
+        token: PsuIdToken,
         metadata: &CoreProviderMetadata,
         nonce: &str,
         now: jiff::Timestamp,
-    ) -> Result<
-        &'t openidconnect::IdTokenClaims<OtherClaims, CoreGenderClaim>,
-        ClaimsVerificationError,
-    > {
+    ) -> Result<PsuClaims, ClaimsVerificationError> {
         let at =
             chrono::DateTime::<chrono::Utc>::from_timestamp(now.as_second(), 0).unwrap_or_default();
         let verifier = IdTokenVerifier::new_public_client(
@@ -386,8 +394,15 @@ impl OidcProvider {
             metadata.jwks().clone(),
         )
         .set_allowed_algs(self.algs.clone())
-        .set_time_fn(move || at);
-        token.claims(&verifier, &Nonce::new(nonce.to_owned()))
+        .set_time_fn(move || at)
+        .set_issue_time_verifier_fn(move |iat| {
+            if iat.timestamp() > at.timestamp() + 60 {
+                Err("iat is in the future".to_owned())
+            } else {
+                Ok(())
+            }
+        });
+        token.into_claims(&verifier, &Nonce::new(nonce.to_owned()))
     }
 
     /// The code exchanged for the ID token (the compact JWS), within the timeout.
@@ -434,7 +449,14 @@ impl OidcProvider {
                 RequestTokenError::Request(e) => {
                     Failure::Unavailable(format!("the token endpoint: {}", chain(&e)))
                 }
-                other => Failure::Provider(format!("the token endpoint: {}", chain(&other))),
+                // A body that is not the answer expected: its text may quote personal data,
+                // so only the kind of failure is kept.
+                RequestTokenError::Parse(..) => {
+                    Failure::Provider("the token endpoint's answer cannot be read".into())
+                }
+                RequestTokenError::Other(_) => {
+                    Failure::Provider("the token endpoint's answer is not OAuth 2.0".into())
+                }
             })?;
         response
             .id_token()

@@ -80,6 +80,42 @@ fn default_refresh() -> u64 {
     3600
 }
 
+/// Claims that are no PSU identifier: the protocol's own (OpenID Connect Core 1.0 §2) and
+/// the standard profile claims (§5.1), which the crate reads apart and users may change.
+const NOT_A_PSU_CLAIM: &[&str] = &[
+    "iss",
+    "aud",
+    "exp",
+    "iat",
+    "auth_time",
+    "nonce",
+    "acr",
+    "amr",
+    "azp",
+    "at_hash",
+    "c_hash",
+    "sid",
+    "name",
+    "given_name",
+    "family_name",
+    "middle_name",
+    "nickname",
+    "preferred_username",
+    "profile",
+    "picture",
+    "website",
+    "email",
+    "email_verified",
+    "gender",
+    "birthdate",
+    "zoneinfo",
+    "locale",
+    "phone_number",
+    "phone_number_verified",
+    "address",
+    "updated_at",
+];
+
 /// Symmetric and unsigned ID tokens are never accepted: the client secret is no key of the
 /// provider's, and `none` proves nothing.
 const ASYMMETRIC: &[&str] = &[
@@ -108,8 +144,20 @@ impl OidcSettings {
         if self.psu_claim.is_empty() {
             return Err("oidc.psu_claim is empty".into());
         }
+        if self.psu_claim != "sub" && NOT_A_PSU_CLAIM.contains(&self.psu_claim.as_str()) {
+            return Err(format!(
+                "oidc.psu_claim '{}' cannot name the PSU: use sub or a claim of the bank's own \
+                 (standard profile claims such as email can be changed by their user)",
+                self.psu_claim
+            ));
+        }
         if let Some(uri) = &self.redirect_uri {
-            url::Url::parse(uri).map_err(|e| format!("oidc.redirect_uri '{uri}': {e}"))?;
+            let url =
+                url::Url::parse(uri).map_err(|e| format!("oidc.redirect_uri '{uri}': {e}"))?;
+            // The session cookie is `Secure`: the callback must be https to receive it.
+            if url.scheme() != "https" {
+                return Err(format!("oidc.redirect_uri '{uri}' must be https"));
+            }
         }
         Ok(())
     }
@@ -195,6 +243,11 @@ mod tests {
         let loopback: OidcSettings =
             toml::from_str("issuer = \"http://127.0.0.1:4000\"\nclient_id = \"guichet\"")?;
         assert!(loopback.validate().is_ok());
+        assert!(settings("psu_claim = \"email\"")?.validate().is_err());
+        assert!(settings("psu_claim = \"nonce\"")?.validate().is_err());
+        assert!(settings("psu_claim = \"psu_id\"")?.validate().is_ok());
+        let plain_callback = settings("redirect_uri = \"http://bank.example/sca/callback\"")?;
+        assert!(plain_callback.validate().is_err());
         // No secret file: the start stops with a message naming the setting.
         let missing = settings("")?.client_auth().err().unwrap_or_default();
         assert!(missing.contains("client_secret_file"), "{missing}");

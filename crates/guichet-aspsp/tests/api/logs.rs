@@ -105,7 +105,7 @@ impl Secrets {
                 continue;
             };
             let pair = header.split(';').next().unwrap_or_default().trim();
-            if let Some(id) = pair.strip_prefix("guichet_sca=")
+            if let Some(id) = pair.strip_prefix("__Host-guichet_sca=")
                 && !id.is_empty()
             {
                 self.add("guichet_sca session cookie", id);
@@ -404,7 +404,7 @@ async fn no_secret_of_the_delegated_sca_reaches_the_logs() {
         let (journey, to) = bank.open(tpp_state, &challenge).await;
         secrets.add(
             "guichet_sca session cookie",
-            journey.cookie.trim_start_matches("guichet_sca="),
+            journey.cookie.trim_start_matches("__Host-guichet_sca="),
         );
         secrets.add("state sent to the provider", &query_param(&to, "state"));
         secrets.add("nonce sent to the provider", &query_param(&to, "nonce"));

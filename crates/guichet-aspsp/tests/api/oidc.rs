@@ -175,7 +175,7 @@ impl Delegated {
         };
         assert!(to.starts_with(&self.provider.issuer), "{to}");
         assert!(
-            journey.cookie.starts_with("guichet_sca="),
+            journey.cookie.starts_with("__Host-guichet_sca="),
             "{:?}",
             first.headers
         );
@@ -187,7 +187,12 @@ impl Delegated {
         let Some(query) = url.strip_prefix(&self.callback) else {
             panic!("{url} is not the callback {}", self.callback)
         };
-        journey.get(&format!("/sca/callback{query}")).await
+        let answer = journey.get(&format!("/sca/callback{query}")).await;
+        // An authenticated PSU is sent on to the consent page (POST/redirect/GET).
+        if answer.location.as_deref() == Some("/sca/consent") {
+            return journey.get("/sca/consent").await;
+        }
+        answer
     }
 
     /// The whole journey of a provider account, up to the bank's answer on its callback.
@@ -386,7 +391,14 @@ async fn a_provider_down_or_slow_gives_a_page_within_its_timeout_and_temporarily
         Some("temporarily_unavailable")
     );
     assert_eq!(back.param("state").as_deref(), Some("st-d"));
+    // While the failure is recent, the next PSU gets the page at once rather than waiting
+    // on the provider again.
     bank.provider.admin("up", json!({})).await;
+    let (_, challenge) = pkce();
+    let (_, again) = Journey::open(&bank.app, CE, &query("aisp", "st-d2", Some(&challenge))).await;
+    assert_eq!(again.status, 503, "{}", again.html);
+    // Thirty seconds later the provider is asked again.
+    bank.app.clock.advance(jiff::SignedDuration::from_secs(31));
 
     // Slow once the PSU has logged in: the code exchange is cut at `timeout_seconds` (2 s).
     let (_, challenge) = pkce();
@@ -530,4 +542,24 @@ async fn the_psus_access_page_authenticates_at_the_provider() {
     // confirmation.
     assert!(page.html.contains("id=\"none\""), "{}", page.html);
     assert!(page.html.contains(CLAIRE_FULL), "{}", page.html);
+}
+
+/// Two answers of the provider at once (a reload): one is taken, the other finds it taken,
+/// and the code is exchanged once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_callbacks_at_once_exchange_the_code_once() {
+    let bank = delegated(Backend::Sqlite, Setup::default()).await;
+    let (_, challenge) = pkce();
+    let (journey, to) = bank.open("st-2x", &challenge).await;
+    let back = bank
+        .provider
+        .login(&to, "claire", Some("claire-pass"))
+        .await;
+    let path = format!("/sca/callback{}", back.trim_start_matches(&bank.callback));
+    let (one, two) = tokio::join!(journey.get(&path), journey.get(&path));
+    let mut statuses = [one.status, two.status];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [303, 409], "{} / {}", one.html, two.html);
+    let consent = journey.get("/sca/consent").await;
+    assert_eq!(consent.status, 200, "{}", consent.html);
 }
