@@ -74,7 +74,7 @@ fn card_and_paylib_payments_come_last_in_their_day() {
     }
     for (day, mut ops) in days {
         ops.sort_by_key(|t| t.seq);
-        let flags: Vec<bool> = ops.iter().map(|t| late(*t)).collect();
+        let flags: Vec<bool> = ops.iter().map(|t| late(t)).collect();
         assert!(flags.windows(2).all(|w| w[0] <= w[1]), "{day}: {flags:?}");
     }
     // So on the two days not yet closed, the pending operations follow the booked ones.
