@@ -322,8 +322,16 @@ async fn the_readme_production_configuration_serves_a_bank_fed_by_its_files_and_
         .login(&to_provider, "martin", Some("martin-pass"))
         .await;
     assert!(back.starts_with(&format!("{pages}/sca/callback")), "{back}");
-    let consent = browser
+    let checked = browser
         .get(&back)
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(checked.status().as_u16(), 303);
+    assert_eq!(location(&checked), "/sca/consent");
+    let consent = browser
+        .get(format!("{pages}/sca/consent"))
         .header("cookie", &cookie)
         .send()
         .await
