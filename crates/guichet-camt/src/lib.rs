@@ -25,4 +25,4 @@ pub use model::{
     namespace,
 };
 pub use read::{CamtReader, read_document};
-pub use write::write_document;
+pub use write::{StreamWriter, write_document};

@@ -37,6 +37,71 @@ pub fn write_document(
     close_document(out, kind)
 }
 
+/// A camt document written statement by statement to `sink`, for files too large to hold:
+/// the same bytes as [`write_document`] given the same statements.
+pub struct StreamWriter<W: std::io::Write> {
+    sink: W,
+    out: Out,
+    kind: Kind,
+    version: Version,
+    header: Header,
+}
+
+impl<W: std::io::Write> StreamWriter<W> {
+    /// Writes the declaration and the group header.
+    pub fn new(
+        sink: W,
+        kind: Kind,
+        version: Version,
+        header: Header,
+    ) -> std::io::Result<StreamWriter<W>> {
+        let out = open_document(kind, version, &header);
+        let mut writer = StreamWriter {
+            sink,
+            out,
+            kind,
+            version,
+            header,
+        };
+        writer.drain()?;
+        Ok(writer)
+    }
+
+    /// One `Stmt` (or `Rpt`) with its balances and entries.
+    pub fn statement(
+        &mut self,
+        account: &AccountHeader,
+        balances: &[Balance],
+        entries: &[Entry],
+    ) -> std::io::Result<()> {
+        write_statement(
+            &mut self.out,
+            self.kind,
+            self.version,
+            &self.header,
+            account,
+            balances,
+            entries,
+        );
+        self.drain()
+    }
+
+    fn drain(&mut self) -> std::io::Result<()> {
+        self.sink.write_all(self.out.xml.as_bytes())?;
+        self.out.xml.clear();
+        Ok(())
+    }
+
+    /// Closes the document; answers the sink, flushed.
+    pub fn finish(mut self) -> std::io::Result<W> {
+        let out = std::mem::replace(&mut self.out, Out::new());
+        let tail = close_document(out, self.kind);
+        self.sink.write_all(tail.as_bytes())?;
+        self.sink.flush()?;
+        Ok(self.sink)
+    }
+}
+
 impl Document {
     /// The document as camt XML of its kind and version.
     pub fn to_xml(&self) -> String {

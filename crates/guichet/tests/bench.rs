@@ -87,3 +87,28 @@ async fn bench_runs_on_postgresql() {
     let (rate, errors) = row(&text, "dated page, 10500 operations");
     assert!(rate > 0.0 && errors == 0, "{text}");
 }
+
+/// `--import N`: the statement is written, imported whole, then imported again without a
+/// change; the rate and the peak memory are printed.
+#[test]
+fn bench_times_the_import_of_a_statement() {
+    let text = bench(&["--import", "3000", "--per-day", "120"]);
+    assert!(text.contains("3000 operations in 25 statements"), "{text}");
+    let first = text
+        .lines()
+        .find(|l| l.starts_with("first import:"))
+        .unwrap_or_else(|| panic!("no first import in:\n{text}"));
+    assert!(first.contains("3000 operations added"), "{first}");
+    assert!(
+        first.contains("operations/s") && first.contains("MB"),
+        "{first}"
+    );
+    let again = text
+        .lines()
+        .find(|l| l.starts_with("again (nothing changes):"))
+        .unwrap_or_else(|| panic!("no second import in:\n{text}"));
+    assert!(
+        again.contains("0 operations added, 0 updated, 3000 unchanged"),
+        "{again}"
+    );
+}

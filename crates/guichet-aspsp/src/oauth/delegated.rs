@@ -19,7 +19,7 @@ use guichet_store::{DelegatedLogin, ScaAttempt};
 
 use super::authorize::{COOKIE, TppView, describe};
 use super::error::OAuthError;
-use super::pages::{Page, error_page, origin_of, see_other};
+use super::pages::{Page, already_done, error_page, origin_of, see_other};
 use super::steps::{finish_authorization, message_page, posted_attempt};
 use super::{bank_of, cookie, form, same, sha256_hex};
 use crate::oidc::{CallbackParams, Failure, OidcProvider};
@@ -287,12 +287,7 @@ pub async fn callback(State(state): State<SharedState>, parts: Parts) -> Respons
     let login = match (&attempt.delegated, attempt.stage.as_str()) {
         (Some(login), AT_PROVIDER) => login.clone(),
         _ => {
-            return error_page(
-                StatusCode::CONFLICT,
-                name,
-                "Cette étape a déjà été traitée.",
-            )
-            .into_response();
+            return already_done(name);
         }
     };
     // The answer must carry the `state` this browser's request sent; another one (a forged
@@ -324,12 +319,7 @@ pub async fn callback(State(state): State<SharedState>, parts: Parts) -> Respons
         state.store.advance_attempt(&attempt, AT_PROVIDER).await,
         Ok(true)
     ) {
-        return error_page(
-            StatusCode::CONFLICT,
-            name,
-            "Cette étape a déjà été traitée.",
-        )
-        .into_response();
+        return already_done(name);
     }
     let outcome = provider
         .finish(&params, &login, &redirect_uri, now, attempt.created_at)
@@ -366,12 +356,7 @@ pub async fn callback(State(state): State<SharedState>, parts: Parts) -> Respons
         state.store.advance_attempt(&attempt, EXCHANGING).await,
         Ok(true)
     ) {
-        return error_page(
-            StatusCode::CONFLICT,
-            name,
-            "Cette étape a déjà été traitée.",
-        )
-        .into_response();
+        return already_done(name);
     }
     // The consent page at an address of its own (POST/redirect/GET): the callback's, with the
     // provider's code, stays out of the page a reload asks again.
@@ -406,12 +391,7 @@ async fn refuse(
         state.store.advance_attempt(&attempt, EXCHANGING).await,
         Ok(true)
     ) {
-        return error_page(
-            StatusCode::CONFLICT,
-            &bank.profile.name,
-            "Cette étape a déjà été traitée.",
-        )
-        .into_response();
+        return already_done(&bank.profile.name);
     }
     match (refusal, &attempt.redirect_uri) {
         (None, Some(uri)) => back_to_tpp(
@@ -506,12 +486,7 @@ pub async fn consent(State(state): State<SharedState>, parts: Parts, body: Bytes
         _ => None,
     };
     let Some(psu) = psu else {
-        return error_page(
-            StatusCode::CONFLICT,
-            &bank.profile.name,
-            "Cette étape a déjà été traitée.",
-        )
-        .into_response();
+        return already_done(&bank.profile.name);
     };
     let allowed = fields.get("decision").map(String::as_str) == Some("allow");
     attempt.stage = if allowed { "done" } else { "cancelled" }.into();
@@ -519,12 +494,7 @@ pub async fn consent(State(state): State<SharedState>, parts: Parts, body: Bytes
         state.store.advance_attempt(&attempt, DECIDING).await,
         Ok(true)
     ) {
-        return error_page(
-            StatusCode::CONFLICT,
-            &bank.profile.name,
-            "Cette étape a déjà été traitée.",
-        )
-        .into_response();
+        return already_done(&bank.profile.name);
     }
     if allowed {
         let sca_at = attempt.sca_at.unwrap_or_else(|| state.now().as_second());

@@ -129,6 +129,16 @@ pub fn error_page(status: StatusCode, bank_name: &str, message: &str) -> Page {
     )
 }
 
+/// A form posted twice, or a step already passed (a replay, another tab): 409, nothing done.
+pub fn already_done(bank_name: &str) -> axum::response::Response {
+    error_page(
+        StatusCode::CONFLICT,
+        bank_name,
+        "Cette étape a déjà été traitée.",
+    )
+    .into_response()
+}
+
 /// The PSU's pages close with the bank during its maintenance windows: a page saying until
 /// when, 503 with `Retry-After`. The pages' answers are counted in the metrics here.
 pub async fn maintenance(

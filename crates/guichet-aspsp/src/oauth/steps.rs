@@ -14,7 +14,7 @@ use guichet_store::{AuthCode, PsuRecord, ScaAttempt};
 
 use super::authorize::{CODE_SECONDS, COOKIE, LoginPage, MAX_FAILURES, clear_cookie, redirect_to};
 use super::error::OAuthError;
-use super::pages::{MessagePage, Page, error_page, origin_of, see_other};
+use super::pages::{MessagePage, Page, already_done, error_page, origin_of, see_other};
 use super::{bank_of, cookie, form, lockout, same, sha256_hex};
 use crate::state::{Bank, SharedState};
 
@@ -124,12 +124,7 @@ async fn fail(
     match state.store.advance_attempt(&attempt, stage).await {
         Ok(true) if attempt.stage == "locked" => Err(locked_page(bank, &attempt)),
         Ok(true) => Ok(attempt),
-        _ => Err(error_page(
-            StatusCode::CONFLICT,
-            &bank.profile.name,
-            "Cette étape a déjà été traitée.",
-        )
-        .into_response()),
+        _ => Err(already_done(&bank.profile.name)),
     }
 }
 
@@ -151,12 +146,7 @@ pub async fn login(State(state): State<SharedState>, parts: Parts, body: Bytes) 
         return locked_page(&bank, &attempt);
     }
     if attempt.stage != "login" {
-        return error_page(
-            StatusCode::CONFLICT,
-            &bank.profile.name,
-            "Cette étape a déjà été traitée.",
-        )
-        .into_response();
+        return already_done(&bank.profile.name);
     }
     let identifier = fields.get("identifier").map(|s| s.trim()).unwrap_or("");
     let password = fields.get("password").map(String::as_str).unwrap_or("");
@@ -234,12 +224,7 @@ pub async fn login(State(state): State<SharedState>, parts: Parts, body: Bytes) 
         state.store.advance_attempt(&attempt, "login").await,
         Ok(true)
     ) {
-        return error_page(
-            StatusCode::CONFLICT,
-            &bank.profile.name,
-            "Cette étape a déjà été traitée.",
-        )
-        .into_response();
+        return already_done(&bank.profile.name);
     }
     otp_page(&bank, &attempt, &psu, None)
 }
@@ -274,12 +259,7 @@ pub async fn otp(State(state): State<SharedState>, parts: Parts, body: Bytes) ->
         _ => None,
     };
     let Some(psu) = psu else {
-        return error_page(
-            StatusCode::CONFLICT,
-            &bank.profile.name,
-            "Cette étape a déjà été traitée.",
-        )
-        .into_response();
+        return already_done(&bank.profile.name);
     };
     let taken = match lockout::take(
         &state,
@@ -327,12 +307,7 @@ pub async fn otp(State(state): State<SharedState>, parts: Parts, body: Bytes) ->
     attempt.otp_hash = None;
     attempt.otp_shown = None;
     if !matches!(state.store.advance_attempt(&attempt, "otp").await, Ok(true)) {
-        return error_page(
-            StatusCode::CONFLICT,
-            &bank.profile.name,
-            "Cette étape a déjà été traitée.",
-        )
-        .into_response();
+        return already_done(&bank.profile.name);
     }
     match attempt.purpose.as_str() {
         "authorize" => finish_authorization(&state, &bank, &attempt, &psu, now).await,
@@ -403,12 +378,7 @@ pub async fn cancel(State(state): State<SharedState>, parts: Parts, body: Bytes)
         Err(response) => return response,
     };
     if attempt.stage == "done" || attempt.stage == "cancelled" {
-        return error_page(
-            StatusCode::CONFLICT,
-            &bank.profile.name,
-            "Cette étape a déjà été traitée.",
-        )
-        .into_response();
+        return already_done(&bank.profile.name);
     }
     let previous = attempt.stage.clone();
     attempt.stage = "cancelled".into();
@@ -419,12 +389,7 @@ pub async fn cancel(State(state): State<SharedState>, parts: Parts, body: Bytes)
         state.store.advance_attempt(&attempt, &previous).await,
         Ok(true)
     ) {
-        return error_page(
-            StatusCode::CONFLICT,
-            &bank.profile.name,
-            "Cette étape a déjà été traitée.",
-        )
-        .into_response();
+        return already_done(&bank.profile.name);
     }
     match &attempt.redirect_uri {
         Some(uri) => {

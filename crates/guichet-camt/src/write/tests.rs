@@ -204,3 +204,28 @@ fn escaping() {
         "a&amp;b&lt;c&gt;d&quot;e&apos;f&#13;g\u{FFFD}h\ti\nj"
     );
 }
+
+/// Written statement by statement, a document is the same bytes as written whole.
+#[test]
+fn the_stream_writer_writes_what_write_document_writes() -> std::io::Result<()> {
+    for kind in [Kind::Statement053, Kind::Report052] {
+        for version in [Version::V02, Version::V08] {
+            let accounts: Vec<(AccountHeader, Vec<Balance>, Vec<Entry>)> = (0..3)
+                .map(|i| {
+                    let mut account =
+                        AccountHeader::new(format!("S-{i}"), AccountId::Other(format!("00{i}")));
+                    account.servicer_bic = Some("BECEFRPPXXX".into());
+                    (account, Vec::new(), vec![pending_with_parties(); i])
+                })
+                .collect();
+            let whole = write_document(kind, version, &header(kind, version), &accounts);
+            let mut stream = StreamWriter::new(Vec::new(), kind, version, header(kind, version))?;
+            for (account, balances, entries) in &accounts {
+                stream.statement(account, balances, entries)?;
+            }
+            let streamed = stream.finish()?;
+            assert_eq!(String::from_utf8_lossy(&streamed), whole);
+        }
+    }
+    Ok(())
+}

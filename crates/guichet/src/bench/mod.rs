@@ -6,8 +6,10 @@
 //! TLS stack, the same with one RSA-2048 signature verification per request, and the bank.
 //! It prints answers/s, p50, p99, errors, the ratio to the baselines and the server's
 //! resident memory. `--grow N` also grows one account to N operations and another to 10,000
-//! and compares their pages. Loopback only.
+//! and compares their pages. Loopback only. `--import N` times the import of a statement of N
+//! operations instead.
 
+mod import;
 mod server;
 
 use std::path::{Path, PathBuf};
@@ -56,6 +58,10 @@ pub struct BenchArgs {
     /// Load the bank only, without the baselines (to profile it).
     #[arg(long)]
     no_baseline: bool,
+    /// Instead of loading the bank: write a camt.053 of this many operations (`--per-day` a
+    /// statement) and time `guichet import` of it, and of it again, with its peak memory.
+    #[arg(long)]
+    import: Option<u64>,
 }
 
 /// One measured request: which persona, which path.
@@ -81,6 +87,17 @@ struct Bench {
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    if let Some(operations) = args.import {
+        let (dir, url, per_day) = (
+            args.data_dir.clone(),
+            args.database_url.clone(),
+            args.per_day,
+        );
+        return tokio::task::spawn_blocking(move || {
+            import::run(dir, url.as_deref(), operations, per_day)
+        })
+        .await?;
+    }
     let dir = DataDir::new(args.data_dir.clone())?;
     let server = BankServer::start(&dir.path, args.database_url.as_deref())?;
     let backend = if args.database_url.is_some() {
