@@ -27,7 +27,7 @@ fn day(index: u64, per_day: u64, date: jiff::civil::Date, balance: &mut Decimal)
     (0..per_day)
         .map(|i| {
             let n = index * per_day + i;
-            let credit = n % 3 == 0;
+            let credit = n.is_multiple_of(3);
             let cents = 1_000 + i64::try_from(n % 97_331).unwrap_or(0) * 7;
             let amount = Decimal::new(cents, 2);
             let direction = if credit {
@@ -54,7 +54,7 @@ fn day(index: u64, per_day: u64, date: jiff::civil::Date, balance: &mut Decimal)
                 entry.creditor_name = Some(format!("FOURNISSEUR {:04}", n % 5_000));
             }
             entry.unstructured = vec![format!("FACTURE {n} DU {date}")];
-            if n % 10 == 0 {
+            if n.is_multiple_of(10) {
                 entry.structured = vec![CreditorReference::iso11649(format!("RF18{n:010}"))];
             }
             entry
