@@ -22,11 +22,11 @@ use super::server::{DataDir, RssSampler};
 const IBAN: &str = "FR7630004000310001234567865";
 const BANK: &str = "30258";
 
-/// The day's operations of the generated account, with their running balance.
-fn day(index: u64, per_day: u64, date: jiff::civil::Date, balance: &mut Decimal) -> Vec<Entry> {
-    (0..per_day)
-        .map(|i| {
-            let n = index * per_day + i;
+/// The day's `count` operations of the generated account, numbered from `first`, with their
+/// running balance.
+fn day(first: u64, count: u64, date: jiff::civil::Date, balance: &mut Decimal) -> Vec<Entry> {
+    (first..first + count)
+        .map(|n| {
             let credit = n.is_multiple_of(3);
             let cents = 1_000 + i64::try_from(n % 97_331).unwrap_or(0) * 7;
             let amount = Decimal::new(cents, 2);
@@ -93,7 +93,7 @@ fn generate(path: &Path, operations: u64, per_day: u64) -> anyhow::Result<(u64, 
             .context("date")?;
         let count = per_day.min(operations - written);
         let opening = balance;
-        let entries = day(index, count, date, &mut balance);
+        let entries = day(written, count, date, &mut balance);
         written += count;
         let mut account =
             AccountHeader::new(format!("BENCH-{index}"), AccountId::Iban(IBAN.into()));
