@@ -127,8 +127,9 @@ async fn import_one(
         .import_statement(std::io::BufReader::with_capacity(64 * 1024, file), choice)
         .await?;
     Ok(format!(
-        "{}: {} accounts, {} balances, {} operations added, {} updated, {} unchanged, {} skipped",
+        "{}: {} statements of {} accounts, {} balances, {} operations added, {} updated, {} unchanged, {} skipped",
         path.display(),
+        summary.statements,
         summary.accounts,
         summary.balances,
         summary.added,

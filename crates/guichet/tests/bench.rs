@@ -99,7 +99,11 @@ fn bench_times_the_import_of_a_statement() {
         .lines()
         .find(|l| l.starts_with("first import:"))
         .unwrap_or_else(|| panic!("no first import in:\n{text}"));
-    assert!(first.contains("3000 operations added, 0 updated"), "{first}");
+    assert!(first.contains("22 statements of 1 accounts"), "{first}");
+    assert!(
+        first.contains("3000 operations added, 0 updated"),
+        "{first}"
+    );
     assert!(
         first.contains("operations/s") && first.contains("MB"),
         "{first}"

@@ -60,6 +60,9 @@ pub enum BankChoice<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ImportSummary {
     pub kind: Option<Kind>,
+    /// `Stmt` or `Rpt` elements.
+    pub statements: usize,
+    /// Distinct accounts among them.
     pub accounts: usize,
     pub balances: usize,
     pub added: usize,
@@ -98,11 +101,15 @@ impl Store {
         };
         let mut tx = self.begin_write().await?;
         let mut current: Option<Current> = None;
+        let mut accounts = std::collections::HashSet::new();
         while let Some(item) = reader.next_item()? {
             match item {
                 Item::Account(account) => {
-                    current = Some(open_account(&mut tx, &account, bank).await?);
-                    summary.accounts += 1;
+                    let opened = open_account(&mut tx, &account, bank).await?;
+                    accounts.insert(opened.account_id.clone());
+                    summary.accounts = accounts.len();
+                    summary.statements += 1;
+                    current = Some(opened);
                 }
                 Item::Balance(balance) => {
                     let Some(account) = &current else { continue };
