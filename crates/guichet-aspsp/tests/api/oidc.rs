@@ -563,3 +563,74 @@ async fn two_callbacks_at_once_exchange_the_code_once() {
     let consent = journey.get("/sca/consent").await;
     assert_eq!(consent.status, 200, "{}", consent.html);
 }
+
+/// RFC 9207: an answer naming another issuer is a mix-up, refused even with this browser's
+/// `state`; the TPP is told `server_error`.
+#[tokio::test]
+async fn an_answer_from_another_issuer_is_refused() {
+    let bank = delegated(Backend::Sqlite, Setup::default()).await;
+    let (_, challenge) = pkce();
+    let (journey, to) = bank.open("st-iss", &challenge).await;
+    let back = bank
+        .provider
+        .login(&to, "claire", Some("claire-pass"))
+        .await;
+    let Ok(mut url) = reqwest::Url::parse(&back) else {
+        panic!("{back}")
+    };
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .map(|(k, v)| {
+            let v = if k == "iss" {
+                "https://login.other-bank.example".to_owned()
+            } else {
+                v.into_owned()
+            };
+            (k.into_owned(), v)
+        })
+        .collect();
+    assert!(
+        pairs.iter().any(|(k, _)| k == "iss"),
+        "the provider sends iss: {back}"
+    );
+    url.query_pairs_mut().clear().extend_pairs(pairs);
+    let page = bank.callback(&journey, url.as_str()).await;
+    assert_eq!(page.status, 502, "{}", page.html);
+    let back = leave(&journey, &page).await;
+    assert_eq!(back.param("error").as_deref(), Some("server_error"));
+}
+
+/// An ID token whose `nonce` is not the one this attempt sent (a code obtained for another
+/// request and injected here) gives no access.
+#[tokio::test]
+async fn an_id_token_of_another_request_gives_no_access() {
+    let bank = delegated(Backend::Sqlite, Setup::default()).await;
+    let (_, challenge) = pkce();
+    let (journey, to) = bank.open("st-n", &challenge).await;
+    let back = bank
+        .provider
+        .login(&to, "claire", Some("claire-pass"))
+        .await;
+    // The attempt now expects another nonce than the one the provider put in the token.
+    let id = journey
+        .cookie
+        .trim_start_matches("__Host-guichet_sca=")
+        .to_owned();
+    let store = &bank.app.state().store;
+    let mut attempt = match store.attempt(&id).await {
+        Ok(Some(attempt)) => attempt,
+        other => panic!("the attempt: {other:?}"),
+    };
+    let Some(login) = attempt.delegated.as_mut() else {
+        panic!("no delegated login on the attempt")
+    };
+    login.nonce = "another-request-nonce".into();
+    assert_eq!(
+        store.advance_attempt(&attempt, "oidc").await.ok(),
+        Some(true)
+    );
+    let page = bank.callback(&journey, &back).await;
+    assert_eq!(page.status, 502, "{}", page.html);
+    let back = leave(&journey, &page).await;
+    assert_eq!(back.param("error").as_deref(), Some("access_denied"));
+}
