@@ -275,6 +275,10 @@ async fn housekeeping(state: SharedState, mut stop: tokio::sync::watch::Receiver
         if let Err(e) = state.store.prune_sca_failures(now - 86_400, now).await {
             tracing::warn!(error = %e, "pruning SCA failure counts failed");
         }
+        // An attempt lives ten minutes; an hour after, nobody can use it.
+        if let Err(e) = state.store.prune_attempts(now - 3_600).await {
+            tracing::warn!(error = %e, "pruning SCA attempts failed");
+        }
         if state.mode == Mode::Sandbox
             && let Err(e) = sandbox::refresh(&state).await
         {

@@ -172,6 +172,16 @@ impl Store {
         row.map(|row| attempt(&row)).transpose()
     }
 
+    /// Forgets the SCA attempts that expired before `before`: a finished or abandoned journey,
+    /// with whatever a delegated login left on it. Answers how many.
+    pub async fn prune_attempts(&self, before: i64) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM sca_attempts WHERE expires_at < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
     /// Saves an attempt's progress if it is still at `expected_stage` (so that two tabs or a
     /// replayed form cannot move it twice); answers whether it was saved.
     pub async fn advance_attempt(&self, a: &ScaAttempt, expected_stage: &str) -> Result<bool> {

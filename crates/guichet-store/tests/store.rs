@@ -2,7 +2,8 @@
 
 use guichet_store::testing::TestDatabase;
 use guichet_store::{
-    Backend, CallKey, ConsentRecord, NewToken, Store, TokenKind, new_family_id, on_both_backends,
+    Backend, CallKey, ConsentRecord, DelegatedLogin, NewToken, ScaAttempt, Store, TokenKind,
+    new_family_id, on_both_backends,
 };
 
 async fn store(backend: Backend) -> (Store, TestDatabase) {
@@ -94,5 +95,56 @@ on_both_backends! {
         assert_eq!(winners, 1, "exactly one renewal wins");
         let record = store.find_token(&old, TokenKind::Refresh, "17515").await.ok().flatten();
         assert_eq!(record.and_then(|r| r.revoked_at), Some(10));
+    }
+}
+
+fn attempt(id: &str, expires_at: i64) -> ScaAttempt {
+    ScaAttempt {
+        id: id.into(),
+        bank_code: "17515".into(),
+        purpose: "authorize".into(),
+        client_id: Some("PSDFR-ACPR-12345".into()),
+        redirect_uri: Some("https://tpp.example/cb".into()),
+        scope: Some("aisp".into()),
+        state: None,
+        code_challenge: None,
+        csrf: format!("csrf-{id}"),
+        psu_id: None,
+        stage: "oidc".into(),
+        failures: 0,
+        otp_hash: None,
+        otp_shown: None,
+        sca_at: None,
+        created_at: expires_at - 600,
+        expires_at,
+        delegated: Some(DelegatedLogin {
+            state_hash: format!("hash-{id}"),
+            nonce: format!("nonce-{id}"),
+            verifier: format!("verifier-{id}"),
+        }),
+    }
+}
+
+on_both_backends! {
+    // A delegated login's state is kept with its attempt, given back whole, cleared once used,
+    // and forgotten with the attempt when it is long expired.
+    async fn sca_attempts_keep_their_delegated_login_and_are_pruned(backend) {
+        let (store, _db) = store(backend).await;
+        let now = 1_800_000_000;
+        for (id, expires_at) in [("old", now - 7_200), ("alive", now + 600)] {
+            assert!(store.create_attempt(&attempt(id, expires_at)).await.is_ok());
+        }
+        let read = store.attempt("alive").await.ok().flatten();
+        assert_eq!(read, Some(attempt("alive", now + 600)));
+        let mut used = attempt("alive", now + 600);
+        used.delegated = None;
+        used.stage = "consent".into();
+        assert_eq!(store.advance_attempt(&used, "oidc").await.ok(), Some(true));
+        assert_eq!(store.advance_attempt(&used, "oidc").await.ok(), Some(false), "used once");
+        let read = store.attempt("alive").await.ok().flatten();
+        assert_eq!(read.and_then(|a| a.delegated), None);
+        assert_eq!(store.prune_attempts(now - 3_600).await.ok(), Some(1));
+        assert_eq!(store.attempt("old").await.ok().flatten(), None);
+        assert!(store.attempt("alive").await.ok().flatten().is_some());
     }
 }
