@@ -10,8 +10,6 @@ mod common;
 mod oidc_provider;
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::time::{Duration, Instant};
 
 use serde_json::json;
 
@@ -42,11 +40,10 @@ fn table<'a>(value: Option<&'a mut toml::Value>, name: &str) -> &'a mut toml::Ta
     }
 }
 
-/// What a production start prints: `  30258 BTP Banque  API https://…  PSU pages https://…`.
+/// `guichet serve --mode production --config …`: its API base and its PSU pages.
 fn serve(config: &Path, data_dir: &Path, log: &Path) -> (common::Server, String, String) {
-    use std::io::BufRead;
-    let log_file = std::fs::File::create(log).unwrap_or_else(|e| panic!("{e}"));
-    let mut child = guichet()
+    let mut command = guichet();
+    command
         .args([
             "serve",
             "--mode",
@@ -57,31 +54,10 @@ fn serve(config: &Path, data_dir: &Path, log: &Path) -> (common::Server, String,
         ])
         .arg(config)
         .arg("--data-dir")
-        .arg(data_dir)
-        .env("GUICHET_LOG_FORMAT", "json")
-        .stdout(Stdio::piped())
-        .stderr(log_file)
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start guichet serve: {e}"));
-    let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
-    let mut lines = std::io::BufReader::new(stdout).lines();
-    let mut found = None;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline && found.is_none() {
-        let Some(Ok(line)) = lines.next() else { break };
-        if let (Some(api), Some(pages)) =
-            (line.split(" API ").nth(1), line.split("PSU pages ").nth(1))
-        {
-            let api = api.split_whitespace().next().unwrap_or_default().to_owned();
-            found = Some((api, pages.trim().to_owned()));
-        }
-    }
-    std::thread::spawn(move || for _ in lines {});
-    let Some((api, pages)) = found else {
-        panic!("the production server did not start; see {}", log.display())
-    };
-    let banks = vec![("30258".to_owned(), api.clone(), pages.clone())];
-    (common::Server { child, banks }, api, pages)
+        .arg(data_dir);
+    let server = common::spawn(command, log, common::Announced::Banks(1));
+    let (api, pages) = (server.api("30258"), server.pages("30258"));
+    (server, api, pages)
 }
 
 fn run(args: &[&str]) -> String {

@@ -89,6 +89,38 @@ pub(crate) async fn shoot(browser: &fantoccini::Client, name: &str) {
     }
 }
 
+/// What the TPP does with the callback the browser reached: its `state` checked, the code
+/// exchanged over mutual TLS, CLAIRE's accounts read.
+async fn tpp_reads_claires_accounts(
+    app: &TestApp,
+    target: &str,
+    state: &str,
+    redirect: &str,
+    verifier: &str,
+) {
+    let params: std::collections::HashMap<String, String> =
+        url::form_urlencoded::parse(target.split_once('?').map_or("", |(_, q)| q).as_bytes())
+            .into_owned()
+            .collect();
+    assert_eq!(params.get("state").map(String::as_str), Some(state));
+    let code = params.get("code").cloned().unwrap_or_default();
+    let fields = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", redirect),
+        ("client_id", "PSDFR-ACPR-12345"),
+        ("code_verifier", verifier),
+    ];
+    let (status, _, token) = token_request(app, CE, "token", &fields, &[]).await;
+    assert_eq!(status, 200, "{token}");
+    let access = token["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let accounts = ok_json(app.get(CE, "/accounts", &access)).await;
+    assert_eq!(ibans(&accounts), [CLAIRE_EMPTY, CLAIRE_FULL]);
+}
+
 /// Chromium under chromedriver: the driver (killed when dropped), the WebDriver session and
 /// the browser's profile folder.
 pub(crate) async fn open_browser(
@@ -255,36 +287,7 @@ async fn a_psu_authorizes_a_tpp_in_a_real_browser() {
     let _ = browser.close().await;
     let _ = std::fs::remove_dir_all(&profile);
 
-    let params: std::collections::HashMap<String, String> =
-        url::form_urlencoded::parse(target.split_once('?').map_or("", |(_, q)| q).as_bytes())
-            .into_owned()
-            .collect();
-    assert_eq!(
-        params.get("state").map(String::as_str),
-        Some("browser-state")
-    );
-    let code = params.get("code").cloned().unwrap_or_default();
-    let fields = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", redirect.as_str()),
-        ("client_id", "PSDFR-ACPR-12345"),
-        ("code_verifier", verifier.as_str()),
-    ];
-    let (status, _, token) = token_request(&app, CE, "token", &fields, &[]).await;
-    assert_eq!(status, 200, "{token}");
-    let access = token["access_token"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    let accounts = ok_json(app.get(CE, "/accounts", &access)).await;
-    let ibans: Vec<&str> = accounts["accounts"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|a| a["accountId"]["iban"].as_str())
-        .collect();
-    assert_eq!(ibans, [CLAIRE_EMPTY, CLAIRE_FULL]);
+    tpp_reads_claires_accounts(&app, &target, "browser-state", &redirect, &verifier).await;
     for shot in [
         "01-login.png",
         "02-one-time-code.png",
@@ -400,34 +403,5 @@ async fn a_psu_authorizes_a_tpp_through_the_banks_openid_provider_in_a_real_brow
     let _ = browser.close().await;
     let _ = std::fs::remove_dir_all(&profile);
 
-    let params: std::collections::HashMap<String, String> =
-        url::form_urlencoded::parse(target.split_once('?').map_or("", |(_, q)| q).as_bytes())
-            .into_owned()
-            .collect();
-    assert_eq!(
-        params.get("state").map(String::as_str),
-        Some("oidc-browser")
-    );
-    let code = params.get("code").cloned().unwrap_or_default();
-    let fields = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", redirect.as_str()),
-        ("client_id", "PSDFR-ACPR-12345"),
-        ("code_verifier", verifier.as_str()),
-    ];
-    let (status, _, token) = token_request(app, CE, "token", &fields, &[]).await;
-    assert_eq!(status, 200, "{token}");
-    let access = token["access_token"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    let accounts = ok_json(app.get(CE, "/accounts", &access)).await;
-    let ibans: Vec<&str> = accounts["accounts"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|a| a["accountId"]["iban"].as_str())
-        .collect();
-    assert_eq!(ibans, [CLAIRE_EMPTY, CLAIRE_FULL]);
+    tpp_reads_claires_accounts(app, &target, "oidc-browser", &redirect, &verifier).await;
 }

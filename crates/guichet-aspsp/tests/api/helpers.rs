@@ -555,3 +555,13 @@ pub async fn expect_error(request: Req, status: u16, needle: &str) -> Value {
     assert!(message.chars().count() <= 140);
     value
 }
+
+/// The IBANs of a GET /accounts answer, in its order.
+pub fn ibans(accounts: &Value) -> Vec<&str> {
+    accounts["accounts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a["accountId"]["iban"].as_str())
+        .collect()
+}

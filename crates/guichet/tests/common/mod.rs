@@ -50,9 +50,8 @@ pub fn start(data_dir: &Path, database_url: &str, log: &Path) -> Server {
 
 /// The same, with more arguments of `serve`.
 pub fn start_with(data_dir: &Path, database_url: &str, log: &Path, extra: &[&str]) -> Server {
-    use std::io::BufRead;
-    let log_file = std::fs::File::create(log).unwrap_or_else(|e| panic!("{e}"));
-    let mut child = guichet()
+    let mut command = guichet();
+    command
         .args([
             "serve",
             "--port",
@@ -65,7 +64,31 @@ pub fn start_with(data_dir: &Path, database_url: &str, log: &Path, extra: &[&str
         ])
         .arg(data_dir)
         .args(["--database-url", database_url])
-        .args(extra)
+        .args(extra);
+    let server = spawn(command, log, Announced::SandboxWritten);
+    assert_eq!(
+        server.banks.len(),
+        2,
+        "both banks announced; see {}",
+        log.display()
+    );
+    server
+}
+
+/// When a started `serve` is ready for a test.
+pub enum Announced {
+    /// Its banks printed, then `sandbox.json` written ("Sandbox personas …").
+    SandboxWritten,
+    /// This many banks printed (production writes no sandbox.json).
+    Banks(usize),
+}
+
+/// Spawns `command` (a `guichet serve …`), its log to `log`, and reads where each bank listens
+/// from its output: `  17515 Caisse d'Epargne …  API https://…  PSU pages https://…`.
+pub fn spawn(mut command: Command, log: &Path, ready: Announced) -> Server {
+    use std::io::BufRead;
+    let log_file = std::fs::File::create(log).unwrap_or_else(|e| panic!("{e}"));
+    let mut child = command
         .env("GUICHET_LOG_FORMAT", "json")
         .stdout(Stdio::piped())
         .stderr(log_file)
@@ -77,7 +100,6 @@ pub fn start_with(data_dir: &Path, database_url: &str, log: &Path, extra: &[&str
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
         let Some(Ok(line)) = lines.next() else { break };
-        // "  17515 Caisse d'Epargne …  API https://127.0.0.1:p/stet/psd2/v1.4.2  PSU pages https://127.0.0.1:q"
         if let (Some(api), Some(pages)) =
             (line.split(" API ").nth(1), line.split("PSU pages ").nth(1))
         {
@@ -89,18 +111,16 @@ pub fn start_with(data_dir: &Path, database_url: &str, log: &Path, extra: &[&str
             let api = api.split_whitespace().next().unwrap_or_default().to_owned();
             banks.push((code, api, pages.trim().to_owned()));
         }
-        if line.starts_with("Sandbox personas") {
+        let done = match ready {
+            Announced::SandboxWritten => line.starts_with("Sandbox personas"),
+            Announced::Banks(count) => banks.len() == count,
+        };
+        if done {
             break;
         }
     }
     // Keep draining stdout so the server never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
-    assert_eq!(
-        banks.len(),
-        2,
-        "both banks announced; see {}",
-        log.display()
-    );
     Server { child, banks }
 }
 
