@@ -82,8 +82,10 @@ impl Default for EdgeLimits {
 /// What the HTTP parser itself refuses, well above [`EdgeLimits`] so that requests between
 /// the two limits reach the edge and get a STET ErrorModel: past these, hyper answers a bare
 /// 431 or closes the connection. The head buffer, eight times the header block limit (512 KiB
-/// by default), is what one connection may hold in memory before its header deadline.
-pub const PARSER_MAX_HEADERS: usize = 1024;
+/// by default), is what one connection may hold in memory before its header deadline. hyper
+/// lays out room for `PARSER_MAX_HEADERS` fields at every request (56 bytes each): 1,024 cost
+/// 3 % of a GET /accounts (BENCHMARKS.md, 7 December), so `max_headers` stays at most 128.
+pub const PARSER_MAX_HEADERS: usize = 256;
 pub const PARSER_MAX_HEAD_BYTES: usize = 1024 * 1024;
 
 impl EdgeLimits {

@@ -102,8 +102,15 @@ pub struct TransactionQuery {
 }
 
 impl TransactionQuery {
+    /// `LIMIT … OFFSET …`, written out rather than bound: SQLite reads a bound limit when it
+    /// compiles the statement, and so compiles it again whenever the value is bound again,
+    /// that is at every request (5 % of a page's time, BENCHMARKS.md, 7 December).
+    pub(crate) fn limit_clause(&self) -> String {
+        format!("LIMIT {} OFFSET {}", self.limit.max(0), self.offset.max(0))
+    }
+
     /// The WHERE clause and its bound values after `$1` (bank) and `$2` (account).
-    fn filter(&self) -> (String, Vec<Bound>) {
+    pub(crate) fn filter(&self) -> (String, Vec<Bound>) {
         let mut sql = String::from("bank_code = $1 AND account_id = $2");
         let mut binds = vec![
             Bound::Text(self.bank_code.clone()),
@@ -220,7 +227,7 @@ impl TransactionRef<'_> {
     }
 }
 
-fn transaction(row: &dyn Cols) -> Result<TransactionRef<'_>> {
+pub(crate) fn transaction(row: &dyn Cols) -> Result<TransactionRef<'_>> {
     let btc = match row.opt_text_ref("btc_domain")? {
         Some(domain) => Some([
             Some(domain),
@@ -273,7 +280,7 @@ const PSU_COLUMNS: &str =
 
 const BALANCE_COLUMNS: &str = "account_id, balance_type, name, amount_minor, currency, reference_date, last_change, last_committed";
 
-const TRANSACTION_COLUMNS: &str = "account_id, seq, resource_id, entry_reference, amount_minor, \
+pub(crate) const TRANSACTION_COLUMNS: &str = "account_id, seq, resource_id, entry_reference, amount_minor, \
      currency, credit_debit, status, imputation_date, value_date, transaction_date, remittance, \
      remittance_structured, btc_domain, btc_family, btc_sub_family, btc_code, btc_issuer";
 
@@ -372,14 +379,11 @@ impl Store {
         query: &TransactionQuery,
         mut visit: impl FnMut(&TransactionRef<'_>) -> Result<()>,
     ) -> Result<usize> {
-        let (filter, mut binds) = query.filter();
-        binds.push(Bound::Int(query.limit));
-        binds.push(Bound::Int(query.offset));
+        let (filter, binds) = query.filter();
         let sql = format!(
             "SELECT {TRANSACTION_COLUMNS} FROM transactions WHERE {filter} \
-             ORDER BY imputation_date DESC, seq DESC LIMIT ${} OFFSET ${}",
-            binds.len() - 1,
-            binds.len()
+             ORDER BY imputation_date DESC, seq DESC {}",
+            query.limit_clause()
         );
         if query.offset > 0 {
             // A page far from the first walks the pages before it: off the workers, copied.

@@ -145,6 +145,7 @@ impl Store {
             qseal_cache: Arc::default(),
         };
         store.migrate().await?;
+        store.fill_operation_json().await?;
         // After the migrations: the reader's connections are read-only.
         store.reader = SqliteReader::for_url(url).map(Arc::new);
         if backend == Backend::Postgres {
@@ -152,6 +153,11 @@ impl Store {
                 sqlx::postgres::PgPoolOptions::new()
                     .max_connections(max_connections.saturating_sub(writers).max(1))
                     .acquire_timeout(Duration::from_millis(500))
+                    // Not a round trip to PostgreSQL before each read to see the connection is
+                    // alive (sqlx's default): that doubled the round trips of the API, whose
+                    // reads are one each (BENCHMARKS.md, 7 December). A connection found dead
+                    // fails its read (503) and is not used again.
+                    .test_before_acquire(false)
                     .connect(url.expose())
                     .await?,
             );
@@ -185,7 +191,7 @@ impl Store {
     }
 
     async fn migrate(&self) -> Result<()> {
-        let files: [(i64, &str, &'static str, &'static str); 8] = [
+        let files: [(i64, &str, &'static str, &'static str); 9] = [
             (
                 1,
                 "init",
@@ -233,6 +239,12 @@ impl Store {
                 "structured_remittance",
                 include_str!("../migrations/sqlite/0008_structured_remittance.sql"),
                 include_str!("../migrations/postgres/0008_structured_remittance.sql"),
+            ),
+            (
+                9,
+                "operation_json",
+                include_str!("../migrations/sqlite/0009_operation_json.sql"),
+                include_str!("../migrations/postgres/0009_operation_json.sql"),
             ),
         ];
         let migrations = files

@@ -15,6 +15,8 @@ pub mod import;
 mod limits;
 mod lockout;
 mod oauth;
+pub mod operation_json;
+mod pages;
 mod read;
 pub mod sandbox;
 mod stats;

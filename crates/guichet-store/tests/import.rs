@@ -7,7 +7,7 @@ use guichet_camt::{
     Kind, ProprietaryReference, Version, write_document,
 };
 use guichet_store::import::{BankChoice, CustomerFile, ImportError, RESOURCE_ID_REFERENCE};
-use guichet_store::testing::TestDatabase;
+use guichet_store::testing::{TestDatabase, stale_operation_json};
 use guichet_store::{Store, TransactionQuery, on_both_backends};
 use rust_decimal::Decimal;
 
@@ -137,6 +137,8 @@ on_both_backends! {
         let older = import(&store, &report).await.unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((older.added, older.updated), (0, 0), "booked stays booked");
         assert_eq!(operations(&store).await, booked);
+        let stale = stale_operation_json(&store).await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(stale.is_empty(), "added and updated, the JSON follows the columns: {stale:#?}");
 
         // Balances: an older statement imported last does not replace the newer one.
         let yesterday = document(Kind::Statement053, "2026-11-23T22:00:00Z",

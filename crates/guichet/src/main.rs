@@ -41,18 +41,41 @@ enum LogFormat {
 /// span: X-Request-ID, bank, TPP.
 fn init_logs(format: LogFormat) {
     use std::io::IsTerminal;
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Json => builder
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let lines = match format {
+        LogFormat::Json => tracing_subscriber::fmt::layer()
             .json()
             .with_current_span(true)
             .with_span_list(false)
+            .with_writer(std::io::stderr)
+            .boxed(),
+        LogFormat::Text => tracing_subscriber::fmt::layer()
+            .with_ansi(std::io::stderr().is_terminal())
+            .with_writer(std::io::stderr)
+            .boxed(),
+    };
+    let logs = tracing_subscriber::registry().with(lines);
+    let spec = std::env::var("RUST_LOG").unwrap_or_default();
+    let spec = if spec.trim().is_empty() {
+        "info"
+    } else {
+        spec.as_str()
+    };
+    // Targets and levels (`info`, `guichet_aspsp=debug,hyper=warn`) are a static filter. The
+    // full EnvFilter, whose span and field directives need it to follow every span entered
+    // and left, cost a tenth of the bank's time on PostgreSQL, where a request's future is
+    // polled at each packet (BENCHMARKS.md, 7 December): it serves only a RUST_LOG with such
+    // directives.
+    match spec.parse::<tracing_subscriber::filter::Targets>() {
+        Ok(targets) => logs.with(targets).init(),
+        Err(_) => logs
+            .with(
+                tracing_subscriber::EnvFilter::try_new(spec)
+                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+            )
             .init(),
-        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
     }
 }
 

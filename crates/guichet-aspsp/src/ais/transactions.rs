@@ -86,14 +86,11 @@ pub async fn get(
     // About 480 bytes of JSON an operation (BENCHMARKS.md).
     let expected = usize::try_from(page_size).unwrap_or(0).saturating_mul(512);
     let mut body = PageWriter::with_capacity(1024 + expected.min(1 << 20));
-    state
+    let count = state
         .store
-        .each_transaction(&store_query, |tx| {
-            body.push(tx, pending_status);
-            Ok(())
-        })
+        .write_operations(&store_query, pending_status, body.operations())
         .await?;
-    if body.count() == 0 {
+    if count == 0 {
         return Ok(no_content(allowance));
     }
     let href = |page: i64| {

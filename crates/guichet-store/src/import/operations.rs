@@ -17,6 +17,8 @@ use guichet_camt::{Entry, EntryStatus};
 use super::RESOURCE_ID_REFERENCE;
 use super::remittance::structured_remittance;
 use super::statements::{Current, ImportError, Tx, minor, refused};
+use crate::TransactionRef;
+use crate::operation_json::operation_json;
 
 pub(super) enum Written {
     Added,
@@ -149,7 +151,7 @@ pub(super) async fn write_entry(
             "UPDATE transactions SET amount_minor = $4, credit_debit = $5, status = $6, \
              imputation_date = $7, value_date = $8, transaction_date = $9, remittance = $10, \
              btc_domain = $11, btc_family = $12, btc_sub_family = $13, btc_code = $14, \
-             btc_issuer = $15, entry_reference = $16, remittance_structured = $17 \
+             btc_issuer = $15, entry_reference = $16, remittance_structured = $17, json = $18 \
              WHERE bank_code = $1 AND account_id = $2 AND resource_id = $3 \
                AND NOT (status = 'BOOK' AND $6 = 'PDNG') \
                AND (amount_minor IS DISTINCT FROM $4 OR credit_debit IS DISTINCT FROM $5 \
@@ -161,7 +163,11 @@ pub(super) async fn write_entry(
                  OR entry_reference IS DISTINCT FROM $16 \
                  OR remittance_structured IS DISTINCT FROM $17)",
         );
-        let done = operation.bind(update, account).execute(&mut **tx).await?;
+        let done = operation
+            .bind(update, account)
+            .bind(operation.json(account))
+            .execute(&mut **tx)
+            .await?;
         return Ok(if done.rows_affected() > 0 {
             Written::Updated
         } else {
@@ -174,13 +180,14 @@ pub(super) async fn write_entry(
         "INSERT INTO transactions (bank_code, account_id, resource_id, amount_minor, \
          credit_debit, status, imputation_date, value_date, transaction_date, remittance, \
          btc_domain, btc_family, btc_sub_family, btc_code, btc_issuer, entry_reference, \
-         remittance_structured, seq, currency) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
-         $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+         remittance_structured, seq, currency, json) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
+         $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
     );
     operation
         .bind(insert, account)
         .bind(seq)
         .bind(account.currency.clone())
+        .bind(operation.json(account))
         .execute(&mut **tx)
         .await?;
     Ok(Written::Added)
@@ -204,6 +211,28 @@ struct Operation {
 type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
 
 impl Operation {
+    /// The operation's STET JSON, kept with it (`operation_json`).
+    fn json(&self, account: &Current) -> String {
+        operation_json(&TransactionRef {
+            account_id: &account.account_id,
+            seq: 0,
+            resource_id: &self.resource_id,
+            entry_reference: self.entry_reference.as_deref(),
+            amount_minor: self.amount,
+            currency: &account.currency,
+            credit_debit: self.direction,
+            status: self.status,
+            imputation_date: &self.day,
+            value_date: self.value_date.as_deref(),
+            transaction_date: self.transaction_date.as_deref(),
+            remittance: &self.remittance,
+            remittance_structured: self.structured.as_deref(),
+            btc: self.btc[0]
+                .as_ref()
+                .map(|_| [0, 1, 2, 3, 4].map(|i| self.btc[i].as_deref())),
+        })
+    }
+
     /// Binds `$1` (bank), `$2` (account), `$3` (resourceId) and the operation's columns `$4`
     /// to `$17`.
     fn bind<'q>(&self, query: AnyQuery<'q>, account: &Current) -> AnyQuery<'q> {

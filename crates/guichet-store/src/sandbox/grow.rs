@@ -10,7 +10,8 @@ use jiff::ToSpan;
 use jiff::civil::Date;
 
 use super::{Cell, Rows, TRANSACTION_ROW, t};
-use crate::{Result, Store};
+use crate::operation_json::operation_json;
+use crate::{Result, Store, TransactionRef};
 
 /// Rows written per transaction while growing.
 const ROWS_PER_COMMIT: u64 = 20_000;
@@ -63,26 +64,47 @@ fn operation(bank_code: &str, account_id: &str, seq: i64, day: Date) -> Vec<Cell
     } else {
         ("DBIT", "PRLV SEPA")
     };
+    let resource_id = format!("G{seq:012}");
+    let entry_reference = format!("GROW{seq:012}");
+    let amount_minor = 1_000 + (seq % 97) * 137;
+    let remittance = format!("{label} BENCH {seq}");
+    // No structured remittance, no bank transaction code.
+    let json = operation_json(&TransactionRef {
+        account_id,
+        seq,
+        resource_id: &resource_id,
+        entry_reference: Some(&entry_reference),
+        amount_minor,
+        currency: "EUR",
+        credit_debit: sign,
+        status: "BOOK",
+        imputation_date: &day,
+        value_date: Some(&day),
+        transaction_date: None,
+        remittance: &remittance,
+        remittance_structured: None,
+        btc: None,
+    });
     vec![
         t(bank_code),
         t(account_id),
         Cell::Int(Some(seq)),
-        t(&format!("G{seq:012}")),
-        t(&format!("GROW{seq:012}")),
-        Cell::Int(Some(1_000 + (seq % 97) * 137)),
+        Cell::Text(Some(resource_id)),
+        Cell::Text(Some(entry_reference)),
+        Cell::Int(Some(amount_minor)),
         t("EUR"),
         t(sign),
         t("BOOK"),
         t(&day),
         t(&day),
         Cell::Text(None),
-        t(&format!("{label} BENCH {seq}")),
-        // No structured remittance, no bank transaction code.
+        Cell::Text(Some(remittance)),
         Cell::Text(None),
         Cell::Text(None),
         Cell::Text(None),
         Cell::Text(None),
         Cell::Text(None),
         Cell::Text(None),
+        Cell::Text(Some(json)),
     ]
 }

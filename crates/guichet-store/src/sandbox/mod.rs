@@ -8,6 +8,7 @@ pub mod personas;
 use jiff::civil::Date;
 use sqlx::{AssertSqlSafe, Row};
 
+use crate::operation_json::operation_json;
 use crate::{Result, Store};
 use personas::{PERSONAS, PersonaSpec, french_iban};
 
@@ -61,6 +62,7 @@ const TRANSACTION_ROW: &[&str] = &[
     "btc_sub_family",
     "btc_code",
     "btc_issuer",
+    "json",
 ];
 
 pub(crate) enum Cell {
@@ -423,6 +425,7 @@ async fn write_personas(
             }
             summary.transactions += history.transactions.len();
             for tx in history.transactions {
+                let json = operation_json(&tx.as_ref());
                 let [domain, family, sub_family, code, issuer] = tx.btc.unwrap_or_default();
                 transactions.rows.push(vec![
                     t(p.bank_code),
@@ -444,6 +447,7 @@ async fn write_personas(
                     Cell::Text(sub_family),
                     Cell::Text(code),
                     Cell::Text(issuer),
+                    Cell::Text(Some(json)),
                 ]);
             }
         }

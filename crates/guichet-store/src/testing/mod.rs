@@ -175,3 +175,60 @@ pub async fn revoke_access_tokens(
     .await?;
     Ok(done.rows_affected())
 }
+
+/// Operations whose kept JSON is not what their columns render, as `bank account seq: …`:
+/// none while every writer keeps the two in step.
+pub async fn stale_operation_json(store: &crate::Store) -> crate::Result<Vec<String>> {
+    use crate::read::Cols;
+    let sql = format!(
+        "SELECT bank_code, {}, json FROM transactions",
+        crate::accounts::TRANSACTION_COLUMNS
+    );
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .fetch_all(&store.pool)
+        .await?;
+    let mut stale = Vec::new();
+    for row in &rows {
+        let operation = crate::accounts::transaction(row)?;
+        let rendered = crate::operation_json::operation_json(&operation);
+        let kept = row.opt_text("json")?;
+        if kept.as_deref() != Some(rendered.as_str()) {
+            stale.push(format!(
+                "{} {} {}: kept {kept:?}, rendered {rendered}",
+                row.text("bank_code")?,
+                operation.account_id,
+                operation.seq
+            ));
+        }
+    }
+    Ok(stale)
+}
+
+/// Makes operations look written by a version that kept no JSON: the account's, or all of
+/// them (and then the store no longer remembers having filled them). Answers how many.
+pub async fn forget_operation_json(
+    store: &crate::Store,
+    account: Option<(&str, &str)>,
+) -> crate::Result<u64> {
+    let done = match account {
+        Some((bank_code, account_id)) => {
+            sqlx::query(
+                "UPDATE transactions SET json = NULL WHERE bank_code = $1 AND account_id = $2",
+            )
+            .bind(bank_code)
+            .bind(account_id)
+            .execute(&store.pool)
+            .await?
+        }
+        None => {
+            sqlx::query("DELETE FROM meta WHERE key = $1")
+                .bind(crate::pages::FILLED)
+                .execute(&store.pool)
+                .await?;
+            sqlx::query("UPDATE transactions SET json = NULL")
+                .execute(&store.pool)
+                .await?
+        }
+    };
+    Ok(done.rows_affected())
+}

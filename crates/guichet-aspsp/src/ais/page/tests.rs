@@ -3,9 +3,12 @@ use guichet_stet::model::{
     TransactionsLinks,
 };
 use guichet_store::TransactionRecord;
+use guichet_store::operation_json::{
+    operation_json, push_with_status, splice_status, structured_remittance, write_operation,
+};
 use proptest::prelude::*;
 
-use super::{PageWriter, structured_remittance};
+use super::PageWriter;
 use crate::ais::amount;
 
 /// The model of an operation, built field by field: the reference the writer must match.
@@ -142,12 +145,28 @@ proptest! {
             next: None,
             prev: None,
         };
+        // As the store answers a page: each operation's kept JSON, its pending status spliced.
         let mut page = PageWriter::with_capacity(16);
-        for row in &rows {
-            page.push(&row.as_ref(), &pending);
+        for (i, row) in rows.iter().enumerate() {
+            if i > 0 {
+                page.operations().push(b',');
+            }
+            push_with_status(page.operations(), &operation_json(&row.as_ref()), &pending);
         }
-        prop_assert_eq!(page.count(), rows.len());
         let written = page.finish(&links);
+        // As it answers one whose rows lack their JSON: rendered from the columns.
+        let mut page = PageWriter::with_capacity(16);
+        for (i, row) in rows.iter().enumerate() {
+            let out = page.operations();
+            if i > 0 {
+                out.push(b',');
+            }
+            let at = out.len();
+            write_operation(out, &row.as_ref());
+            splice_status(&mut out[at..], &pending);
+        }
+        let rendered = page.finish(&links);
+        prop_assert_eq!(&written, &rendered);
         let expected = serde_json::to_vec(&HalTransactions {
             transactions: rows.iter().map(|row| model(row, &pending)).collect(),
             links,

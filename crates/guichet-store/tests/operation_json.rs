@@ -1,0 +1,132 @@
+//! The JSON kept with each operation (migration 0009) on both backends: written in step with
+//! the columns by the sandbox and by growth (the import is checked in import.rs), copied into
+//! pages with the bank's pending status, and, for rows an earlier version wrote without it,
+//! the same page from the columns, the JSON then written (per account, and at start).
+
+use guichet_store::operation_json::{splice_status, write_operation};
+use guichet_store::testing::{TestDatabase, forget_operation_json, stale_operation_json};
+use guichet_store::{Store, TransactionQuery, on_both_backends};
+
+const BANK: &str = "30258";
+/// ATLAS's current account: booked and pending (OTHR) operations in the sandbox.
+const ACCOUNT: &str = "CPT08111222301";
+
+fn today() -> jiff::civil::Date {
+    jiff::civil::date(2026, 12, 7)
+}
+
+fn query(limit: i64, offset: i64) -> TransactionQuery {
+    TransactionQuery {
+        bank_code: BANK.into(),
+        account_id: ACCOUNT.into(),
+        limit,
+        offset,
+        ..TransactionQuery::default()
+    }
+}
+
+/// The page the store answers, as bytes, and how many operations it holds.
+async fn page(store: &Store, query: &TransactionQuery, pending: &str) -> (Vec<u8>, usize) {
+    let mut out = Vec::new();
+    let count = store
+        .write_operations(query, pending, &mut out)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    (out, count)
+}
+
+/// The same page rendered from the columns of the records.
+async fn rendered(store: &Store, query: &TransactionQuery, pending: &str) -> (Vec<u8>, usize) {
+    let records = store
+        .transactions(query)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut out = Vec::new();
+    for (i, record) in records.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let at = out.len();
+        write_operation(&mut out, &record.as_ref());
+        splice_status(&mut out[at..], pending);
+    }
+    (out, records.len())
+}
+
+async fn seeded(db: &TestDatabase) -> Store {
+    let store = Store::connect(&db.url, 4)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    store
+        .seed_sandbox(&[BANK], today(), 0)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    store
+        .grow_account(BANK, ACCOUNT, 1_200, 150, today())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    store
+}
+
+on_both_backends! {
+    async fn pages_copy_the_json_kept_with_each_operation(backend) {
+        let db = TestDatabase::new(backend).await;
+        let store = seeded(&db).await;
+        let stale = stale_operation_json(&store).await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(stale.is_empty(), "the sandbox and growth keep the JSON in step: {stale:#?}");
+        for pending in ["OTHR", "PDNG"] {
+            for (limit, offset) in [(500, 0), (100, 450), (50, 1_180)] {
+                let (kept, count) = page(&store, &query(limit, offset), pending).await;
+                let (columns, records) = rendered(&store, &query(limit, offset), pending).await;
+                assert_eq!(count, records);
+                assert!(count > 0, "page {limit}/{offset} is not empty");
+                assert_eq!(String::from_utf8_lossy(&kept), String::from_utf8_lossy(&columns));
+            }
+        }
+        // The first page of the sandbox's account holds pending operations, in the bank's words.
+        let (kept, _) = page(&store, &query(500, 0), "OTHR").await;
+        let operations: serde_json::Value =
+            serde_json::from_slice(&[b"[", kept.as_slice(), b"]"].concat()).unwrap_or_default();
+        let statuses: Vec<&str> = operations
+            .as_array()
+            .map(|all| all.iter().filter_map(|o| o["status"].as_str()).collect())
+            .unwrap_or_default();
+        assert_eq!(statuses.len(), 500);
+        assert!(statuses.contains(&"OTHR") && statuses.contains(&"BOOK"), "{statuses:?}");
+        assert!(!statuses.contains(&"PDNG"));
+    }
+}
+
+on_both_backends! {
+    async fn operations_written_without_json_are_answered_alike_then_given_it(backend) {
+        let db = TestDatabase::new(backend).await;
+        let store = seeded(&db).await;
+        let (before, count) = page(&store, &query(500, 0), "OTHR").await;
+
+        // One account, as an earlier version would have written it during an upgrade.
+        let forgotten = forget_operation_json(&store, Some((BANK, ACCOUNT)))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(forgotten >= 1_200, "{forgotten}");
+        assert_eq!(stale_operation_json(&store).await.map(|s| s.len()).ok(), Some(usize::try_from(forgotten).unwrap_or(0)));
+        let (after, again) = page(&store, &query(500, 0), "OTHR").await;
+        assert_eq!((String::from_utf8_lossy(&after), again), (String::from_utf8_lossy(&before), count));
+        let stale = stale_operation_json(&store).await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(stale.is_empty(), "the page wrote the account's JSON: {stale:#?}");
+
+        // All of them, as before migration 0009: the next start writes them, once.
+        let forgotten = forget_operation_json(&store, None).await.unwrap_or_else(|e| panic!("{e}"));
+        let filled = store.fill_operation_json().await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(filled, forgotten);
+        assert_eq!(store.fill_operation_json().await.ok(), Some(0), "once done, nothing is read again");
+        let stale = stale_operation_json(&store).await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(stale.is_empty(), "{stale:#?}");
+        forget_operation_json(&store, None).await.unwrap_or_else(|e| panic!("{e}"));
+        drop(store);
+        let store = Store::connect(&db.url, 4).await.unwrap_or_else(|e| panic!("{e}"));
+        let stale = stale_operation_json(&store).await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(stale.is_empty(), "a start fills them: {stale:#?}");
+        let (restarted, _) = page(&store, &query(500, 0), "OTHR").await;
+        assert_eq!(String::from_utf8_lossy(&restarted), String::from_utf8_lossy(&before));
+    }
+}
