@@ -12,6 +12,13 @@ mod tpp_cmd;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc rather than glibc's allocator: a request allocates and frees small buffers on
+/// whichever worker runs it, and glibc's arenas spent an eighth of GET /accounts on it. Measured
+/// on 7 December (BENCHMARKS.md): GET /accounts from 0.41× to 0.49–0.54× of the static + RSA
+/// baseline, the peak resident memory from 39 MB to 52 MB (the goal is at most 150 MB).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "guichet",
