@@ -20,10 +20,11 @@ use crate::TransactionRef;
 /// The status a stored pending operation says, spliced for a bank that says another.
 pub const STORED_PENDING_STATUS: &str = "PDNG";
 
-/// Where a pending operation's status sits: the first top-level member after
-/// creditDebitIndicator. JSON strings escape their quotes, so the bytes `,"status":"` occur in
-/// an operation only as the key.
-const PENDING_MARK: &[u8] = b",\"status\":\"PDNG\"";
+/// Where an operation's status sits: the first top-level member after creditDebitIndicator,
+/// before any nested object. JSON strings escape their quotes, so the bytes `,"status":"`
+/// occur in an operation first as the key. Found about 150 bytes in, where looking for the
+/// whole `,"status":"PDNG"` read every booked operation to its end.
+const STATUS_KEY: &[u8] = b",\"status\":\"";
 
 /// The operation's JSON as the store keeps it.
 pub fn operation_json(tx: &TransactionRef<'_>) -> String {
@@ -46,10 +47,15 @@ pub fn splice_status(operation: &mut [u8], pending_status: &str) {
     if pending_status == STORED_PENDING_STATUS || pending_status.len() != 4 {
         return;
     }
-    static MARK: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(PENDING_MARK));
-    if let Some(at) = MARK.find(operation) {
-        let status = at + PENDING_MARK.len() - 5;
-        operation[status..status + 4].copy_from_slice(pending_status.as_bytes());
+    static KEY: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(STATUS_KEY));
+    let Some(at) = KEY.find(operation) else {
+        return;
+    };
+    let status = at + STATUS_KEY.len();
+    if let Some(value) = operation.get_mut(status..status + 4)
+        && value == STORED_PENDING_STATUS.as_bytes()
+    {
+        value.copy_from_slice(pending_status.as_bytes());
     }
 }
 
