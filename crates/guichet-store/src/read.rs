@@ -438,4 +438,25 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         Ok(())
     }
+
+    /// The SQLite the workspace builds (`.cargo/config.toml`): no page cache shared by all
+    /// connections behind one mutex, no memory statistics behind another.
+    #[test]
+    fn sqlite_is_built_without_its_process_wide_mutexes() -> Result<()> {
+        let connection = Connection::open_in_memory()?;
+        let mut statement = connection.prepare("PRAGMA compile_options")?;
+        let options: Vec<String> = statement
+            .query_map([], |row| row.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        assert!(
+            !options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"),
+            "{options:?}"
+        );
+        assert!(
+            options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
+            "{options:?}"
+        );
+        assert!(options.iter().any(|o| o == "THREADSAFE=1"), "{options:?}");
+        Ok(())
+    }
 }
