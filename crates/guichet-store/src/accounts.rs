@@ -160,8 +160,8 @@ pub(crate) fn account(row: &dyn Cols) -> Result<AccountRecord> {
     })
 }
 
-/// One operation as a page query reads it, borrowed from its row: a page is written out
-/// row by row without copying each column into a record first.
+/// One operation as a query of its columns reads it, borrowed from its row: its JSON is
+/// rendered from it (`operation_json`) without copying each column into a record first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TransactionRef<'a> {
     pub account_id: &'a str,

@@ -97,6 +97,8 @@ pub struct Store {
     pub(crate) pg_reader: Option<sqlx::PgPool>,
     /// The registered QSealCs (see [`crate::access`]).
     pub(crate) qseal_cache: Arc<QsealCache>,
+    /// The accounts whose operations' JSON this process is writing (see [`crate::fill`]).
+    pub(crate) filling: Arc<std::sync::Mutex<std::collections::HashSet<(String, String)>>>,
 }
 
 static DRIVERS: Once = Once::new();
@@ -143,9 +145,13 @@ impl Store {
             reader: None,
             pg_reader: None,
             qseal_cache: Arc::default(),
+            filling: Arc::default(),
         };
         store.migrate().await?;
-        store.fill_operation_json().await?;
+        if let Err(error) = store.fill_operation_json().await {
+            // Pages answer from the columns meanwhile; the next start tries again.
+            tracing::warn!(%error, "the JSON of operations kept without it is not written yet");
+        }
         // After the migrations: the reader's connections are read-only.
         store.reader = SqliteReader::for_url(url).map(Arc::new);
         if backend == Backend::Postgres {

@@ -10,6 +10,7 @@ mod access;
 mod accounts;
 mod consents;
 mod db;
+mod fill;
 mod funds;
 pub mod import;
 mod limits;

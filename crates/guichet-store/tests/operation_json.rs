@@ -4,7 +4,7 @@
 //! the same page from the columns, the JSON then written (per account, and at start).
 
 use guichet_store::operation_json::{splice_status, write_operation};
-use guichet_store::testing::{TestDatabase, forget_operation_json, stale_operation_json};
+use guichet_store::testing::{TestDatabase, execute, forget_operation_json, stale_operation_json};
 use guichet_store::{Store, TransactionQuery, on_both_backends};
 
 const BANK: &str = "30258";
@@ -25,14 +25,33 @@ fn query(limit: i64, offset: i64) -> TransactionQuery {
     }
 }
 
-/// The page the store answers, as bytes, and how many operations it holds.
+/// The page the store answers, as bytes, and how many operations it holds; written after a
+/// prefix, as the API writes it after `{"transactions":[`.
 async fn page(store: &Store, query: &TransactionQuery, pending: &str) -> (Vec<u8>, usize) {
-    let mut out = Vec::new();
+    let mut out = b"PREFIX".to_vec();
     let count = store
         .write_operations(query, pending, &mut out)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    (out, count)
+    assert!(out.starts_with(b"PREFIX"), "the page is appended");
+    (out.split_off(6), count)
+}
+
+/// Waits (at most 10 s) until every operation's JSON is what its columns render: the pages
+/// write it behind their answer.
+async fn until_in_step(store: &Store) {
+    for _ in 0..200 {
+        // The check waits for a connection the fill may hold: an error is "not yet".
+        if stale_operation_json(store)
+            .await
+            .is_ok_and(|stale| stale.is_empty())
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let stale = stale_operation_json(store).await.unwrap_or_default();
+    panic!("still out of step after 10 s: {stale:#?}");
 }
 
 /// The same page rendered from the columns of the records.
@@ -101,32 +120,71 @@ on_both_backends! {
     async fn operations_written_without_json_are_answered_alike_then_given_it(backend) {
         let db = TestDatabase::new(backend).await;
         let store = seeded(&db).await;
-        let (before, count) = page(&store, &query(500, 0), "OTHR").await;
-
-        // One account, as an earlier version would have written it during an upgrade.
-        let forgotten = forget_operation_json(&store, Some((BANK, ACCOUNT)))
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert!(forgotten >= 1_200, "{forgotten}");
-        assert_eq!(stale_operation_json(&store).await.map(|s| s.len()).ok(), Some(usize::try_from(forgotten).unwrap_or(0)));
-        let (after, again) = page(&store, &query(500, 0), "OTHR").await;
-        assert_eq!((String::from_utf8_lossy(&after), again), (String::from_utf8_lossy(&before), count));
-        let stale = stale_operation_json(&store).await.unwrap_or_else(|e| panic!("{e}"));
-        assert!(stale.is_empty(), "the page wrote the account's JSON: {stale:#?}");
+        let pages = [query(500, 0), query(100, 450)];
+        let mut before = Vec::new();
+        for q in &pages {
+            before.push(page(&store, q, "OTHR").await);
+        }
+        // One operation in the middle of the first page, then one account's, as an earlier
+        // version would have written them during an upgrade.
+        let middle = store.transactions(&query(1, 250)).await.unwrap_or_default();
+        let Some(middle) = middle.first() else { panic!("no 251st operation") };
+        for seq in [Some(middle.seq), None] {
+            let forgotten = forget_operation_json(&store, Some((BANK, ACCOUNT)), seq)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert!(forgotten >= if seq.is_some() { 1 } else { 1_200 }, "{forgotten}");
+            for (q, expected) in pages.iter().zip(&before) {
+                let answered = page(&store, q, "OTHR").await;
+                assert_eq!(
+                    (String::from_utf8_lossy(&answered.0), answered.1),
+                    (String::from_utf8_lossy(&expected.0), expected.1),
+                    "the page from the columns, after {seq:?}"
+                );
+            }
+            until_in_step(&store).await;
+        }
 
         // All of them, as before migration 0009: the next start writes them, once.
-        let forgotten = forget_operation_json(&store, None).await.unwrap_or_else(|e| panic!("{e}"));
+        let forgotten = forget_operation_json(&store, None, None).await.unwrap_or_else(|e| panic!("{e}"));
         let filled = store.fill_operation_json().await.unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(filled, forgotten);
         assert_eq!(store.fill_operation_json().await.ok(), Some(0), "once done, nothing is read again");
         let stale = stale_operation_json(&store).await.unwrap_or_else(|e| panic!("{e}"));
         assert!(stale.is_empty(), "{stale:#?}");
-        forget_operation_json(&store, None).await.unwrap_or_else(|e| panic!("{e}"));
+        forget_operation_json(&store, None, None).await.unwrap_or_else(|e| panic!("{e}"));
         drop(store);
         let store = Store::connect(&db.url, 4).await.unwrap_or_else(|e| panic!("{e}"));
         let stale = stale_operation_json(&store).await.unwrap_or_else(|e| panic!("{e}"));
         assert!(stale.is_empty(), "a start fills them: {stale:#?}");
-        let (restarted, _) = page(&store, &query(500, 0), "OTHR").await;
-        assert_eq!(String::from_utf8_lossy(&restarted), String::from_utf8_lossy(&before));
+        let (restarted, _) = page(&store, &pages[0], "OTHR").await;
+        assert_eq!(String::from_utf8_lossy(&restarted), String::from_utf8_lossy(&before[0].0));
+    }
+}
+
+on_both_backends! {
+    async fn an_operation_changed_by_hand_is_answered_as_it_now_is(backend) {
+        let db = TestDatabase::new(backend).await;
+        let store = seeded(&db).await;
+        let first = store.transactions(&query(1, 0)).await.unwrap_or_default();
+        let Some(first) = first.first() else { panic!("no operation") };
+        let changed = execute(
+            &store,
+            &format!(
+                "UPDATE transactions SET amount_minor = 424242, remittance = 'CORRIGE' \
+                 WHERE bank_code = '{BANK}' AND account_id = '{ACCOUNT}' AND seq = {}",
+                first.seq
+            ),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(changed, 1);
+        let (answered, _) = page(&store, &query(500, 0), "OTHR").await;
+        let (columns, _) = rendered(&store, &query(500, 0), "OTHR").await;
+        assert_eq!(String::from_utf8_lossy(&answered), String::from_utf8_lossy(&columns));
+        let text = String::from_utf8_lossy(&answered);
+        assert!(text.starts_with(&format!("{{\"resourceId\":\"{}\"", first.resource_id)), "{text}");
+        assert!(text.contains("\"amount\":\"4242.42\"") && text.contains("CORRIGE"), "{text}");
+        until_in_step(&store).await;
     }
 }

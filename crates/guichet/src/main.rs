@@ -64,26 +64,44 @@ fn init_logs(format: LogFormat) {
             .boxed(),
     };
     let logs = tracing_subscriber::registry().with(lines);
-    let spec = std::env::var("RUST_LOG").unwrap_or_default();
-    let spec = if spec.trim().is_empty() {
-        "info"
-    } else {
-        spec.as_str()
-    };
-    // Targets and levels (`info`, `guichet_aspsp=debug,hyper=warn`) are a static filter. The
-    // full EnvFilter, whose span and field directives need it to follow every span entered
-    // and left, cost a tenth of the bank's time on PostgreSQL, where a request's future is
-    // polled at each packet (BENCHMARKS.md, 7 December): it serves only a RUST_LOG with such
-    // directives.
-    match spec.parse::<tracing_subscriber::filter::Targets>() {
-        Ok(targets) => logs.with(targets).init(),
-        Err(_) => logs
+    match static_filter(&std::env::var("RUST_LOG").unwrap_or_default()) {
+        Some(targets) => logs.with(targets).init(),
+        None => logs
             .with(
-                tracing_subscriber::EnvFilter::try_new(spec)
+                tracing_subscriber::EnvFilter::try_from_default_env()
                     .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
             )
             .init(),
     }
+}
+
+/// `RUST_LOG` as a static filter when it holds only levels and targets (`info`,
+/// `warn,guichet::access=off`), its pieces trimmed and empty ones dropped as `EnvFilter` does;
+/// none when it names spans or fields (`[`, `{`), which only `EnvFilter` reads. The static
+/// filter does not follow every span entered and left, as `EnvFilter` must: that cost a tenth
+/// of the bank's time on PostgreSQL, where a request's future is polled at each packet
+/// (BENCHMARKS.md, 7 December). Unset or empty, `info`.
+fn static_filter(spec: &str) -> Option<tracing_subscriber::filter::Targets> {
+    if spec.contains(['[', '{']) {
+        return None;
+    }
+    let pieces: Vec<&str> = spec
+        .split(',')
+        .map(str::trim)
+        .filter(|piece| !piece.is_empty())
+        .collect();
+    if pieces
+        .iter()
+        .any(|piece| piece.contains(char::is_whitespace))
+    {
+        return None;
+    }
+    let spec = if pieces.is_empty() {
+        "info".to_owned()
+    } else {
+        pieces.join(",")
+    };
+    spec.parse().ok()
 }
 
 #[derive(Subcommand)]
@@ -151,6 +169,39 @@ fn main() -> std::process::ExitCode {
         Err(e) => {
             eprintln!("error: {e:#}");
             std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tracing::Level;
+
+    use super::static_filter;
+
+    #[test]
+    fn rust_log_of_levels_and_targets_is_a_static_filter() {
+        let quiet = static_filter(" warn, guichet::access=off ,").unwrap_or_default();
+        assert!(quiet.would_enable("guichet_aspsp::edge", &Level::WARN));
+        assert!(!quiet.would_enable("guichet_aspsp::edge", &Level::INFO));
+        assert!(!quiet.would_enable("guichet::access", &Level::ERROR));
+        let default = static_filter("").unwrap_or_default();
+        assert!(default.would_enable("guichet", &Level::INFO));
+        assert!(!default.would_enable("guichet", &Level::DEBUG));
+        let one = static_filter("info,guichet_store=debug").unwrap_or_default();
+        assert!(one.would_enable("guichet_store::pages", &Level::DEBUG));
+        assert!(!one.would_enable("sqlx", &Level::DEBUG));
+    }
+
+    #[test]
+    fn rust_log_naming_spans_or_fields_is_left_to_env_filter() {
+        for spec in [
+            "guichet_aspsp[request]=debug",
+            "[request{tpp}]=debug",
+            "[{request_id}]=debug",
+            "guichet = debug",
+        ] {
+            assert!(static_filter(spec).is_none(), "{spec}");
         }
     }
 }

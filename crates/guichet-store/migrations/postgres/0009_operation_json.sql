@@ -3,6 +3,24 @@
 -- migration have none until Store::fill_operation_json writes it, at the first start after it.
 -- No partial index finds them: on SQLite, a partial index of the table makes every page query
 -- be compiled again at each request (the planner weighs it against the bound values).
--- PostgreSQL dialect; kept line for line with ../sqlite/0009_operation_json.sql.
+--
+-- A row whose columns change without its JSON (an earlier version's import during an upgrade,
+-- an operator's UPDATE) has it forgotten by the trigger: pages answer such a row from its
+-- columns and write its JSON again (fill.rs). PostgreSQL dialect; kept line for line with
+-- ../sqlite/0009_operation_json.sql.
 
 ALTER TABLE transactions ADD COLUMN json TEXT;
+
+CREATE FUNCTION transactions_json_follows_columns() RETURNS trigger AS $$
+BEGIN
+  IF NEW.json IS NOT DISTINCT FROM OLD.json THEN
+    NEW.json := NULL;
+  END IF;
+  RETURN NEW;
+END $$ LANGUAGE plpgsql;
+
+CREATE TRIGGER transactions_json_follows_columns
+  BEFORE UPDATE OF resource_id, entry_reference, amount_minor, currency, credit_debit, status,
+    imputation_date, value_date, transaction_date, remittance, remittance_structured, btc_domain,
+    btc_family, btc_sub_family, btc_code, btc_issuer
+  ON transactions FOR EACH ROW EXECUTE FUNCTION transactions_json_follows_columns();

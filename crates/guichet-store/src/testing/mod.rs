@@ -204,25 +204,29 @@ pub async fn stale_operation_json(store: &crate::Store) -> crate::Result<Vec<Str
     Ok(stale)
 }
 
-/// Makes operations look written by a version that kept no JSON: the account's, or all of
-/// them (and then the store no longer remembers having filled them). Answers how many.
+/// Makes operations look written by a version that kept no JSON: one operation of an account,
+/// all of the account's, or all of them (and then the store no longer remembers having filled
+/// them). Answers how many.
 pub async fn forget_operation_json(
     store: &crate::Store,
     account: Option<(&str, &str)>,
+    seq: Option<i64>,
 ) -> crate::Result<u64> {
-    let done = match account {
-        Some((bank_code, account_id)) => {
+    let done = match (account, seq) {
+        (Some((bank_code, account_id)), seq) => {
             sqlx::query(
-                "UPDATE transactions SET json = NULL WHERE bank_code = $1 AND account_id = $2",
+                "UPDATE transactions SET json = NULL WHERE bank_code = $1 AND account_id = $2 \
+                 AND ($3 < 0 OR seq = $3)",
             )
             .bind(bank_code)
             .bind(account_id)
+            .bind(seq.unwrap_or(-1))
             .execute(&store.pool)
             .await?
         }
-        None => {
+        (None, _) => {
             sqlx::query("DELETE FROM meta WHERE key = $1")
-                .bind(crate::pages::FILLED)
+                .bind(crate::fill::FILLED)
                 .execute(&store.pool)
                 .await?;
             sqlx::query("UPDATE transactions SET json = NULL")
@@ -230,5 +234,13 @@ pub async fn forget_operation_json(
                 .await?
         }
     };
+    Ok(done.rows_affected())
+}
+
+/// Runs a statement as an operator would, by hand on the database; answers the rows changed.
+pub async fn execute(store: &crate::Store, sql: &str) -> crate::Result<u64> {
+    let done = sqlx::query(AssertSqlSafe(sql.to_owned()))
+        .execute(&store.pool)
+        .await?;
     Ok(done.rows_affected())
 }
