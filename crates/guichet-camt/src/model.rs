@@ -290,6 +290,26 @@ impl CreditorReference {
             reference: reference.into(),
         }
     }
+
+    /// A reference of a kind the bank names itself (`Tp/CdOrPrtry/Prtry`), without an issuer.
+    pub fn proprietary(code: impl Into<String>, reference: impl Into<String>) -> Self {
+        Self {
+            kind: Some(CreditorReferenceType {
+                code: code.into(),
+                proprietary: true,
+                issuer: None,
+            }),
+            reference: reference.into(),
+        }
+    }
+
+    /// A reference without a type (`Ref` alone).
+    pub fn untyped(reference: impl Into<String>) -> Self {
+        Self {
+            kind: None,
+            reference: reference.into(),
+        }
+    }
 }
 
 /// `CdtrRefInf/Tp`: what kind of reference it is, and who issued its scheme.

@@ -10,8 +10,8 @@ use std::process::{Command, Stdio};
 
 use guichet_camt::{
     AccountHeader, AccountId, Balance, BankTransactionCode, CreditDebit, CreditorReference,
-    CreditorReferenceType, Document, DomainCode, Entry, EntryStatus, Kind, ProprietaryCode,
-    ProprietaryReference, Statement, Version, namespace, read_document,
+    Document, DomainCode, Entry, EntryStatus, Kind, ProprietaryCode, ProprietaryReference,
+    Statement, Version, namespace, read_document,
 };
 use jiff::civil::date;
 use rust_decimal::Decimal;
@@ -94,18 +94,8 @@ fn full_entry(version: Version) -> Entry {
     entry.unstructured = vec!["SALAIRE MARS 2024".into(), "PRIME \"été\"".into()];
     entry.structured = vec![
         CreditorReference::iso11649("RF18539007547034"),
-        CreditorReference {
-            kind: Some(CreditorReferenceType {
-                code: "FACTURE".into(),
-                proprietary: true,
-                issuer: None,
-            }),
-            reference: "F2024-0042".into(),
-        },
-        CreditorReference {
-            kind: None,
-            reference: "CMD 118".into(),
-        },
+        CreditorReference::proprietary("FACTURE", "F2024-0042"),
+        CreditorReference::untyped("CMD 118"),
     ];
     // One: version 02 allows a single `Refs/Prtry`.
     entry.proprietary_references = vec![ProprietaryReference {

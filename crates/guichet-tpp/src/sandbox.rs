@@ -20,7 +20,9 @@ fn between(html: &str, before: &str) -> String {
 /// The marker of a Guichet sandbox's code page: the one-time code, shown instead of sent.
 pub const SANDBOX_MARKER: &str = "id=\"sandbox-code\"";
 
-fn browser(ca_file: &Path) -> Result<reqwest::Client, TppError> {
+/// A client as the PSU's browser: it trusts the CA of the bank's pages (`ca_file`, PEM) and
+/// follows no redirect, so that each step of a journey can be read.
+pub fn browser(ca_file: &Path) -> Result<reqwest::Client, TppError> {
     let named = |e: &dyn std::fmt::Display| TppError::Local(format!("{}: {e}", ca_file.display()));
     let mut roots = rustls::RootCertStore::empty();
     let pem = std::fs::read(ca_file).map_err(|e| named(&e))?;

@@ -44,14 +44,7 @@ fn a_bank_imports_its_customers_and_statements() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
     let customers = dir.join("customers.csv");
-    std::fs::write(
-        &customers,
-        "psuId,kind,displayName,segment,iban,accountName,currency,cashAccountType,status,resourceId\n\
-         C0001,company,ATELIERS MARTIN SARL,small_pro,FR7630004000310001234567865,Compte courant,EUR,CACC,active,\n\
-         C0001,company,ATELIERS MARTIN SARL,small_pro,FR7617515000920400000000107,Compte titres,EUR,CACC,closed,\n\
-         C0001,company,ATELIERS MARTIN SARL,small_pro,FR7630258000010811122230290,Livret A,EUR,SVGS,active,LIVRETA-00042\n",
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&customers, common::MARTIN_CUSTOMERS_CSV).unwrap_or_else(|e| panic!("{e}"));
     let written = stdout(&guichet(
         &[
             "import",

@@ -21,13 +21,7 @@ async fn open_login(pages: &str, browser: &reqwest::Client, state: &str) -> (Str
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let cookie = page
-        .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .unwrap_or_default()
-        .to_owned();
+    let cookie = common::session_cookie(&page);
     let html = page.text().await.unwrap_or_default();
     (cookie, between(&html, "name=\"csrf\" value=\""))
 }

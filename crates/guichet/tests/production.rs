@@ -74,24 +74,7 @@ fn run(args: &[&str]) -> String {
 }
 
 fn https_client(ca: &Path) -> reqwest::Client {
-    let mut roots = rustls::RootCertStore::empty();
-    let pem = std::fs::read(ca).unwrap_or_else(|e| panic!("{e}"));
-    for cert in rustls_pki_types::pem::PemObject::pem_slice_iter(&pem) {
-        let cert: rustls_pki_types::CertificateDer<'static> =
-            cert.unwrap_or_else(|e| panic!("{e}"));
-        roots.add(cert).unwrap_or_else(|e| panic!("{e}"));
-    }
-    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap_or_else(|e| panic!("{e}"))
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    reqwest::Client::builder()
-        .use_preconfigured_tls(tls)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap_or_else(|e| panic!("{e}"))
+    guichet_tpp::sandbox::browser(ca).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn location(response: &reqwest::Response) -> String {
@@ -185,41 +168,30 @@ async fn the_readme_production_configuration_serves_a_bank_fed_by_its_files_and_
 
     // Who owns which account, then the core banking system's statement.
     let customers = dir.join("customers.csv");
-    std::fs::write(
-        &customers,
-        "psuId,kind,displayName,segment,iban,accountName,currency,cashAccountType,status,resourceId\n\
-         C0001,company,ATELIERS MARTIN SARL,small_pro,FR7630004000310001234567865,Compte courant,EUR,CACC,active,\n\
-         C0001,company,ATELIERS MARTIN SARL,small_pro,FR7617515000920400000000107,Compte titres,EUR,CACC,closed,\n\
-         C0001,company,ATELIERS MARTIN SARL,small_pro,FR7630258000010811122230290,Livret A,EUR,SVGS,active,LIVRETA-00042\n",
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&customers, common::MARTIN_CUSTOMERS_CSV).unwrap_or_else(|e| panic!("{e}"));
     let customers_arg = customers.display().to_string();
-    let said = run(&[
-        "import",
-        "customers",
-        "--bank",
-        "30258",
-        "--config",
-        &config_arg,
-        "--data-dir",
-        &dir_arg,
-        &customers_arg,
-    ]);
+    // `guichet import [customers]` with the configuration of `serve`.
+    let import = |what: &[&str], file: &str| {
+        let mut args = vec!["import"];
+        args.extend_from_slice(what);
+        args.extend([
+            "--bank",
+            "30258",
+            "--config",
+            &config_arg,
+            "--data-dir",
+            &dir_arg,
+            file,
+        ]);
+        run(&args)
+    };
+    let said = import(&["customers"], &customers_arg);
     assert!(said.contains("1 customers"), "{said}");
     let statement = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../guichet-camt/tests/fixtures/camt053_v02.xml")
         .display()
         .to_string();
-    let said = run(&[
-        "import",
-        "--bank",
-        "30258",
-        "--config",
-        &config_arg,
-        "--data-dir",
-        &dir_arg,
-        &statement,
-    ]);
+    let said = import(&[], &statement);
     assert!(said.contains("operations added"), "{said}");
 
     let (_server, api, pages) = serve(&config_file, &dir, &dir.join("serve.log"));
@@ -287,13 +259,7 @@ async fn the_readme_production_configuration_serves_a_bank_fed_by_its_files_and_
         param(&to_provider, "acr_values").as_deref(),
         Some("urn:btp:sca:2fa")
     );
-    let cookie = sent
-        .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .unwrap_or_default()
-        .to_owned();
+    let cookie = common::session_cookie(&sent);
     let back = provider
         .login(&to_provider, "martin", Some("martin-pass"))
         .await;

@@ -190,6 +190,63 @@ pub(crate) fn chromium_binaries() -> (String, String) {
     )
 }
 
+/// The demo TPP's authorization request for `aisp` at CE, with PKCE.
+fn authorize_url(app: &TestApp, redirect: &str, state: &str, challenge: &str) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    query
+        .append_pair("response_type", "code")
+        .append_pair("client_id", "PSDFR-ACPR-12345")
+        .append_pair("redirect_uri", redirect)
+        .append_pair("scope", "aisp")
+        .append_pair("state", state)
+        .append_pair("code_challenge", challenge)
+        .append_pair("code_challenge_method", "S256");
+    crate::flow::Journey::authorize_url(app, CE, &query.finish())
+}
+
+/// Types into the field `#id`.
+async fn type_into(browser: &fantoccini::Client, id: &str, text: &str) {
+    let field = browser
+        .find(Locator::Id(id))
+        .await
+        .unwrap_or_else(|e| panic!("#{id}: {e}"));
+    field
+        .send_keys(text)
+        .await
+        .unwrap_or_else(|e| panic!("typing in #{id}: {e}"));
+}
+
+/// Clicks the element `#id`.
+async fn click(browser: &fantoccini::Client, id: &str) {
+    let element = browser
+        .find(Locator::Id(id))
+        .await
+        .unwrap_or_else(|e| panic!("#{id}: {e}"));
+    element
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("clicking #{id}: {e}"));
+}
+
+/// Waits for the browser to reach the TPP's callback and answers what it asked for; keeps a
+/// screenshot of the TPP's page and closes the browser.
+async fn at_tpp_callback(
+    browser: fantoccini::Client,
+    profile: &Path,
+    received: tokio::sync::oneshot::Receiver<String>,
+    shot: &str,
+) -> String {
+    let target = tokio::time::timeout(Duration::from_secs(20), received).await;
+    let Ok(Ok(target)) = target else {
+        panic!("the browser never reached the TPP's callback")
+    };
+    let _ = browser.wait().for_element(Locator::Id("tpp")).await;
+    shoot(&browser, shot).await;
+    let _ = browser.close().await;
+    let _ = std::fs::remove_dir_all(profile);
+    target
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_psu_authorizes_a_tpp_in_a_real_browser() {
     let (chromedriver, chromium) = chromium_binaries();
@@ -217,20 +274,7 @@ async fn a_psu_authorizes_a_tpp_in_a_real_browser() {
     let (_driver, browser, profile) = open_browser(&chromedriver, &chromium).await;
 
     let (verifier, challenge) = pkce();
-    let mut query = url::form_urlencoded::Serializer::new(String::new());
-    query
-        .append_pair("response_type", "code")
-        .append_pair("client_id", "PSDFR-ACPR-12345")
-        .append_pair("redirect_uri", &redirect)
-        .append_pair("scope", "aisp")
-        .append_pair("state", "browser-state")
-        .append_pair("code_challenge", &challenge)
-        .append_pair("code_challenge_method", "S256");
-    let authorize = format!(
-        "{}/stet/psd2/oauth/authorize?{}",
-        app.psu_origin(CE),
-        query.finish()
-    );
+    let authorize = authorize_url(&app, &redirect, "browser-state", &challenge);
     if let Err(e) = browser.goto(&authorize).await {
         panic!("goto: {e}");
     }
@@ -241,26 +285,9 @@ async fn a_psu_authorizes_a_tpp_in_a_real_browser() {
     assert_eq!(tpp.text().await.unwrap_or_default(), "PSDFR-ACPR-12345");
     shoot(&browser, "01-login.png").await;
 
-    let fill = |id: &'static str, text: String| {
-        let browser = browser.clone();
-        async move {
-            let field = browser
-                .find(Locator::Id(id))
-                .await
-                .unwrap_or_else(|e| panic!("#{id}: {e}"));
-            field
-                .send_keys(&text)
-                .await
-                .unwrap_or_else(|e| panic!("typing in #{id}: {e}"));
-        }
-    };
-    fill("identifier", "D0999991I0".into()).await;
-    fill("password", "sandbox".into()).await;
-    let submit = browser
-        .find(Locator::Id("submit"))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    submit.click().await.unwrap_or_else(|e| panic!("{e}"));
+    type_into(&browser, "identifier", "D0999991I0").await;
+    type_into(&browser, "password", "sandbox").await;
+    click(&browser, "submit").await;
     let code_box = browser
         .wait()
         .for_element(Locator::Id("sandbox-code"))
@@ -271,21 +298,9 @@ async fn a_psu_authorizes_a_tpp_in_a_real_browser() {
     let otp = code_box.text().await.unwrap_or_default();
     assert_eq!(otp.len(), 6);
     shoot(&browser, "02-one-time-code.png").await;
-    fill("code", otp).await;
-    let submit = browser
-        .find(Locator::Id("submit"))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    submit.click().await.unwrap_or_else(|e| panic!("{e}"));
-
-    let target = tokio::time::timeout(Duration::from_secs(20), received).await;
-    let Ok(Ok(target)) = target else {
-        panic!("the browser never reached the TPP's callback")
-    };
-    let _ = browser.wait().for_element(Locator::Id("tpp")).await;
-    shoot(&browser, "03-tpp-callback.png").await;
-    let _ = browser.close().await;
-    let _ = std::fs::remove_dir_all(&profile);
+    type_into(&browser, "code", &otp).await;
+    click(&browser, "submit").await;
+    let target = at_tpp_callback(browser, &profile, received, "03-tpp-callback.png").await;
 
     tpp_reads_claires_accounts(&app, &target, "browser-state", &redirect, &verifier).await;
     for shot in [
@@ -333,20 +348,7 @@ async fn a_psu_authorizes_a_tpp_through_the_banks_openid_provider_in_a_real_brow
     let (_driver, browser, profile) = open_browser(&chromedriver, &chromium).await;
 
     let (verifier, challenge) = pkce();
-    let mut query = url::form_urlencoded::Serializer::new(String::new());
-    query
-        .append_pair("response_type", "code")
-        .append_pair("client_id", "PSDFR-ACPR-12345")
-        .append_pair("redirect_uri", &redirect)
-        .append_pair("scope", "aisp")
-        .append_pair("state", "oidc-browser")
-        .append_pair("code_challenge", &challenge)
-        .append_pair("code_challenge_method", "S256");
-    let authorize = format!(
-        "{}/stet/psd2/oauth/authorize?{}",
-        app.psu_origin(CE),
-        query.finish()
-    );
+    let authorize = authorize_url(app, &redirect, "oidc-browser", &challenge);
     if let Err(e) = browser.goto(&authorize).await {
         panic!("goto: {e}");
     }
@@ -364,21 +366,9 @@ async fn a_psu_authorizes_a_tpp_through_the_banks_openid_provider_in_a_real_brow
         "{at_provider}"
     );
     shoot(&browser, "oidc-01-provider-login.png").await;
-    for (id, text) in [("login", "claire"), ("password", "claire-pass")] {
-        let field = browser
-            .find(Locator::Id(id))
-            .await
-            .unwrap_or_else(|e| panic!("#{id}: {e}"));
-        field
-            .send_keys(text)
-            .await
-            .unwrap_or_else(|e| panic!("typing in #{id}: {e}"));
-    }
-    let submit = browser
-        .find(Locator::Id("submit"))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    submit.click().await.unwrap_or_else(|e| panic!("{e}"));
+    type_into(&browser, "login", "claire").await;
+    type_into(&browser, "password", "claire-pass").await;
+    click(&browser, "submit").await;
 
     // Back at the bank: its consent page names the TPP and the PSU.
     let tpp = browser.wait().for_element(Locator::Id("tpp-org-id")).await;
@@ -388,20 +378,8 @@ async fn a_psu_authorizes_a_tpp_through_the_banks_openid_provider_in_a_real_brow
     };
     assert_eq!(tpp.text().await.unwrap_or_default(), "PSDFR-ACPR-12345");
     shoot(&browser, "oidc-02-bank-consent.png").await;
-    let allow = browser
-        .find(Locator::Id("allow"))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    allow.click().await.unwrap_or_else(|e| panic!("{e}"));
-
-    let target = tokio::time::timeout(Duration::from_secs(20), received).await;
-    let Ok(Ok(target)) = target else {
-        panic!("the browser never reached the TPP's callback")
-    };
-    let _ = browser.wait().for_element(Locator::Id("tpp")).await;
-    shoot(&browser, "oidc-03-tpp-callback.png").await;
-    let _ = browser.close().await;
-    let _ = std::fs::remove_dir_all(&profile);
+    click(&browser, "allow").await;
+    let target = at_tpp_callback(browser, &profile, received, "oidc-03-tpp-callback.png").await;
 
     tpp_reads_claires_accounts(app, &target, "oidc-browser", &redirect, &verifier).await;
 }

@@ -125,6 +125,19 @@ impl<'a> Journey<'a> {
         format!("{}/stet/psd2/oauth/authorize?{query}", app.psu_origin(bank))
     }
 
+    /// The PSU's access page, where a login that was not for a TPP leads.
+    pub async fn access_page(&self, done: &Step) -> Step {
+        assert_eq!(
+            done.location.as_deref(),
+            Some("/psu/access"),
+            "{}",
+            done.html
+        );
+        let page = self.get("/psu/access").await;
+        assert_eq!(page.status, 200, "{}", page.html);
+        page
+    }
+
     /// Opens the authorize URL; answers the journey and the first page.
     pub async fn open(app: &'a TestApp, bank: &'a str, query: &str) -> (Journey<'a>, Step) {
         let client = browser();

@@ -31,14 +31,7 @@ async fn manage<'a>(app: &'a TestApp, persona: &str) -> (Journey<'a>, Step) {
         cookie: first.cookie.clone().unwrap_or_default(),
     };
     let done = journey.authenticate(&first, persona).await;
-    assert_eq!(
-        done.location.as_deref(),
-        Some("/psu/access"),
-        "{}",
-        done.html
-    );
-    let page = journey.get("/psu/access").await;
-    assert_eq!(page.status, 200, "{}", page.html);
+    let page = journey.access_page(&done).await;
     (journey, page)
 }
 

@@ -261,10 +261,7 @@ fn expected_references() -> (Vec<CreditorReference>, Vec<ProprietaryReference>) 
             kind: typed("FACTURE", true, None),
             reference: "F-42".into(),
         },
-        CreditorReference {
-            kind: None,
-            reference: "CMD 118".into(),
-        },
+        CreditorReference::untyped("CMD 118"),
     ];
     let proprietary = vec![ProprietaryReference {
         kind: "STET resourceId".into(),

@@ -1,8 +1,5 @@
 use super::*;
-use crate::model::{
-    CreditDebit, CreditorReference, CreditorReferenceType, EntryStatus, ProprietaryReference,
-    Statement,
-};
+use crate::model::{CreditDebit, CreditorReference, EntryStatus, ProprietaryReference, Statement};
 
 fn header(kind: Kind, version: Version) -> Header {
     Header {
@@ -124,18 +121,8 @@ fn creditor_references_and_proprietary_references() {
     );
     entry.structured = vec![
         CreditorReference::iso11649("RF18539007547034"),
-        CreditorReference {
-            kind: Some(CreditorReferenceType {
-                code: "FACTURE".into(),
-                proprietary: true,
-                issuer: None,
-            }),
-            reference: "F-42".into(),
-        },
-        CreditorReference {
-            kind: None,
-            reference: "CMD 118".into(),
-        },
+        CreditorReference::proprietary("FACTURE", "F-42"),
+        CreditorReference::untyped("CMD 118"),
     ];
     entry.proprietary_references = vec![ProprietaryReference {
         kind: "STET resourceId".into(),

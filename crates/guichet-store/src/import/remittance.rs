@@ -79,18 +79,8 @@ mod tests {
     fn creditor_references_are_stet_structured_remittance_and_back() {
         let references = vec![
             CreditorReference::iso11649("RF18539007547034"),
-            CreditorReference {
-                kind: Some(CreditorReferenceType {
-                    code: "FACTURE".into(),
-                    proprietary: true,
-                    issuer: None,
-                }),
-                reference: "F-42".into(),
-            },
-            CreditorReference {
-                kind: None,
-                reference: "CMD 118".into(),
-            },
+            CreditorReference::proprietary("FACTURE", "F-42"),
+            CreditorReference::untyped("CMD 118"),
         ];
         let json = structured_remittance(&references).unwrap_or_default();
         let value: Value = serde_json::from_str(&json).unwrap_or_default();

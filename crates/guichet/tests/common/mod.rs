@@ -188,3 +188,20 @@ pub fn between(html: &str, before: &str) -> String {
         .unwrap_or("")
         .to_owned()
 }
+
+/// A bank's customer file (CSV): one company, its current account (eligible), a closed
+/// account and a savings account with its own resourceId.
+pub const MARTIN_CUSTOMERS_CSV: &str = "psuId,kind,displayName,segment,iban,accountName,currency,cashAccountType,status,resourceId\n\
+     C0001,company,ATELIERS MARTIN SARL,small_pro,FR7630004000310001234567865,Compte courant,EUR,CACC,active,\n\
+     C0001,company,ATELIERS MARTIN SARL,small_pro,FR7617515000920400000000107,Compte titres,EUR,CACC,closed,\n\
+     C0001,company,ATELIERS MARTIN SARL,small_pro,FR7630258000010811122230290,Livret A,EUR,SVGS,active,LIVRETA-00042\n";
+
+/// The session cookie a page set (`name=value`), as the browser sends it back; empty without.
+pub fn session_cookie(page: &reqwest::Response) -> String {
+    page.headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .unwrap_or_default()
+        .to_owned()
+}

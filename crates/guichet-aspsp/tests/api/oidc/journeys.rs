@@ -37,14 +37,7 @@ async fn private_key_jwt_and_es256_id_tokens() {
     .await;
     let (journey, consent, _) = bank.authenticate("claire", "st-k").await;
     assert_eq!(consent.status, 200, "{}", consent.html);
-    let done = tpp_redirect(
-        &journey
-            .post(
-                "/sca/consent",
-                &[("csrf", &consent.csrf()), ("decision", "allow")],
-            )
-            .await,
-    );
+    let done = allow(&journey, &consent).await;
     assert!(done.param("code").is_some(), "{:?}", done.location);
 }
 
@@ -93,14 +86,7 @@ async fn the_callback_may_reach_another_instance() {
     };
     let consent = bank.callback(&journey, &back).await;
     assert_eq!(consent.status, 200, "{}", consent.html);
-    let done = tpp_redirect(
-        &journey
-            .post(
-                "/sca/consent",
-                &[("csrf", &consent.csrf()), ("decision", "allow")],
-            )
-            .await,
-    );
+    let done = allow(&journey, &consent).await;
     let code = done.param("code").unwrap_or_default();
     let (status, token) = exchange(&bank.app, CE, &code, Some(&verifier)).await;
     assert_eq!(status, 200, "{token}");
@@ -133,14 +119,7 @@ async fn the_psus_access_page_authenticates_at_the_provider() {
         .login(&to, "claire", Some("claire-pass"))
         .await;
     let done = bank.callback(&journey, &back).await;
-    assert_eq!(
-        done.location.as_deref(),
-        Some("/psu/access"),
-        "{}",
-        done.html
-    );
-    let page = journey.get("/psu/access").await;
-    assert_eq!(page.status, 200, "{}", page.html);
+    let page = journey.access_page(&done).await;
     // CLAIRE's own page: no TPP has access yet, and her accounts can be chosen for funds
     // confirmation.
     assert!(page.html.contains("id=\"none\""), "{}", page.html);
