@@ -30,8 +30,9 @@ const STATUS_KEY: &[u8] = b",\"status\":\"";
 pub fn operation_json(tx: &TransactionRef<'_>) -> String {
     let mut out = Vec::with_capacity(512);
     write_operation(&mut out, tx);
-    // Only UTF-8 is written: the escaped strings of `tx` and ASCII punctuation.
-    String::from_utf8(out).unwrap_or_default()
+    // Only UTF-8 is written (the escaped strings of `tx` and ASCII punctuation): nothing is
+    // replaced, and no operation could ever be kept as an empty string.
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Appends a stored operation's JSON to a page, its pending status spelt as the bank spells it
