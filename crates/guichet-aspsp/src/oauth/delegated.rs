@@ -260,29 +260,14 @@ pub async fn callback(State(state): State<SharedState>, parts: Parts) -> Respons
     let Some(provider) = bank.oidc.clone() else {
         return error_page(StatusCode::NOT_FOUND, name, "Page inconnue.").into_response();
     };
-    let expired = || {
-        error_page(
-            StatusCode::BAD_REQUEST,
-            name,
-            "Votre session a expiré. Recommencez depuis le service qui vous a dirigé ici.",
-        )
-        .into_response()
-    };
     let params = match callback_params(&parts) {
         Ok(params) => params,
         Err(e) => return error_page(StatusCode::BAD_REQUEST, name, &e).into_response(),
     };
     let now = state.now();
-    let Some(id) = cookie(&parts.headers, COOKIE) else {
-        return expired();
-    };
-    let mut attempt = match state.store.attempt(&id).await {
-        Ok(Some(a)) if a.bank_code == bank.code() && a.expires_at > now.as_second() => a,
-        Ok(_) => return expired(),
-        Err(e) => {
-            tracing::error!(error = %e, "reading an SCA attempt");
-            return internal(&bank);
-        }
+    let mut attempt = match super::steps::cookie_attempt(&state, &parts, &bank).await {
+        Ok(attempt) => attempt,
+        Err(page) => return page,
     };
     let login = match (&attempt.delegated, attempt.stage.as_str()) {
         (Some(login), AT_PROVIDER) => login.clone(),
@@ -346,7 +331,7 @@ pub async fn callback(State(state): State<SharedState>, parts: Parts) -> Respons
     state.metrics.sca(bank.code(), ScaOutcome::Success);
     let at = now.as_second();
     attempt.psu_id = Some(psu.psu_id.clone());
-    attempt.sca_at = Some(auth_time.map_or(at, |t| t.min(at)));
+    attempt.sca_at = Some(auth_time.min(at));
     attempt.stage = if attempt.purpose == "authorize" {
         DECIDING.into()
     } else {

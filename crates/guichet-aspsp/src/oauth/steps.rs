@@ -29,6 +29,42 @@ struct OtpPage<'a> {
     cancellable: bool,
 }
 
+/// The SCA attempt of the browser's cookie, at this bank and not expired; else the page the
+/// PSU gets (an expired session, or the store's failure).
+pub(crate) async fn cookie_attempt(
+    state: &SharedState,
+    parts: &Parts,
+    bank: &Bank,
+) -> Result<ScaAttempt, Response> {
+    let name = bank.profile.name.as_str();
+    let expired = || {
+        error_page(
+            StatusCode::BAD_REQUEST,
+            name,
+            "Votre session a expiré. Recommencez depuis le service qui vous a dirigé ici.",
+        )
+        .into_response()
+    };
+    let Some(id) = cookie(&parts.headers, COOKIE) else {
+        return Err(expired());
+    };
+    match state.store.attempt(&id).await {
+        Ok(Some(attempt))
+            if attempt.bank_code == bank.code() && attempt.expires_at > state.now().as_second() =>
+        {
+            Ok(attempt)
+        }
+        Ok(_) => Err(expired()),
+        Err(e) => {
+            tracing::error!(error = %e, "reading an SCA attempt");
+            Err(
+                error_page(StatusCode::INTERNAL_SERVER_ERROR, name, "Erreur interne.")
+                    .into_response(),
+            )
+        }
+    }
+}
+
 /// The attempt of a posted form: from the session cookie, of this bank, alive, with the
 /// form's CSRF token.
 pub(crate) async fn posted_attempt(
@@ -41,33 +77,8 @@ pub(crate) async fn posted_attempt(
             error_page(StatusCode::NOT_FOUND, "Guichet", "Aucune banque ici.").into_response(),
         );
     };
+    let attempt = cookie_attempt(state, parts, &bank).await?;
     let name = bank.profile.name.clone();
-    let expired = || {
-        error_page(
-            StatusCode::BAD_REQUEST,
-            &name,
-            "Votre session a expiré. Recommencez depuis le service qui vous a dirigé ici.",
-        )
-        .into_response()
-    };
-    let Some(id) = cookie(&parts.headers, COOKIE) else {
-        return Err(expired());
-    };
-    let attempt = match state.store.attempt(&id).await {
-        Ok(Some(attempt))
-            if attempt.bank_code == bank.code() && attempt.expires_at > state.now().as_second() =>
-        {
-            attempt
-        }
-        Ok(_) => return Err(expired()),
-        Err(e) => {
-            tracing::error!(error = %e, "reading an SCA attempt");
-            return Err(
-                error_page(StatusCode::INTERNAL_SERVER_ERROR, &name, "Erreur interne.")
-                    .into_response(),
-            );
-        }
-    };
     let csrf = fields.get("csrf").map(String::as_str).unwrap_or("");
     if !same(csrf, &attempt.csrf) {
         return Err(error_page(

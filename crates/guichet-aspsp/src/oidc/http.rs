@@ -37,6 +37,16 @@ impl HttpError {
     }
 }
 
+/// The system's trusted roots, read once per process however many banks delegate SCA.
+static SYSTEM_ROOTS: std::sync::LazyLock<rustls::RootCertStore> = std::sync::LazyLock::new(|| {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_native_certs::load_native_certs().certs {
+        // A system root the parser refuses is left out; the others still serve.
+        let _ = roots.add(cert);
+    }
+    roots
+});
+
 #[derive(Clone, Debug)]
 pub struct Http {
     client: reqwest::Client,
@@ -44,12 +54,7 @@ pub struct Http {
 
 impl Http {
     pub fn new(timeout: Duration, ca_file: Option<&Path>) -> Result<Http, String> {
-        let mut roots = rustls::RootCertStore::empty();
-        let native = rustls_native_certs::load_native_certs();
-        for cert in native.certs {
-            // A system root the parser refuses is left out; the others still serve.
-            let _ = roots.add(cert);
-        }
+        let mut roots = SYSTEM_ROOTS.clone();
         if let Some(path) = ca_file {
             let named = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
             let pem = std::fs::read(path).map_err(|e| named(&e))?;

@@ -91,8 +91,8 @@ pub struct Begin {
 pub struct Authenticated {
     /// The value of the configured claim: the bank's PSU identifier.
     pub psu_id: String,
-    /// When the provider authenticated the PSU (`auth_time`), if it says.
-    pub auth_time: Option<i64>,
+    /// When the provider authenticated the PSU (`auth_time`, which a token must carry).
+    pub auth_time: i64,
 }
 
 /// The ID token's claims beyond the standard ones: the PSU claim may be any of them.
@@ -355,10 +355,7 @@ impl OidcProvider {
             ));
         }
         let psu_id = self.psu_of(claims)?;
-        Ok(Authenticated {
-            psu_id,
-            auth_time: Some(auth_time),
-        })
+        Ok(Authenticated { psu_id, auth_time })
     }
 
     /// The value of the configured claim: the bank's PSU identifier.

@@ -61,11 +61,7 @@ fn resource_id(entry: &Entry) -> String {
         entry.unstructured.join(" ")
     );
     let hash = digest(&SHA256, stated.as_bytes());
-    let hex: String = hash.as_ref()[..12]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("H{hex}")
+    format!("H{}", crate::tokens::hex(&hash.as_ref()[..12]))
 }
 
 /// The unstructured remittance on one line: the `Ustrd` lines, else `AddtlNtryInf`; the

@@ -106,7 +106,7 @@ impl Store {
             match item {
                 Item::Account(account) => {
                     let opened = open_account(&mut tx, &account, bank).await?;
-                    accounts.insert(opened.account_id.clone());
+                    accounts.insert((opened.bank_code.clone(), opened.account_id.clone()));
                     summary.accounts = accounts.len();
                     summary.statements += 1;
                     current = Some(opened);
@@ -127,12 +127,12 @@ impl Store {
                         Written::Skipped => summary.skipped += 1,
                     }
                 }
-                Item::EndAccount => {
-                    if let Some(account) = current.take() {
-                        write_last_committed(&mut tx, &account).await?;
-                    }
-                }
+                Item::EndAccount => current = None,
             }
+        }
+        // Once per account, however many of its statements the file holds.
+        for (bank_code, account_id) in &accounts {
+            write_last_committed(&mut tx, bank_code, account_id).await?;
         }
         tx.commit().await?;
         Ok(summary)
@@ -312,7 +312,11 @@ async fn write_balance(
 /// transaction", STET): the entryReference, else the resourceId, of the account's last booked
 /// operation in the order of the pages (booking day, then technical id), as the sandbox gives
 /// it.
-async fn write_last_committed(tx: &mut Tx, account: &Current) -> Result<(), ImportError> {
+async fn write_last_committed(
+    tx: &mut Tx,
+    bank_code: &str,
+    account_id: &str,
+) -> Result<(), ImportError> {
     sqlx::query(
         "UPDATE balances SET last_committed = \
            (SELECT COALESCE(t.entry_reference, t.resource_id) FROM transactions t \
@@ -320,8 +324,8 @@ async fn write_last_committed(tx: &mut Tx, account: &Current) -> Result<(), Impo
              ORDER BY t.imputation_date DESC, t.seq DESC LIMIT 1) \
          WHERE bank_code = $1 AND account_id = $2",
     )
-    .bind(&account.bank_code)
-    .bind(&account.account_id)
+    .bind(bank_code)
+    .bind(account_id)
     .execute(&mut **tx)
     .await?;
     Ok(())
