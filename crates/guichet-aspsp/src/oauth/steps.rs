@@ -358,12 +358,14 @@ pub(super) async fn finish_authorization(
         Ok(secret) => secret,
         Err(e) => {
             tracing::error!(error = %e, "issuing a code");
-            return error_page(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                &bank.profile.name,
-                "Erreur interne.",
-            )
-            .into_response();
+            // The attempt is over: the TPP is told, as RFC 6749 §4.1.2.1 has it, rather than
+            // left waiting for a PSU shown a page that can only say it is already done.
+            let error = if e.is_unavailable() {
+                OAuthError::TemporarilyUnavailable("the bank cannot issue a code right now".into())
+            } else {
+                OAuthError::server_error("the bank could not issue a code")
+            };
+            return super::delegated::back_to_tpp(redirect_uri, attempt, error);
         }
     };
     tracing::info!(

@@ -375,3 +375,26 @@ on_both_backends! {
         assert_eq!(page.status, 200, "{}", page.html);
     }
 }
+
+on_both_backends! {
+    // The PSU passed SCA but the bank cannot write the code: the TPP is told (RFC 6749
+    // §4.1.2.1, server_error), rather than the PSU being left on an error page with the
+    // attempt already spent.
+    async fn a_code_the_bank_cannot_write_sends_the_tpp_a_server_error(backend) {
+        let app = TestApp::spawn(backend).await;
+        let (journey, first) = Journey::open(&app, CE, &query("aisp", "st-fault", None)).await;
+        assert_eq!(first.status, 200, "{}", first.html);
+        let moved = guichet_store::testing::execute(
+            &app.state().store,
+            "ALTER TABLE auth_codes RENAME TO auth_codes_away",
+        )
+        .await;
+        assert!(moved.is_ok(), "{moved:?}");
+        let done = journey.authenticate(&first, "D0999991I0").await;
+        assert_eq!(done.status, 303, "{}", done.html);
+        assert!(done.location.as_deref().unwrap_or_default().starts_with(REDIRECT), "{:?}", done.location);
+        assert_eq!(done.param("error").as_deref(), Some("server_error"));
+        assert_eq!(done.param("state").as_deref(), Some("st-fault"));
+        assert_eq!(done.param("code"), None);
+    }
+}
