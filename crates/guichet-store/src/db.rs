@@ -11,6 +11,7 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{Executor, SqlSafeStr};
 
 use crate::access::QsealCache;
+use crate::pg_reader::PgReader;
 use crate::read::SqliteReader;
 use crate::{Result, StoreError};
 
@@ -93,8 +94,8 @@ pub struct Store {
     /// The API's reads on SQLite (see [`crate::read`]).
     pub(crate) reader: Option<Arc<SqliteReader>>,
     /// The API's reads on PostgreSQL: the native driver, without the `Any` driver's copy of
-    /// every row (see [`crate::read`]).
-    pub(crate) pg_reader: Option<sqlx::PgPool>,
+    /// every row (see [`crate::read`]), on connections of their own ([`crate::pg_reader`]).
+    pub(crate) pg_reader: Option<Arc<PgReader>>,
     /// The registered QSealCs (see [`crate::access`]).
     pub(crate) qseal_cache: Arc<QsealCache>,
     /// The accounts whose operations' JSON this process is writing (see [`crate::fill`]).
@@ -155,18 +156,8 @@ impl Store {
         // After the migrations: the reader's connections are read-only.
         store.reader = SqliteReader::for_url(url).map(Arc::new);
         if backend == Backend::Postgres {
-            store.pg_reader = Some(
-                sqlx::postgres::PgPoolOptions::new()
-                    .max_connections(max_connections.saturating_sub(writers).max(1))
-                    .acquire_timeout(Duration::from_millis(500))
-                    // Not a round trip to PostgreSQL before each read to see the connection is
-                    // alive (sqlx's default): that doubled the round trips of the API, whose
-                    // reads are one each (BENCHMARKS.md, 7 December). A connection found dead
-                    // fails its read (503) and is not used again.
-                    .test_before_acquire(false)
-                    .connect(url.expose())
-                    .await?,
-            );
+            let reads = max_connections.saturating_sub(writers).max(1);
+            store.pg_reader = Some(Arc::new(PgReader::connect(url.expose(), reads).await?));
         }
         Ok(store)
     }
@@ -190,8 +181,9 @@ impl Store {
     pub fn pool_state(&self) -> (u32, usize) {
         let (mut open, mut idle) = (self.pool.size(), self.pool.num_idle());
         if let Some(reads) = &self.pg_reader {
-            open += reads.size();
-            idle += reads.num_idle();
+            let (reads_open, reads_idle) = reads.state();
+            open += reads_open;
+            idle += reads_idle;
         }
         (open, idle)
     }
@@ -308,8 +300,8 @@ impl Store {
     }
 
     pub async fn close(&self) {
-        if let Some(pool) = &self.pg_reader {
-            pool.close().await;
+        if let Some(reads) = &self.pg_reader {
+            reads.close().await;
         }
         self.pool.close().await;
     }

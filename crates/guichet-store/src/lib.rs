@@ -18,6 +18,7 @@ mod lockout;
 mod oauth;
 pub mod operation_json;
 mod pages;
+mod pg_reader;
 mod read;
 pub mod sandbox;
 mod stats;

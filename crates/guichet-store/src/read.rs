@@ -331,15 +331,8 @@ impl Store {
             // process by a connection and a thread per concurrent request.
             return reader.each(sql, binds, &mut visit);
         }
-        if let Some(pool) = &self.pg_reader {
-            let mut query = sqlx::query(AssertSqlSafe(sql.to_owned()));
-            for bound in binds {
-                query = match bound {
-                    Bound::Text(text) => query.bind(text.as_str()),
-                    Bound::Int(int) => query.bind(*int),
-                };
-            }
-            let rows = query.fetch_all(pool).await?;
+        if let Some(reads) = &self.pg_reader {
+            let rows = reads.rows(sql, binds).await?;
             for row in &rows {
                 visit(row)?;
             }

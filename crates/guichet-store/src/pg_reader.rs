@@ -1,0 +1,177 @@
+//! The API's read connections to PostgreSQL.
+//!
+//! sqlx's pool asks PostgreSQL for one more round trip each time a connection goes back to it
+//! (a `Sync` and its `ReadyForQuery`, in a task spawned for it, the connection unavailable
+//! meanwhile): every read of the API cost two round trips. The reads of the API are one query
+//! each, read to their end, so a connection whose query was read to its end is known to be
+//! ready; any other (an error, a request dropped halfway) is closed instead of being checked.
+//! A connection found dead (PostgreSQL restarted) fails its one read with a 503 and is not
+//! used again; no read checks first, as none did since the pool stopped pinging before reads.
+//! So these connections are kept here:
+//! - at most `max` open;
+//! - a read waits at most [`WAIT`] for its turn and a connection, the opening of a new one
+//!   included (then 503, as after the pool's timeout);
+//! - a connection serves at most [`LIFETIME`] (as in sqlx's pool), so that a failover or a
+//!   connection balancer sees them move.
+
+use std::str::FromStr;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgRow};
+use sqlx::{AssertSqlSafe, Connection};
+use tokio::sync::Semaphore;
+
+use crate::read::Bound;
+use crate::{Result, StoreError};
+
+/// How long a read waits for a connection, or for a new one to open.
+const WAIT: Duration = Duration::from_millis(500);
+
+/// How long a connection serves before it is closed and replaced.
+const LIFETIME: Duration = Duration::from_secs(30 * 60);
+
+/// An open connection and when it was opened.
+struct Kept {
+    connection: PgConnection,
+    opened: Instant,
+}
+
+pub(crate) struct PgReader {
+    options: PgConnectOptions,
+    idle: Mutex<Vec<Kept>>,
+    turns: Semaphore,
+    open: AtomicUsize,
+    lifetime: Duration,
+}
+
+/// A connection lent to one read: given back by [`Lease::give_back`] only; dropped otherwise
+/// (the read failed or was abandoned), it is closed.
+struct Lease<'r> {
+    reader: &'r PgReader,
+    kept: Option<Kept>,
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        if self.kept.take().is_some() {
+            self.reader.open.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
+impl Lease<'_> {
+    fn connection(&mut self) -> Result<&mut PgConnection> {
+        self.kept
+            .as_mut()
+            .map(|kept| &mut kept.connection)
+            .ok_or_else(|| StoreError::Corrupt("a read connection was already given back".into()))
+    }
+
+    fn give_back(mut self) {
+        let Some(kept) = self.kept.take() else { return };
+        if self.reader.turns.is_closed() {
+            self.reader.open.fetch_sub(1, Ordering::Relaxed);
+            return;
+        }
+        if kept.opened.elapsed() >= self.reader.lifetime {
+            self.reader.open.fetch_sub(1, Ordering::Relaxed);
+            tokio::spawn(async move {
+                let _ = kept.connection.close().await;
+            });
+            return;
+        }
+        if let Ok(mut idle) = self.reader.idle.lock() {
+            idle.push(kept);
+        } else {
+            self.reader.open.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
+impl PgReader {
+    /// Up to `max` connections to the database of `url`; one is opened now, so that a
+    /// wrong URL fails the start.
+    pub(crate) async fn connect(url: &str, max: u32) -> Result<PgReader> {
+        let reader = PgReader {
+            options: PgConnectOptions::from_str(url)?,
+            idle: Mutex::new(Vec::new()),
+            turns: Semaphore::new(max.max(1) as usize),
+            open: AtomicUsize::new(0),
+            lifetime: LIFETIME,
+        };
+        let first = reader.lease(Instant::now() + WAIT).await?;
+        first.give_back();
+        Ok(reader)
+    }
+
+    /// Open connections, and idle among them.
+    pub(crate) fn state(&self) -> (u32, usize) {
+        let idle = self.idle.lock().map_or(0, |idle| idle.len());
+        let open = u32::try_from(self.open.load(Ordering::Relaxed)).unwrap_or(u32::MAX);
+        (open, idle)
+    }
+
+    /// An idle connection, or a new one opened by `deadline`.
+    async fn lease(&self, deadline: Instant) -> Result<Lease<'_>> {
+        let kept = self.idle.lock().ok().and_then(|mut idle| idle.pop());
+        let kept = match kept {
+            Some(kept) => kept,
+            None => {
+                let connect = PgConnection::connect_with(&self.options);
+                let connection = tokio::time::timeout_at(deadline.into(), connect)
+                    .await
+                    .map_err(|_| sqlx::Error::PoolTimedOut)??;
+                self.open.fetch_add(1, Ordering::Relaxed);
+                Kept {
+                    connection,
+                    opened: Instant::now(),
+                }
+            }
+        };
+        Ok(Lease {
+            reader: self,
+            kept: Some(kept),
+        })
+    }
+
+    /// The rows of one query, on a connection of its own for the time of the query.
+    pub(crate) async fn rows(&self, sql: &str, binds: &[Bound]) -> Result<Vec<PgRow>> {
+        let deadline = Instant::now() + WAIT;
+        let _turn = tokio::time::timeout_at(deadline.into(), self.turns.acquire())
+            .await
+            .map_err(|_| sqlx::Error::PoolTimedOut)?
+            .map_err(|_| sqlx::Error::PoolClosed)?;
+        let mut lease = self.lease(deadline).await?;
+        let mut query = sqlx::query(AssertSqlSafe(sql.to_owned()));
+        for bound in binds {
+            query = match bound {
+                Bound::Text(text) => query.bind(text.as_str()),
+                Bound::Int(int) => query.bind(*int),
+            };
+        }
+        // Read to its end (fetch_all), the connection is ready for the next query; if this
+        // fails or the request is dropped meanwhile, the lease closes it.
+        let rows = query.fetch_all(lease.connection()?).await?;
+        lease.give_back();
+        Ok(rows)
+    }
+
+    /// Closes the idle connections and refuses further reads.
+    pub(crate) async fn close(&self) {
+        self.turns.close();
+        let idle = self
+            .idle
+            .lock()
+            .map(|mut idle| std::mem::take(&mut *idle))
+            .unwrap_or_default();
+        for kept in idle {
+            self.open.fetch_sub(1, Ordering::Relaxed);
+            let _ = kept.connection.close().await;
+        }
+    }
+}
+
+#[cfg(all(test, feature = "test-support"))]
+mod tests;

@@ -1,0 +1,149 @@
+//! The read connections against a real PostgreSQL.
+
+use std::time::Duration;
+
+use sqlx::Row;
+
+use super::*;
+use crate::Backend;
+use crate::testing::TestDatabase;
+
+async fn reader(db: &TestDatabase, max: u32) -> PgReader {
+    match PgReader::connect(db.url.expose(), max).await {
+        Ok(reader) => reader,
+        Err(e) => panic!("cannot open {}: {e}", db.url),
+    }
+}
+
+/// The server process behind the connection that answers the next read.
+async fn backend_pid(reader: &PgReader) -> i64 {
+    match reader
+        .rows("SELECT CAST(pg_backend_pid() AS BIGINT) AS pid", &[])
+        .await
+    {
+        Ok(rows) => rows.first().map_or(-1, |row| row.get::<i64, _>("pid")),
+        Err(e) => panic!("pg_backend_pid: {e}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_whose_read_ends_serves_the_next_one() {
+    let db = TestDatabase::new(Backend::Postgres).await;
+    let reader = reader(&db, 4).await;
+    assert_eq!(reader.state(), (1, 1), "one connection opened at the start");
+    let first = backend_pid(&reader).await;
+    let rows = reader
+        .rows(
+            "SELECT x FROM generate_series(1, CAST($1 AS BIGINT)) AS x",
+            &[Bound::Int(1000)],
+        )
+        .await;
+    let Ok(rows) = rows else {
+        panic!("generate_series failed")
+    };
+    assert_eq!(rows.len(), 1000);
+    assert_eq!(backend_pid(&reader).await, first, "kept, without a check");
+    assert_eq!(reader.state(), (1, 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_dropped_halfway_or_failed_closes_its_connection() {
+    let db = TestDatabase::new(Backend::Postgres).await;
+    let reader = reader(&db, 4).await;
+    let first = backend_pid(&reader).await;
+    let abandoned = tokio::time::timeout(
+        Duration::from_millis(50),
+        reader.rows("SELECT pg_sleep(2)", &[]),
+    )
+    .await;
+    assert!(
+        abandoned.is_err(),
+        "the read was dropped while PostgreSQL slept"
+    );
+    assert_eq!(reader.state(), (0, 0), "its connection is closed, not kept");
+    let second = backend_pid(&reader).await;
+    assert_ne!(second, first, "the next read has a connection of its own");
+
+    let failed = reader
+        .rows("SELECT no_such_column FROM pg_class", &[])
+        .await;
+    assert!(failed.is_err());
+    assert_eq!(
+        reader.state(),
+        (0, 0),
+        "a failed read's connection is closed too"
+    );
+    assert_ne!(backend_pid(&reader).await, second);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_take_turns_within_the_bound_and_wait_at_most_half_a_second() {
+    let db = TestDatabase::new(Backend::Postgres).await;
+    let reader = std::sync::Arc::new(reader(&db, 2).await);
+    let mut reads = tokio::task::JoinSet::new();
+    for _ in 0..6 {
+        let reader = reader.clone();
+        reads.spawn(async move {
+            let rows = reader.rows("SELECT pg_sleep(0.05)", &[]).await;
+            (rows.map(|rows| rows.len()).ok(), reader.state().0)
+        });
+    }
+    while let Some(joined) = reads.join_next().await {
+        let Ok((rows, open)) = joined else {
+            panic!("a read panicked")
+        };
+        assert_eq!(rows, Some(1));
+        assert!(open <= 2, "{open} connections open, at most 2");
+    }
+    assert_eq!(reader.state(), (2, 2));
+
+    let sleepers = {
+        let reader = reader.clone();
+        tokio::spawn(async move {
+            let first = reader.rows("SELECT pg_sleep(1.5)", &[]);
+            let second = reader.rows("SELECT pg_sleep(1.5)", &[]);
+            let (first, second) = tokio::join!(first, second);
+            first.is_ok() && second.is_ok()
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = Instant::now();
+    let refused = reader.rows("SELECT 1", &[]).await;
+    let waited = started.elapsed();
+    match refused {
+        Ok(_) => panic!("a third read ran beside two on a reader of two"),
+        Err(e) => assert!(e.is_unavailable(), "{e}"),
+    }
+    assert!(
+        waited >= Duration::from_millis(450) && waited < Duration::from_millis(1200),
+        "waited {waited:?}"
+    );
+    assert_eq!(sleepers.await.ok(), Some(true));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_past_its_lifetime_is_replaced() {
+    let db = TestDatabase::new(Backend::Postgres).await;
+    let mut reader = reader(&db, 2).await;
+    let first = backend_pid(&reader).await;
+    reader.lifetime = Duration::ZERO;
+    assert_eq!(
+        backend_pid(&reader).await,
+        first,
+        "served once more, then closed"
+    );
+    assert_eq!(reader.state(), (0, 0));
+    assert_ne!(backend_pid(&reader).await, first);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_reader_refuses_reads_and_closes_its_connections() {
+    let db = TestDatabase::new(Backend::Postgres).await;
+    let reader = reader(&db, 2).await;
+    reader.close().await;
+    assert_eq!(reader.state(), (0, 0));
+    match reader.rows("SELECT 1", &[]).await {
+        Ok(_) => panic!("a closed reader read"),
+        Err(e) => assert!(e.is_unavailable(), "{e}"),
+    }
+}
