@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use guichet_store::ScaAttempt;
 
 use super::error::OAuthError;
-use super::pages::{Page, error_page, origin_of, see_other};
+use super::pages::{Page, error_page, origin_of, see_other, store_failure};
 use super::{bank_of, form, random};
 use crate::auth::role_for_scope;
 use crate::state::{Bank, SharedState};
@@ -112,13 +112,7 @@ pub async fn start(
         return super::delegated::begin(state, bank, &provider, attempt).await;
     }
     if let Err(e) = state.store.create_attempt(&attempt).await {
-        tracing::error!(error = %e, "storing an SCA attempt");
-        return error_page(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            &bank.profile.name,
-            "Erreur interne.",
-        )
-        .into_response();
+        return store_failure(&bank.profile.name, "storing an SCA attempt", &e);
     }
     let mut page = Page::render(
         StatusCode::OK,
@@ -182,11 +176,7 @@ pub async fn authorize(State(state): State<SharedState>, parts: Parts) -> Respon
                 "Ce service n'est pas enregistré auprès de la banque (client_id inconnu).",
             );
         }
-        Err(e) => {
-            tracing::error!(error = %e, "reading a TPP");
-            return error_page(StatusCode::INTERNAL_SERVER_ERROR, name, "Erreur interne.")
-                .into_response();
-        }
+        Err(e) => return store_failure(name, "reading a TPP", &e),
     };
     // RFC 6749 §4.1.2.1: with an unknown client or a redirect URI that does not match, never
     // redirect.

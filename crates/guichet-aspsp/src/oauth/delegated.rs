@@ -19,7 +19,7 @@ use guichet_store::{DelegatedLogin, ScaAttempt};
 
 use super::authorize::{COOKIE, TppView, describe};
 use super::error::OAuthError;
-use super::pages::{Page, already_done, error_page, origin_of, see_other};
+use super::pages::{Page, already_done, error_page, origin_of, see_other, store_failure};
 use super::steps::{finish_authorization, message_page, posted_attempt};
 use super::{bank_of, cookie, form, same, sha256_hex};
 use crate::oidc::{CallbackParams, Failure, OidcProvider};
@@ -197,8 +197,7 @@ pub(super) async fn begin(
             );
             attempt.stage = refusal.stage().into();
             if let Err(e) = state.store.create_attempt(&attempt).await {
-                tracing::error!(error = %e, "storing an SCA attempt");
-                return internal(bank);
+                return store_failure(&bank.profile.name, "storing an SCA attempt", &e);
             }
             return refused_page(bank, &attempt, refusal, Some(away_cookie(&attempt.id)));
         }
@@ -210,8 +209,7 @@ pub(super) async fn begin(
         verifier: begun.verifier,
     });
     if let Err(e) = state.store.create_attempt(&attempt).await {
-        tracing::error!(error = %e, "storing an SCA attempt");
-        return internal(bank);
+        return store_failure(&bank.profile.name, "storing an SCA attempt", &e);
     }
     see_other(&begun.url, None, Some(away_cookie(&attempt.id)))
 }

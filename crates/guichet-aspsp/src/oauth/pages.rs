@@ -129,6 +129,31 @@ pub fn error_page(status: StatusCode, bank_name: &str, message: &str) -> Page {
     )
 }
 
+/// A page the store could not serve. The database cannot be reached right now (down,
+/// restarting, every connection busy): 503 with `Retry-After`, as the API answers, so the PSU
+/// knows to try again; any other failure: 500. The cause goes to the operator's log only.
+pub fn store_failure(bank_name: &str, doing: &str, error: &guichet_store::StoreError) -> Response {
+    tracing::error!(error = %error, doing, "the store failed a PSU page");
+    if !error.is_unavailable() {
+        return error_page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            bank_name,
+            "Erreur interne.",
+        )
+        .into_response();
+    }
+    let mut response = error_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        bank_name,
+        "Service momentanément indisponible. Réessayez dans quelques instants.",
+    )
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(5));
+    response
+}
+
 /// A form posted twice, or a step already passed (a replay, another tab): 409, nothing done.
 pub fn already_done(bank_name: &str) -> axum::response::Response {
     error_page(

@@ -24,7 +24,7 @@ use guichet_eidas::Role;
 use guichet_store::ScaAttempt;
 
 use super::authorize::{COOKIE, new_attempt, start};
-use super::pages::{Page, error_page, see_other};
+use super::pages::{Page, error_page, see_other, store_failure};
 use super::steps::posted_attempt;
 use super::{bank_of, cookie, form};
 use crate::state::{Bank, SharedState};
@@ -108,12 +108,19 @@ async fn render(
     funds_error: Option<&str>,
 ) -> Response {
     let psu_id = attempt.psu_id.clone().unwrap_or_default();
-    let psu = state.store.psu(bank.code(), &psu_id).await.ok().flatten();
-    let grants = state
-        .store
-        .psu_grants(bank.code(), &psu_id, state.now().as_second())
-        .await
-        .unwrap_or_default();
+    let now = state.now().as_second();
+    // All or nothing: a list the store could not read is not an empty one.
+    let read = async {
+        let psu = state.store.psu(bank.code(), &psu_id).await?;
+        let grants = state.store.psu_grants(bank.code(), &psu_id, now).await?;
+        let funds = state.store.funds_checks(bank.code(), &psu_id).await?;
+        let accounts = state.store.psu_accounts(bank.code(), &psu_id).await?;
+        Ok::<_, guichet_store::StoreError>((psu, grants, funds, accounts))
+    };
+    let (psu, grants, funds, accounts) = match read.await {
+        Ok(read) => read,
+        Err(e) => return store_failure(&bank.profile.name, "reading the PSU's access page", &e),
+    };
     let day = |seconds: i64| {
         jiff::Timestamp::from_second(seconds)
             .map(|t| bank.zone.to_datetime(t).date().to_string())
@@ -128,12 +135,7 @@ async fn render(
             until: day(g.expires_at),
         })
         .collect();
-    let funds = state
-        .store
-        .funds_checks(bank.code(), &psu_id)
-        .await
-        .inspect_err(|e| tracing::error!(error = %e, "reading the PSU's funds registrations"))
-        .unwrap_or_default()
+    let funds = funds
         .into_iter()
         .map(|f| FundsView {
             name: f.tpp_name.unwrap_or_else(|| f.client_id.clone()),
@@ -143,12 +145,7 @@ async fn render(
             since: day(f.registered_at),
         })
         .collect();
-    let accounts = state
-        .store
-        .psu_accounts(bank.code(), &psu_id)
-        .await
-        .inspect_err(|e| tracing::error!(error = %e, "reading the PSU's accounts"))
-        .unwrap_or_default()
+    let accounts = accounts
         .into_iter()
         .filter(|a| a.eligible)
         .map(|a| AccountChoice {
@@ -211,15 +208,7 @@ pub async fn revoke(State(state): State<SharedState>, parts: Parts, body: Bytes)
             );
             see_other("/psu/access", None, None)
         }
-        Err(e) => {
-            tracing::error!(error = %e, "revoking a TPP's access");
-            error_page(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                &bank.profile.name,
-                "Erreur interne.",
-            )
-            .into_response()
-        }
+        Err(e) => store_failure(&bank.profile.name, "revoking a TPP's access", &e),
     }
 }
 
@@ -244,15 +233,6 @@ async fn managing(
         )
         .into_response()),
     }
-}
-
-fn internal_error(bank: &Bank) -> Response {
-    error_page(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        &bank.profile.name,
-        "Erreur interne.",
-    )
-    .into_response()
 }
 
 /// `POST /psu/access/funds/register`: the PSU registers a TPP (by its organizationIdentifier)
@@ -285,10 +265,7 @@ pub async fn register_funds(
     }
     let tpp = match state.store.tpp(client_id).await {
         Ok(tpp) => tpp,
-        Err(e) => {
-            tracing::error!(error = %e, "reading a TPP");
-            return internal_error(&bank);
-        }
+        Err(e) => return store_failure(&bank.profile.name, "reading a TPP", &e),
     };
     let Some(tpp) = tpp else {
         return refuse("Aucun service n'est enregistré auprès de la banque sous cet identifiant.")
@@ -307,10 +284,7 @@ pub async fn register_funds(
     }
     let accounts = match state.store.psu_accounts(bank.code(), &psu_id).await {
         Ok(accounts) => accounts,
-        Err(e) => {
-            tracing::error!(error = %e, "reading the PSU's accounts");
-            return internal_error(&bank);
-        }
+        Err(e) => return store_failure(&bank.profile.name, "reading the PSU's accounts", &e),
     };
     if !accounts
         .iter()
@@ -338,10 +312,7 @@ pub async fn register_funds(
             );
             see_other("/psu/access", None, None)
         }
-        Err(e) => {
-            tracing::error!(error = %e, "registering a funds confirmation");
-            internal_error(&bank)
-        }
+        Err(e) => store_failure(&bank.profile.name, "registering a funds confirmation", &e),
     }
 }
 
@@ -392,9 +363,6 @@ pub async fn revoke_funds(State(state): State<SharedState>, parts: Parts, body: 
             )
             .await
         }
-        Err(e) => {
-            tracing::error!(error = %e, "revoking a funds confirmation");
-            internal_error(&bank)
-        }
+        Err(e) => store_failure(&bank.profile.name, "revoking a funds confirmation", &e),
     }
 }

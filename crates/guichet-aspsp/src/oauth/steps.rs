@@ -14,7 +14,9 @@ use guichet_store::{AuthCode, PsuRecord, ScaAttempt};
 
 use super::authorize::{CODE_SECONDS, COOKIE, LoginPage, MAX_FAILURES, clear_cookie, redirect_to};
 use super::error::OAuthError;
-use super::pages::{MessagePage, Page, already_done, error_page, origin_of, see_other};
+use super::pages::{
+    MessagePage, Page, already_done, error_page, origin_of, see_other, store_failure,
+};
 use super::{bank_of, cookie, form, lockout, same, sha256_hex};
 use crate::state::{Bank, SharedState};
 
@@ -55,13 +57,7 @@ pub(crate) async fn cookie_attempt(
             Ok(attempt)
         }
         Ok(_) => Err(expired()),
-        Err(e) => {
-            tracing::error!(error = %e, "reading an SCA attempt");
-            Err(
-                error_page(StatusCode::INTERNAL_SERVER_ERROR, name, "Erreur interne.")
-                    .into_response(),
-            )
-        }
+        Err(e) => Err(store_failure(name, "reading an SCA attempt", &e)),
     }
 }
 
@@ -161,12 +157,11 @@ pub async fn login(State(state): State<SharedState>, parts: Parts, body: Bytes) 
     }
     let identifier = fields.get("identifier").map(|s| s.trim()).unwrap_or("");
     let password = fields.get("password").map(String::as_str).unwrap_or("");
+    // A PSU the store cannot read now is not an unknown one: no try is taken, no failure
+    // counted.
     let known = match state.store.find_psu(bank.code(), identifier).await {
         Ok(psu) => psu,
-        Err(e) => {
-            tracing::error!(error = %e, "reading a PSU");
-            None
-        }
+        Err(e) => return store_failure(&bank.profile.name, "reading a PSU", &e),
     };
     // An unknown identifier is counted and blocked like a PSU, under a keyed hash of what was
     // typed (a name no PSU can have, that cannot be reversed without the bank's key), so that

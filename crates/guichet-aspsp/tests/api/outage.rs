@@ -1,6 +1,7 @@
 //! Issue #9: PostgreSQL stopped while the bank serves. Requests answer a 503 ErrorModel within
-//! a second (no hang, no 500); service resumes without a restart once it is back. The test
-//! stops and starts a PostgreSQL cluster of its own.
+//! a second (no hang, no 500), the PSU's pages a 503 page with `Retry-After`; service resumes
+//! without a restart once it is back. The test stops and starts a PostgreSQL cluster of its
+//! own.
 
 use std::time::{Duration, Instant};
 
@@ -8,7 +9,25 @@ use guichet_aspsp::{BankProfile, Mode};
 use guichet_store::testing::TestDatabase;
 use guichet_store::testing::cluster::OwnCluster;
 
+use crate::flow::{Journey, Step, query};
 use crate::helpers::*;
+
+/// A PSU page the store could not serve: 503, try again in a few seconds.
+fn assert_unavailable_page(page: &Step, what: &str) {
+    assert_eq!(page.status, 503, "{what}: {}", page.html);
+    assert_eq!(
+        page.headers
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("5"),
+        "{what}"
+    );
+    assert!(
+        page.html.contains("momentanément indisponible"),
+        "{what}: {}",
+        page.html
+    );
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_outage_answers_503_within_a_second_and_service_resumes() {
@@ -27,6 +46,8 @@ async fn a_database_outage_answers_503_within_a_second_and_service_resumes() {
     .await;
     let token = app.token(CE, "CLAIRE", &["aisp"]).await;
     ok_json(app.get(CE, "/accounts", &token)).await;
+    let (journey, login) = Journey::open(&app, CE, &query("aisp", "st-outage", None)).await;
+    assert_eq!(login.status, 200, "{}", login.html);
 
     if let Err(e) = cluster.stop() {
         panic!("stopping PostgreSQL: {e}");
@@ -41,6 +62,23 @@ async fn a_database_outage_answers_503_within_a_second_and_service_resumes() {
         );
         assert_eq!(refused["status"], 503);
     }
+    // The PSU's pages: a new authorization (the TPP cannot be read), a login posted in a
+    // journey begun before (its SCA attempt cannot be read), the access page (no attempt can
+    // be stored). Never a 500, and no failed try counted against the PSU.
+    let (_, authorize) = Journey::open(&app, CE, &query("aisp", "st-down", None)).await;
+    assert_unavailable_page(&authorize, "authorize");
+    let posted = journey
+        .post(
+            "/sca/login",
+            &[
+                ("csrf", &login.csrf()),
+                ("identifier", "CLAIRE"),
+                ("password", "sandbox"),
+            ],
+        )
+        .await;
+    assert_unavailable_page(&posted, "login");
+    assert_unavailable_page(&journey.get("/psu/access").await, "access page");
     let ready = tower::ServiceExt::oneshot(
         guichet_aspsp::ops::router(app.state().clone()),
         axum::http::Request::get("/health/ready")
@@ -74,6 +112,11 @@ async fn a_database_outage_answers_503_within_a_second_and_service_resumes() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    // The journey begun before the outage goes on: its attempt was kept, no try was spent.
+    let done = journey.authenticate(&login, "CLAIRE").await;
+    assert_eq!(done.status, 303, "{}", done.html);
+    assert_eq!(done.param("state").as_deref(), Some("st-outage"));
+    assert!(done.param("code").is_some(), "{:?}", done.location);
     drop(app);
     drop(own);
 }
