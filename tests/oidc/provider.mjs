@@ -137,6 +137,7 @@ const state = {
   down: false,
   keys: [], // private JWKs, newest first; the first RSA / EC key signs.
   rotations: 0,
+  jwksRequests: 0, // requests for the JWKS, counted as they arrive
 };
 
 // ---------------------------------------------------------------------------
@@ -634,6 +635,7 @@ async function handleAdmin(req, res, url) {
       down: state.down,
       slowMs: state.slowMs,
       rotations: state.rotations,
+      jwksRequests: state.jwksRequests,
       active: activeKids(),
       kids: state.keys.map((k) => k.kid),
       clients: state.clients.map((c) => c.client_id),
@@ -701,6 +703,7 @@ async function handle(req, res) {
   if (url.pathname.startsWith('/__admin/')) {
     return handleAdmin(req, res, url);
   }
+  if (url.pathname === '/jwks') state.jwksRequests += 1;
   if (state.slowMs > 0) await sleep(state.slowMs);
   if (state.down) {
     return sendJson(res, 503, {

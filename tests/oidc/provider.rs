@@ -226,6 +226,19 @@ impl Provider {
         serde_json::from_str(&text).unwrap_or(Value::Null)
     }
 
+    /// GET /__admin/state.
+    pub async fn state(&self) -> Value {
+        let response = self
+            .http
+            .get(format!("{}/__admin/state", self.issuer))
+            .send()
+            .await;
+        let Ok(response) = response else {
+            panic!("admin state")
+        };
+        serde_json::from_str(&response.text().await.unwrap_or_default()).unwrap_or(Value::Null)
+    }
+
     /// Registers (or replaces) Guichet's client: `client_secret_basic` with this secret, or
     /// `private_key_jwt` with this public JWK; ID tokens signed with `alg`.
     pub async fn client(

@@ -119,15 +119,23 @@ impl MetadataCache {
         }
     }
 
-    /// The JWKS fetched again into the kept metadata: a token was signed with a key the kept
-    /// set lacks (the provider rotated its keys). The discovery document itself is kept as it
-    /// was, with its age.
+    /// The JWKS fetched again into the kept metadata: a token was signed with a key the set
+    /// `metadata` holds lacks (the provider rotated its keys). The discovery document itself is
+    /// kept as it was, with its age. Callbacks that meet the new key at once fetch it once:
+    /// the others wait, then take the copy kept since they read theirs.
     pub(super) async fn refresh_keys(
         &self,
         http: &Http,
-        metadata: &CoreProviderMetadata,
+        metadata: &Arc<CoreProviderMetadata>,
     ) -> Result<Arc<CoreProviderMetadata>, Failure> {
         let _one = self.fetching.lock().await;
+        if let Some(newer) = self.kept.lock().ok().and_then(|kept| {
+            kept.metadata
+                .clone()
+                .filter(|kept| !Arc::ptr_eq(kept, metadata))
+        }) {
+            return Ok(newer);
+        }
         let keys = CoreJsonWebKeySet::fetch_async(metadata.jwks_uri(), http)
             .await
             .map_err(|e| Failure::Unavailable(format!("the provider's JWKS: {}", chain(&e))))?;
@@ -138,7 +146,7 @@ impl MetadataCache {
             .metadata
             .as_deref()
             .cloned()
-            .unwrap_or_else(|| metadata.clone());
+            .unwrap_or_else(|| CoreProviderMetadata::clone(metadata));
         let renewed = Arc::new(current.set_jwks(keys));
         kept.metadata = Some(renewed.clone());
         Ok(renewed)

@@ -56,6 +56,43 @@ async fn keys_rotated_by_the_provider_are_fetched_again() {
     assert_eq!(consent.status, 200, "{}", consent.html);
 }
 
+/// PSUs coming back at the same time with ID tokens signed by a key the bank has not seen make
+/// the bank fetch the provider's JWKS once, not once each.
+#[tokio::test]
+async fn callbacks_meeting_a_new_key_at_once_fetch_the_keys_once() {
+    let bank = delegated(Backend::Sqlite, Setup::default()).await;
+    let (_, consent, _) = bank.authenticate("claire", "st-0").await;
+    assert_eq!(consent.status, 200, "{}", consent.html);
+    let mut away = Vec::new();
+    for i in 0..4 {
+        away.push(bank.away(&format!("st-{}", i + 1), "claire").await);
+    }
+    bank.provider.admin("rotate", json!({})).await;
+    let before = bank.provider.state().await["jwksRequests"].as_i64();
+    // Every answer of the provider slowed: the four code exchanges overlap, so the four ID
+    // tokens meet the bank's old key set together.
+    bank.provider.admin("slow", json!({ "ms": 300 })).await;
+    let [one, two, three, four] = &away[..] else {
+        panic!("four journeys")
+    };
+    let pages = tokio::join!(
+        bank.callback(&one.0, &one.1),
+        bank.callback(&two.0, &two.1),
+        bank.callback(&three.0, &three.1),
+        bank.callback(&four.0, &four.1),
+    );
+    bank.provider.admin("slow", json!({ "ms": 0 })).await;
+    for page in [&pages.0, &pages.1, &pages.2, &pages.3] {
+        assert_eq!(page.status, 200, "{}", page.html);
+    }
+    let after = bank.provider.state().await["jwksRequests"].as_i64();
+    assert_eq!(
+        after.zip(before).map(|(after, before)| after - before),
+        Some(1),
+        "JWKS requests before {before:?}, after {after:?}"
+    );
+}
+
 /// Nothing of a login lives in an instance's memory: the PSU leaves for the provider from one
 /// instance and comes back to another (here the same database served by a new process state,
 /// with the public callback address of a load balancer configured as `redirect_uri`).
