@@ -377,7 +377,7 @@ impl Store {
     pub async fn each_transaction(
         &self,
         query: &TransactionQuery,
-        mut visit: impl FnMut(&TransactionRef<'_>) -> Result<()>,
+        mut visit: impl FnMut(&TransactionRef<'_>) -> Result<()> + Send,
     ) -> Result<usize> {
         let (filter, binds) = query.filter();
         let sql = format!(

@@ -19,6 +19,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use futures_util::TryStreamExt;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgRow};
 use sqlx::{AssertSqlSafe, Connection};
 use tokio::sync::Semaphore;
@@ -136,8 +137,15 @@ impl PgReader {
         })
     }
 
-    /// The rows of one query, on a connection of its own for the time of the query.
-    pub(crate) async fn rows(&self, sql: &str, binds: &[Bound]) -> Result<Vec<PgRow>> {
+    /// Runs one query on a connection of its own for its time, and hands its rows to `visit`
+    /// as they arrive (the first ones are handled while PostgreSQL sends the next); answers
+    /// how many there were.
+    pub(crate) async fn each(
+        &self,
+        sql: &str,
+        binds: &[Bound],
+        visit: &mut (dyn FnMut(&PgRow) -> Result<()> + Send),
+    ) -> Result<usize> {
         let deadline = Instant::now() + WAIT;
         let _turn = tokio::time::timeout_at(deadline.into(), self.turns.acquire())
             .await
@@ -151,11 +159,19 @@ impl PgReader {
                 Bound::Int(int) => query.bind(*int),
             };
         }
-        // Read to its end (fetch_all), the connection is ready for the next query; if this
-        // fails or the request is dropped meanwhile, the lease closes it.
-        let rows = query.fetch_all(lease.connection()?).await?;
+        let mut count = 0;
+        {
+            let mut rows = query.fetch(lease.connection()?);
+            // The stream ends once PostgreSQL said it is ready for the next query. Stopped
+            // before (an error, a refusal of `visit`, the request dropped), the lease closes
+            // the connection.
+            while let Some(row) = rows.try_next().await? {
+                visit(&row)?;
+                count += 1;
+            }
+        }
         lease.give_back();
-        Ok(rows)
+        Ok(count)
     }
 
     /// Closes the idle connections and refuses further reads.

@@ -301,11 +301,11 @@ fn run(
 
 impl Store {
     /// The rows of a read-only query of the API's read path.
-    pub(crate) async fn read_rows<T>(
+    pub(crate) async fn read_rows<T: Send>(
         &self,
         sql: &str,
         binds: &[Bound],
-        map: impl Fn(&dyn Cols) -> Result<T>,
+        map: impl Fn(&dyn Cols) -> Result<T> + Sync,
     ) -> Result<Vec<T>> {
         let mut out = Vec::new();
         self.read_each(sql, binds, |row| {
@@ -322,7 +322,7 @@ impl Store {
         &self,
         sql: &str,
         binds: &[Bound],
-        mut visit: impl FnMut(&dyn Cols) -> Result<()>,
+        mut visit: impl FnMut(&dyn Cols) -> Result<()> + Send,
     ) -> Result<usize> {
         if let Some(reader) = &self.reader {
             // In place, on the request's worker: these reads take microseconds (a 500-row
@@ -332,11 +332,7 @@ impl Store {
             return reader.each(sql, binds, &mut visit);
         }
         if let Some(reads) = &self.pg_reader {
-            let rows = reads.rows(sql, binds).await?;
-            for row in &rows {
-                visit(row)?;
-            }
-            return Ok(rows.len());
+            return reads.each(sql, binds, &mut |row| visit(row)).await;
         }
         let rows = bind_all(sqlx::query(AssertSqlSafe(sql.to_owned())), binds)
             .fetch_all(&self.pool)
@@ -362,11 +358,11 @@ impl Store {
     }
 
     /// The first row of a read-only query, if any.
-    pub(crate) async fn read_row<T>(
+    pub(crate) async fn read_row<T: Send>(
         &self,
         sql: &str,
         binds: &[Bound],
-        map: impl Fn(&dyn Cols) -> Result<T>,
+        map: impl Fn(&dyn Cols) -> Result<T> + Sync,
     ) -> Result<Option<T>> {
         Ok(self.read_rows(sql, binds, map).await?.into_iter().next())
     }

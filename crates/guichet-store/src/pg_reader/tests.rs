@@ -15,15 +15,30 @@ async fn reader(db: &TestDatabase, max: u32) -> PgReader {
     }
 }
 
+impl PgReader {
+    /// How many rows a query answers.
+    async fn rows(&self, sql: &str, binds: &[Bound]) -> Result<usize> {
+        self.each(sql, binds, &mut |_| Ok(())).await
+    }
+}
+
 /// The server process behind the connection that answers the next read.
 async fn backend_pid(reader: &PgReader) -> i64 {
-    match reader
-        .rows("SELECT CAST(pg_backend_pid() AS BIGINT) AS pid", &[])
-        .await
-    {
-        Ok(rows) => rows.first().map_or(-1, |row| row.get::<i64, _>("pid")),
-        Err(e) => panic!("pg_backend_pid: {e}"),
+    let mut pid = -1;
+    let read = reader
+        .each(
+            "SELECT CAST(pg_backend_pid() AS BIGINT) AS pid",
+            &[],
+            &mut |row| {
+                pid = row.try_get("pid")?;
+                Ok(())
+            },
+        )
+        .await;
+    if let Err(e) = read {
+        panic!("pg_backend_pid: {e}");
     }
+    pid
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -38,16 +53,13 @@ async fn a_connection_whose_read_ends_serves_the_next_one() {
             &[Bound::Int(1000)],
         )
         .await;
-    let Ok(rows) = rows else {
-        panic!("generate_series failed")
-    };
-    assert_eq!(rows.len(), 1000);
+    assert_eq!(rows.ok(), Some(1000), "generate_series");
     assert_eq!(backend_pid(&reader).await, first, "kept, without a check");
     assert_eq!(reader.state(), (1, 1));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_read_dropped_halfway_or_failed_closes_its_connection() {
+async fn a_read_dropped_halfway_failed_or_refused_closes_its_connection() {
     let db = TestDatabase::new(Backend::Postgres).await;
     let reader = reader(&db, 4).await;
     let first = backend_pid(&reader).await;
@@ -73,7 +85,24 @@ async fn a_read_dropped_halfway_or_failed_closes_its_connection() {
         (0, 0),
         "a failed read's connection is closed too"
     );
-    assert_ne!(backend_pid(&reader).await, second);
+    let third = backend_pid(&reader).await;
+    assert_ne!(third, second);
+
+    // A row refused halfway through the answer: the rest is never read, the connection goes.
+    let refused = reader
+        .each(
+            "SELECT x FROM generate_series(1, 100000) AS x",
+            &[],
+            &mut |_| Err(StoreError::Corrupt("refused".into())),
+        )
+        .await;
+    assert!(refused.is_err());
+    assert_eq!(
+        reader.state(),
+        (0, 0),
+        "a refused read's connection is closed"
+    );
+    assert_ne!(backend_pid(&reader).await, third);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -85,7 +114,7 @@ async fn reads_take_turns_within_the_bound_and_wait_at_most_half_a_second() {
         let reader = reader.clone();
         reads.spawn(async move {
             let rows = reader.rows("SELECT pg_sleep(0.05)", &[]).await;
-            (rows.map(|rows| rows.len()).ok(), reader.state().0)
+            (rows.ok(), reader.state().0)
         });
     }
     while let Some(joined) = reads.join_next().await {
