@@ -9,10 +9,10 @@ use std::net::IpAddr;
 
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use guichet_store::{LockoutRule, ScaAttempt, ScaTry};
 
-use super::pages::error_page;
+use super::pages::store_failure;
 use super::steps::message_page;
 use crate::conn::ClientAddr;
 use crate::ops::ScaOutcome;
@@ -76,15 +76,6 @@ fn throttled_page(bank: &Bank, attempt: &ScaAttempt, wait: i64) -> Response {
     response
 }
 
-fn unavailable(bank: &Bank) -> Response {
-    error_page(
-        StatusCode::SERVICE_UNAVAILABLE,
-        &bank.profile.name,
-        "Service indisponible.",
-    )
-    .into_response()
-}
-
 /// Takes a try for `psu_key` from `client`, or answers the page that refuses it unchecked.
 pub(super) async fn take(
     state: &SharedState,
@@ -113,9 +104,8 @@ pub(super) async fn take(
         Ok(ScaTry::Blocked { until }) => blocked_page(bank, attempt, until),
         Ok(ScaTry::TooMany) => throttled_page(bank, attempt, 60),
         Err(e) => {
-            tracing::error!(error = %e, "taking an SCA try");
             state.throttle.refund(client);
-            return Err(unavailable(bank));
+            return Err(store_failure(&bank.profile.name, "taking an SCA try", &e));
         }
     };
     state.throttle.refund(client);
@@ -167,10 +157,11 @@ pub(super) async fn failed(
             state.metrics.sca(bank.code(), ScaOutcome::Blocked);
             Err(blocked_page(bank, attempt, until))
         }
-        Err(e) => {
-            tracing::error!(error = %e, "recording an SCA failure");
-            Err(unavailable(bank))
-        }
+        Err(e) => Err(store_failure(
+            &bank.profile.name,
+            "recording an SCA failure",
+            &e,
+        )),
     }
 }
 
