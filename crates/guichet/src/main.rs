@@ -178,12 +178,33 @@ fn main() -> std::process::ExitCode {
     drop(runtime);
     // Every line logged is written before the outcome is printed.
     drop(logs);
+    if let Err(e) = &outcome
+        && e.downcast_ref::<ExitStatus>().is_none()
+    {
+        eprintln!("error: {e:#}");
+    }
+    std::process::ExitCode::from(status_of(&outcome))
+}
+
+/// A command that said what it had to (a `tpp sync` where a bank failed) and ends with this
+/// exit status, through `main`, so that the log lines are written out first: not
+/// `std::process::exit`, which would leave them in the log thread's hands.
+#[derive(Debug)]
+pub struct ExitStatus(pub u8);
+
+impl std::fmt::Display for ExitStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit status {}", self.0)
+    }
+}
+
+impl std::error::Error for ExitStatus {}
+
+/// 0, the status a command asked for, or 1 for any other error.
+fn status_of(outcome: &anyhow::Result<()>) -> u8 {
     match outcome {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            std::process::ExitCode::FAILURE
-        }
+        Ok(()) => 0,
+        Err(e) => e.downcast_ref::<ExitStatus>().map_or(1, |status| status.0),
     }
 }
 
@@ -191,7 +212,14 @@ fn main() -> std::process::ExitCode {
 mod tests {
     use tracing::Level;
 
-    use super::static_filter;
+    use super::{ExitStatus, static_filter, status_of};
+
+    #[test]
+    fn a_command_may_ask_for_its_exit_status() {
+        assert_eq!(status_of(&Ok(())), 0);
+        assert_eq!(status_of(&Err(anyhow::anyhow!("no such bank"))), 1);
+        assert_eq!(status_of(&Err(ExitStatus(2).into())), 2);
+    }
 
     #[test]
     fn rust_log_of_levels_and_targets_is_a_static_filter() {

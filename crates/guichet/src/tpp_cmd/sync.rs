@@ -59,7 +59,7 @@ pub async fn run(args: SyncArgs, out: Output) -> anyhow::Result<()> {
             .collect()
     })?;
     if results.iter().any(|r| r.outcome.is_err()) {
-        std::process::exit(2);
+        return Err(crate::ExitStatus(2).into());
     }
     Ok(())
 }
