@@ -11,8 +11,8 @@
 //! - at most `max` open;
 //! - a read waits at most [`WAIT`] for its turn and a connection, the opening of a new one
 //!   included (then 503, as after the pool's timeout);
-//! - a connection serves at most [`LIFETIME`] (as in sqlx's pool), so that a failover or a
-//!   connection balancer sees them move.
+//! - a connection serves at most [`LIFETIME`] and waits unused at most [`IDLE_TIMEOUT`] (as in
+//!   sqlx's pool), so that a failover or a connection balancer sees them move.
 
 use std::str::FromStr;
 use std::sync::Mutex;
@@ -33,10 +33,15 @@ const WAIT: Duration = Duration::from_millis(500);
 /// How long a connection serves before it is closed and replaced.
 const LIFETIME: Duration = Duration::from_secs(30 * 60);
 
-/// An open connection and when it was opened.
+/// How long a connection may wait unused before it is closed (as in sqlx's pool): after a
+/// failover or a restart, the connections of a quiet hour are not found dead at the next burst.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+
+/// An open connection, when it was opened and since when it waits unused.
 struct Kept {
     connection: PgConnection,
     opened: Instant,
+    idle_since: Instant,
 }
 
 pub(crate) struct PgReader {
@@ -45,6 +50,7 @@ pub(crate) struct PgReader {
     turns: Semaphore,
     open: AtomicUsize,
     lifetime: Duration,
+    idle_timeout: Duration,
 }
 
 /// A connection lent to one read: given back by [`Lease::give_back`] only; dropped otherwise
@@ -71,23 +77,24 @@ impl Lease<'_> {
     }
 
     fn give_back(mut self) {
-        let Some(kept) = self.kept.take() else { return };
-        if self.reader.turns.is_closed() {
-            self.reader.open.fetch_sub(1, Ordering::Relaxed);
+        let Some(mut kept) = self.kept.take() else {
             return;
+        };
+        let reader = self.reader;
+        if kept.opened.elapsed() >= reader.lifetime {
+            return reader.retire(kept);
         }
-        if kept.opened.elapsed() >= self.reader.lifetime {
-            self.reader.open.fetch_sub(1, Ordering::Relaxed);
-            tokio::spawn(async move {
-                let _ = kept.connection.close().await;
-            });
-            return;
+        let Ok(mut idle) = reader.idle.lock() else {
+            return reader.retire(kept);
+        };
+        // Under the idle list's lock, where `close` closes the reader: a connection is either
+        // in the list `close` empties, or retired here.
+        if reader.turns.is_closed() {
+            drop(idle);
+            return reader.retire(kept);
         }
-        if let Ok(mut idle) = self.reader.idle.lock() {
-            idle.push(kept);
-        } else {
-            self.reader.open.fetch_sub(1, Ordering::Relaxed);
-        }
+        kept.idle_since = Instant::now();
+        idle.push(kept);
     }
 }
 
@@ -101,6 +108,7 @@ impl PgReader {
             turns: Semaphore::new(max.max(1) as usize),
             open: AtomicUsize::new(0),
             lifetime: LIFETIME,
+            idle_timeout: IDLE_TIMEOUT,
         };
         let first = reader.lease(Instant::now() + WAIT).await?;
         first.give_back();
@@ -114,10 +122,31 @@ impl PgReader {
         (open, idle)
     }
 
+    /// Closes a connection that is not to be used again.
+    fn retire(&self, kept: Kept) {
+        self.open.fetch_sub(1, Ordering::Relaxed);
+        tokio::spawn(async move {
+            let _ = kept.connection.close().await;
+        });
+    }
+
+    /// The most recently used idle connection still within its lifetime and idle time; the
+    /// others met on the way are closed.
+    fn idle_connection(&self) -> Option<Kept> {
+        loop {
+            let kept = self.idle.lock().ok()?.pop()?;
+            if kept.opened.elapsed() < self.lifetime
+                && kept.idle_since.elapsed() < self.idle_timeout
+            {
+                return Some(kept);
+            }
+            self.retire(kept);
+        }
+    }
+
     /// An idle connection, or a new one opened by `deadline`.
     async fn lease(&self, deadline: Instant) -> Result<Lease<'_>> {
-        let kept = self.idle.lock().ok().and_then(|mut idle| idle.pop());
-        let kept = match kept {
+        let kept = match self.idle_connection() {
             Some(kept) => kept,
             None => {
                 let connect = PgConnection::connect_with(&self.options);
@@ -125,9 +154,11 @@ impl PgReader {
                     .await
                     .map_err(|_| sqlx::Error::PoolTimedOut)??;
                 self.open.fetch_add(1, Ordering::Relaxed);
+                let now = Instant::now();
                 Kept {
                     connection,
-                    opened: Instant::now(),
+                    opened: now,
+                    idle_since: now,
                 }
             }
         };
@@ -176,12 +207,17 @@ impl PgReader {
 
     /// Closes the idle connections and refuses further reads.
     pub(crate) async fn close(&self) {
-        self.turns.close();
         let idle = self
             .idle
             .lock()
-            .map(|mut idle| std::mem::take(&mut *idle))
-            .unwrap_or_default();
+            .map(|mut idle| {
+                self.turns.close();
+                std::mem::take(&mut *idle)
+            })
+            .unwrap_or_else(|_| {
+                self.turns.close();
+                Vec::new()
+            });
         for kept in idle {
             self.open.fetch_sub(1, Ordering::Relaxed);
             let _ = kept.connection.close().await;

@@ -50,8 +50,10 @@ enum LogFormat {
 /// The lines are written by a thread of their own (`tracing-appender`), several at a time when
 /// they come faster than one by one: a request hands its access line over instead of making a
 /// system call on the runtime's worker, and a stderr that is slow to drain (a busy journald, a
-/// full pipe) no longer stalls requests until 128,000 lines wait. None is dropped. The guard
-/// writes what is left when dropped: keep it until the end.
+/// full pipe) no longer stalls requests until 128,000 lines wait. None is dropped while the
+/// process runs. The guard writes out what is left when dropped, giving it a second at most
+/// (`tracing-appender`'s bound), so that a stderr nobody reads cannot keep the process from
+/// ending: keep the guard until the end.
 fn init_logs(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
     use std::io::IsTerminal;
     use tracing_subscriber::Layer;

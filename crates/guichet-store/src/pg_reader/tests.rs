@@ -156,13 +156,32 @@ async fn a_connection_past_its_lifetime_is_replaced() {
     let mut reader = reader(&db, 2).await;
     let first = backend_pid(&reader).await;
     reader.lifetime = Duration::ZERO;
-    assert_eq!(
-        backend_pid(&reader).await,
-        first,
-        "served once more, then closed"
+    let second = backend_pid(&reader).await;
+    assert_ne!(
+        second, first,
+        "the idle connection past its lifetime is not used"
     );
-    assert_eq!(reader.state(), (0, 0));
-    assert_ne!(backend_pid(&reader).await, first);
+    assert_eq!(
+        reader.state(),
+        (0, 0),
+        "nor the new one once its read is over"
+    );
+    assert_ne!(backend_pid(&reader).await, second);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_idle_for_too_long_is_replaced() {
+    let db = TestDatabase::new(Backend::Postgres).await;
+    let mut reader = reader(&db, 2).await;
+    let first = backend_pid(&reader).await;
+    assert_eq!(backend_pid(&reader).await, first);
+    reader.idle_timeout = Duration::ZERO;
+    let second = backend_pid(&reader).await;
+    assert_ne!(
+        second, first,
+        "the idle connection was closed, a new one opened"
+    );
+    assert_eq!(reader.state(), (1, 1), "the old one is no longer counted");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
