@@ -20,7 +20,7 @@ use guichet_store::{DelegatedLogin, ScaAttempt};
 use super::authorize::{COOKIE, TppView, describe};
 use super::error::OAuthError;
 use super::pages::{Page, already_done, error_page, origin_of, see_other, store_failure};
-use super::steps::{finish_authorization, message_page, posted_attempt};
+use super::steps::{advance, finish_authorization, message_page, posted_attempt};
 use super::{bank_of, cookie, form, same, sha256_hex};
 use crate::oidc::{CallbackParams, Failure, OidcProvider};
 use crate::ops::ScaOutcome;
@@ -298,11 +298,8 @@ pub async fn callback(State(state): State<SharedState>, parts: Parts) -> Respons
     // a second callback at the same time (a reload) finds it taken.
     attempt.delegated = None;
     attempt.stage = EXCHANGING.into();
-    if !matches!(
-        state.store.advance_attempt(&attempt, AT_PROVIDER).await,
-        Ok(true)
-    ) {
-        return already_done(name);
+    if let Err(page) = advance(&state, &bank, &attempt, AT_PROVIDER).await {
+        return page;
     }
     let outcome = provider
         .finish(&params, &login, &redirect_uri, now, attempt.created_at)
@@ -335,11 +332,8 @@ pub async fn callback(State(state): State<SharedState>, parts: Parts) -> Respons
     } else {
         "done".into()
     };
-    if !matches!(
-        state.store.advance_attempt(&attempt, EXCHANGING).await,
-        Ok(true)
-    ) {
-        return already_done(name);
+    if let Err(page) = advance(&state, &bank, &attempt, EXCHANGING).await {
+        return page;
     }
     // The consent page at an address of its own (POST/redirect/GET): the callback's, with the
     // provider's code, stays out of the page a reload asks again.
@@ -370,11 +364,8 @@ async fn refuse(
     };
     state.metrics.sca(bank.code(), outcome);
     attempt.stage = refusal.map_or("cancelled", Refusal::stage).into();
-    if !matches!(
-        state.store.advance_attempt(&attempt, EXCHANGING).await,
-        Ok(true)
-    ) {
-        return already_done(&bank.profile.name);
+    if let Err(page) = advance(state, bank, &attempt, EXCHANGING).await {
+        return page;
     }
     match (refusal, &attempt.redirect_uri) {
         (None, Some(uri)) => back_to_tpp(
@@ -400,7 +391,10 @@ async fn consent_page(
     psu_name: &str,
 ) -> Response {
     let tpp = match &attempt.client_id {
-        Some(client_id) => state.store.tpp(client_id).await.ok().flatten(),
+        Some(client_id) => match state.store.tpp(client_id).await {
+            Ok(tpp) => tpp,
+            Err(e) => return store_failure(&bank.profile.name, "reading a TPP", &e),
+        },
         None => None,
     };
     let view = tpp.map(|tpp| TppView {
@@ -434,14 +428,20 @@ pub async fn show_consent(State(state): State<SharedState>, parts: Parts) -> Res
         return error_page(StatusCode::NOT_FOUND, "Guichet", "Aucune banque ici.").into_response();
     };
     let attempt = match cookie(&parts.headers, COOKIE) {
-        Some(id) => state.store.attempt(&id).await.ok().flatten(),
+        Some(id) => match state.store.attempt(&id).await {
+            Ok(attempt) => attempt,
+            Err(e) => return store_failure(&bank.profile.name, "reading an SCA attempt", &e),
+        },
         None => None,
     }
     .filter(|a| {
         a.bank_code == bank.code() && a.stage == DECIDING && a.expires_at > state.now().as_second()
     });
     let psu = match attempt.as_ref().and_then(|a| a.psu_id.as_deref()) {
-        Some(id) => state.store.psu(bank.code(), id).await.ok().flatten(),
+        Some(id) => match state.store.psu(bank.code(), id).await {
+            Ok(psu) => psu,
+            Err(e) => return store_failure(&bank.profile.name, "reading a PSU", &e),
+        },
         None => None,
     };
     match (attempt, psu) {
@@ -465,7 +465,10 @@ pub async fn consent(State(state): State<SharedState>, parts: Parts, body: Bytes
         Err(response) => return response,
     };
     let psu = match (&attempt.psu_id, attempt.stage.as_str()) {
-        (Some(id), DECIDING) => state.store.psu(bank.code(), id).await.ok().flatten(),
+        (Some(id), DECIDING) => match state.store.psu(bank.code(), id).await {
+            Ok(psu) => psu,
+            Err(e) => return store_failure(&bank.profile.name, "reading a PSU", &e),
+        },
         _ => None,
     };
     let Some(psu) = psu else {
@@ -473,11 +476,8 @@ pub async fn consent(State(state): State<SharedState>, parts: Parts, body: Bytes
     };
     let allowed = fields.get("decision").map(String::as_str) == Some("allow");
     attempt.stage = if allowed { "done" } else { "cancelled" }.into();
-    if !matches!(
-        state.store.advance_attempt(&attempt, DECIDING).await,
-        Ok(true)
-    ) {
-        return already_done(&bank.profile.name);
+    if let Err(page) = advance(&state, &bank, &attempt, DECIDING).await {
+        return page;
     }
     if allowed {
         let sca_at = attempt.sca_at.unwrap_or_else(|| state.now().as_second());

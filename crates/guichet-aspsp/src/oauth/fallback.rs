@@ -12,7 +12,7 @@ use jsonwebtoken::{Algorithm, Validation};
 use serde::{Deserialize, Serialize};
 
 use super::authorize::{new_attempt, start};
-use super::pages::{Page, error_page};
+use super::pages::{Page, error_page, store_failure};
 use super::psu_access::session;
 use super::{bank_of, form};
 use crate::state::SharedState;
@@ -104,7 +104,11 @@ pub async fn banking(State(state): State<SharedState>, parts: Parts) -> Response
     let Some(bank) = bank_of(&state, &parts) else {
         return error_page(StatusCode::NOT_FOUND, "Guichet", "Aucune banque ici.").into_response();
     };
-    let Some(attempt) = session(&state, &bank, &parts, "fallback").await else {
+    let session = match session(&state, &bank, &parts, "fallback").await {
+        Ok(session) => session,
+        Err(page) => return page,
+    };
+    let Some(attempt) = session else {
         return error_page(
             StatusCode::FORBIDDEN,
             &bank.profile.name,
@@ -113,17 +117,17 @@ pub async fn banking(State(state): State<SharedState>, parts: Parts) -> Response
         .into_response();
     };
     let psu_id = attempt.psu_id.clone().unwrap_or_default();
-    let psu = state.store.psu(bank.code(), &psu_id).await.ok().flatten();
-    let accounts = state
-        .store
-        .psu_accounts(bank.code(), &psu_id)
-        .await
-        .unwrap_or_default();
-    let balances = state
-        .store
-        .psu_balances(bank.code(), &psu_id)
-        .await
-        .unwrap_or_default();
+    // All or nothing: accounts the store could not read are not an empty list.
+    let read = async {
+        let psu = state.store.psu(bank.code(), &psu_id).await?;
+        let accounts = state.store.psu_accounts(bank.code(), &psu_id).await?;
+        let balances = state.store.psu_balances(bank.code(), &psu_id).await?;
+        Ok::<_, guichet_store::StoreError>((psu, accounts, balances))
+    };
+    let (psu, accounts, balances) = match read.await {
+        Ok(read) => read,
+        Err(e) => return store_failure(&bank.profile.name, "reading the PSU's accounts", &e),
+    };
     let views = accounts
         .into_iter()
         .filter(|a| a.eligible)

@@ -64,27 +64,40 @@ struct AccessPage<'a> {
     csrf: &'a str,
 }
 
-/// The PSU's session, when it passed SCA for this purpose within the attempt's lifetime.
+/// The PSU's session, when it passed SCA for this purpose within the attempt's lifetime; the
+/// store's failure page when it cannot be read (a session the store could not read is not an
+/// absent one: the PSU is not sent through SCA again for it).
 pub(crate) async fn session(
     state: &SharedState,
     bank: &Bank,
     parts: &Parts,
     purpose: &str,
-) -> Option<ScaAttempt> {
-    let id = cookie(&parts.headers, COOKIE)?;
-    let attempt = state.store.attempt(&id).await.ok().flatten()?;
-    (attempt.bank_code == bank.code()
-        && attempt.purpose == purpose
-        && attempt.stage == "done"
-        && attempt.expires_at > state.now().as_second())
-    .then_some(attempt)
+) -> Result<Option<ScaAttempt>, Response> {
+    let Some(id) = cookie(&parts.headers, COOKIE) else {
+        return Ok(None);
+    };
+    let attempt = state
+        .store
+        .attempt(&id)
+        .await
+        .map_err(|e| store_failure(&bank.profile.name, "reading an SCA attempt", &e))?;
+    Ok(attempt.filter(|attempt| {
+        attempt.bank_code == bank.code()
+            && attempt.purpose == purpose
+            && attempt.stage == "done"
+            && attempt.expires_at > state.now().as_second()
+    }))
 }
 
 pub async fn show(State(state): State<SharedState>, parts: Parts) -> Response {
     let Some(bank) = bank_of(&state, &parts) else {
         return error_page(StatusCode::NOT_FOUND, "Guichet", "Aucune banque ici.").into_response();
     };
-    let Some(attempt) = session(&state, &bank, &parts, "manage").await else {
+    let session = match session(&state, &bank, &parts, "manage").await {
+        Ok(session) => session,
+        Err(page) => return page,
+    };
+    let Some(attempt) = session else {
         return match new_attempt(&bank, "manage", state.now().as_second()) {
             Ok(attempt) => start(&state, &bank, attempt, None).await,
             Err(_) => error_page(

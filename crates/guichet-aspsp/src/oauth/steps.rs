@@ -128,10 +128,30 @@ async fn fail(
     if attempt.failures >= MAX_FAILURES {
         attempt.stage = "locked".into();
     }
-    match state.store.advance_attempt(&attempt, stage).await {
-        Ok(true) if attempt.stage == "locked" => Err(locked_page(bank, &attempt)),
-        Ok(true) => Ok(attempt),
-        _ => Err(already_done(&bank.profile.name)),
+    advance(state, bank, &attempt, stage).await?;
+    if attempt.stage == "locked" {
+        return Err(locked_page(bank, &attempt));
+    }
+    Ok(attempt)
+}
+
+/// Moves the attempt on from stage `from`: `Ok` when this request did; else the page to
+/// answer: 409 when another request moved it first (a form posted twice, another tab), the
+/// store's failure page when the store could not say.
+pub(super) async fn advance(
+    state: &SharedState,
+    bank: &Bank,
+    attempt: &ScaAttempt,
+    from: &str,
+) -> Result<(), Response> {
+    match state.store.advance_attempt(attempt, from).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(already_done(&bank.profile.name)),
+        Err(e) => Err(store_failure(
+            &bank.profile.name,
+            "moving an SCA attempt on",
+            &e,
+        )),
     }
 }
 
@@ -226,11 +246,8 @@ pub async fn login(State(state): State<SharedState>, parts: Parts, body: Bytes) 
     attempt.stage = "otp".into();
     attempt.otp_hash = Some(sha256_hex(&challenge.code));
     attempt.otp_shown = challenge.shown;
-    if !matches!(
-        state.store.advance_attempt(&attempt, "login").await,
-        Ok(true)
-    ) {
-        return already_done(&bank.profile.name);
+    if let Err(page) = advance(&state, &bank, &attempt, "login").await {
+        return page;
     }
     otp_page(&bank, &attempt, &psu, None)
 }
@@ -261,7 +278,10 @@ pub async fn otp(State(state): State<SharedState>, parts: Parts, body: Bytes) ->
         return locked_page(&bank, &attempt);
     }
     let psu = match &attempt.psu_id {
-        Some(id) if attempt.stage == "otp" => state.store.psu(bank.code(), id).await.ok().flatten(),
+        Some(id) if attempt.stage == "otp" => match state.store.psu(bank.code(), id).await {
+            Ok(psu) => psu,
+            Err(e) => return store_failure(&bank.profile.name, "reading a PSU", &e),
+        },
         _ => None,
     };
     let Some(psu) = psu else {
@@ -312,8 +332,8 @@ pub async fn otp(State(state): State<SharedState>, parts: Parts, body: Bytes) ->
     attempt.sca_at = Some(now);
     attempt.otp_hash = None;
     attempt.otp_shown = None;
-    if !matches!(state.store.advance_attempt(&attempt, "otp").await, Ok(true)) {
-        return already_done(&bank.profile.name);
+    if let Err(page) = advance(&state, &bank, &attempt, "otp").await {
+        return page;
     }
     match attempt.purpose.as_str() {
         "authorize" => finish_authorization(&state, &bank, &attempt, &psu, now).await,
@@ -393,11 +413,8 @@ pub async fn cancel(State(state): State<SharedState>, parts: Parts, body: Bytes)
     state
         .metrics
         .sca(bank.code(), crate::ops::ScaOutcome::Abandoned);
-    if !matches!(
-        state.store.advance_attempt(&attempt, &previous).await,
-        Ok(true)
-    ) {
-        return already_done(&bank.profile.name);
+    if let Err(page) = advance(&state, &bank, &attempt, &previous).await {
+        return page;
     }
     match &attempt.redirect_uri {
         Some(uri) => {

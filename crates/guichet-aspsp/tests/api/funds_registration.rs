@@ -13,7 +13,7 @@ use crate::helpers::*;
 
 /// Opens `/psu/access` in a fresh browser and passes SCA as `persona`; answers the journey and
 /// the access page.
-async fn manage<'a>(app: &'a TestApp, persona: &str) -> (Journey<'a>, Step) {
+pub(crate) async fn manage<'a>(app: &'a TestApp, persona: &str) -> (Journey<'a>, Step) {
     let client = browser();
     let first = match client
         .get(format!("{}/psu/access", app.psu_origin(CE)))
