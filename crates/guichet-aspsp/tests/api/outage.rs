@@ -12,6 +12,20 @@ use guichet_store::testing::cluster::OwnCluster;
 use crate::flow::{Journey, Step, query};
 use crate::helpers::*;
 
+/// CLAIRE's identifier and password posted on the login page of `journey`.
+async fn claire_logs_in(journey: &Journey<'_>, login: &Step) -> Step {
+    journey
+        .post(
+            "/sca/login",
+            &[
+                ("csrf", &login.csrf()),
+                ("identifier", "CLAIRE"),
+                ("password", "sandbox"),
+            ],
+        )
+        .await
+}
+
 /// A PSU page the store could not serve: 503, try again in a few seconds.
 fn assert_unavailable_page(page: &Step, what: &str) {
     assert_eq!(page.status, 503, "{what}: {}", page.html);
@@ -67,16 +81,7 @@ async fn a_database_outage_answers_503_within_a_second_and_service_resumes() {
     // be stored). Never a 500, and no failed try counted against the PSU.
     let (_, authorize) = Journey::open(&app, CE, &query("aisp", "st-down", None)).await;
     assert_unavailable_page(&authorize, "authorize");
-    let posted = journey
-        .post(
-            "/sca/login",
-            &[
-                ("csrf", &login.csrf()),
-                ("identifier", "CLAIRE"),
-                ("password", "sandbox"),
-            ],
-        )
-        .await;
+    let posted = claire_logs_in(&journey, &login).await;
     assert_unavailable_page(&posted, "login");
     assert_unavailable_page(&journey.get("/psu/access").await, "access page");
     let ready = tower::ServiceExt::oneshot(
@@ -138,16 +143,7 @@ async fn a_failed_read_on_a_psu_page_is_never_taken_for_absent_data() {
     let (journey, login) = Journey::open(&app, CE, &query("aisp", "st-read", None)).await;
     assert_eq!(login.status, 200, "{}", login.html);
     rename(&app, "psus", "psus_away").await;
-    let posted = journey
-        .post(
-            "/sca/login",
-            &[
-                ("csrf", &login.csrf()),
-                ("identifier", "CLAIRE"),
-                ("password", "sandbox"),
-            ],
-        )
-        .await;
+    let posted = claire_logs_in(&journey, &login).await;
     rename(&app, "psus_away", "psus").await;
     assert_eq!(posted.status, 500, "{}", posted.html);
     assert!(posted.html.contains("Erreur interne"), "{}", posted.html);
