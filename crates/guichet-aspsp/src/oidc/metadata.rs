@@ -122,19 +122,20 @@ impl MetadataCache {
     /// The JWKS fetched again into the kept metadata: a token was signed with a key the set
     /// `metadata` holds lacks (the provider rotated its keys). The discovery document itself is
     /// kept as it was, with its age. Callbacks that meet the new key at once fetch it once:
-    /// the others wait, then take the copy kept since they read theirs.
+    /// the others wait, then take the copy kept since they read theirs. Answers the key set,
+    /// and whether it was fetched by this call.
     pub(super) async fn refresh_keys(
         &self,
         http: &Http,
         metadata: &Arc<CoreProviderMetadata>,
-    ) -> Result<Arc<CoreProviderMetadata>, Failure> {
+    ) -> Result<(Arc<CoreProviderMetadata>, bool), Failure> {
         let _one = self.fetching.lock().await;
         if let Some(newer) = self.kept.lock().ok().and_then(|kept| {
             kept.metadata
                 .clone()
                 .filter(|kept| !Arc::ptr_eq(kept, metadata))
         }) {
-            return Ok(newer);
+            return Ok((newer, false));
         }
         let keys = CoreJsonWebKeySet::fetch_async(metadata.jwks_uri(), http)
             .await
@@ -149,6 +150,6 @@ impl MetadataCache {
             .unwrap_or_else(|| CoreProviderMetadata::clone(metadata));
         let renewed = Arc::new(current.set_jwks(keys));
         kept.metadata = Some(renewed.clone());
-        Ok(renewed)
+        Ok((renewed, true))
     }
 }

@@ -310,15 +310,26 @@ impl OidcProvider {
         let token: PsuIdToken = id_token
             .parse()
             .map_err(|_| Failure::IdToken("the ID token cannot be read".into()))?;
-        let verdict = match self.verify(token.clone(), &metadata, &login.nonce, now) {
-            Err(ClaimsVerificationError::SignatureVerification(
-                SignatureVerificationError::NoMatchingKey,
-            )) => {
-                let metadata = self.metadata.refresh_keys(&self.http, &metadata).await?;
-                self.verify(token, &metadata, &login.nonce, now)
-            }
-            verdict => verdict,
+        let no_key = |verdict: &Result<PsuClaims, ClaimsVerificationError>| {
+            matches!(
+                verdict,
+                Err(ClaimsVerificationError::SignatureVerification(
+                    SignatureVerificationError::NoMatchingKey,
+                ))
+            )
         };
+        let mut verdict = self.verify(token.clone(), &metadata, &login.nonce, now);
+        if no_key(&verdict) {
+            // The key set another callback fetched meanwhile, else fetched now; fetched if the
+            // copy kept meanwhile lacks the key too (rediscovered just before the provider
+            // rotated its keys).
+            let (keys, fetched) = self.metadata.refresh_keys(&self.http, &metadata).await?;
+            verdict = self.verify(token.clone(), &keys, &login.nonce, now);
+            if no_key(&verdict) && !fetched {
+                let (keys, _) = self.metadata.refresh_keys(&self.http, &keys).await?;
+                verdict = self.verify(token, &keys, &login.nonce, now);
+            }
+        }
         match verdict {
             Ok(claims) => Ok(claims),
             Err(e) => Err(Failure::IdToken(format!(
