@@ -72,12 +72,16 @@ impl StoreError {
                 | sqlx::Error::WorkerCrashed => true,
                 // SQLSTATE class 08 (connection exception), 57P01–57P03 (shutdown, crash,
                 // cannot connect now).
-                // SQLSTATE class 53 (insufficient resources: too many connections…) too; SQLite
-                // 5 and 6 (busy, locked).
+                // SQLSTATE class 53 (insufficient resources: too many connections…) too, and
+                // 57014 (a read stopped by its statement timeout, or cancelled by an operator:
+                // the database did not answer in time); SQLite 5 and 6 (busy, locked).
                 sqlx::Error::Database(db) => db.code().is_some_and(|code| {
                     code.starts_with("08")
                         || code.starts_with("53")
-                        || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "5" | "6")
+                        || matches!(
+                            code.as_ref(),
+                            "57014" | "57P01" | "57P02" | "57P03" | "5" | "6"
+                        )
                 }),
                 _ => false,
             },

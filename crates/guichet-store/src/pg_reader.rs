@@ -37,6 +37,11 @@ const LIFETIME: Duration = Duration::from_secs(30 * 60);
 /// failover or a restart, the connections of a quiet hour are not found dead at the next burst.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 
+/// How long PostgreSQL may run one read: the bank answers every request within 30 s (the
+/// portal's GL 2.4, `edge::ANSWER_DEADLINE`) and drops it then; a read abandoned with its
+/// request would otherwise run on in PostgreSQL until it next sends a row.
+const STATEMENT_TIMEOUT: &str = "30s";
+
 /// An open connection, when it was opened and since when it waits unused.
 struct Kept {
     connection: PgConnection,
@@ -102,8 +107,15 @@ impl PgReader {
     /// Up to `max` connections to the database of `url`; one is opened now, so that a
     /// wrong URL fails the start.
     pub(crate) async fn connect(url: &str, max: u32) -> Result<PgReader> {
+        PgReader::connect_with(url, max, STATEMENT_TIMEOUT).await
+    }
+
+    /// [`PgReader::connect`], each read stopped by PostgreSQL after `statement_timeout`.
+    async fn connect_with(url: &str, max: u32, statement_timeout: &str) -> Result<PgReader> {
+        let options =
+            PgConnectOptions::from_str(url)?.options([("statement_timeout", statement_timeout)]);
         let reader = PgReader {
-            options: PgConnectOptions::from_str(url)?,
+            options,
             idle: Mutex::new(Vec::new()),
             turns: Semaphore::new(max.max(1) as usize),
             open: AtomicUsize::new(0),

@@ -185,6 +185,37 @@ async fn a_connection_idle_for_too_long_is_replaced() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgresql_stops_a_read_past_its_statement_timeout() {
+    let db = TestDatabase::new(Backend::Postgres).await;
+    let short = match PgReader::connect_with(db.url.expose(), 2, "1s").await {
+        Ok(short) => short,
+        Err(e) => panic!("{e}"),
+    };
+    let started = Instant::now();
+    match short.rows("SELECT pg_sleep(5)", &[]).await {
+        Ok(_) => panic!("a read of 5 s ran past a timeout of 1 s"),
+        Err(e) => assert!(e.is_unavailable(), "answered 503: {e}"),
+    }
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_secs(4),
+        "stopped by PostgreSQL after {took:?}"
+    );
+    assert_eq!(short.rows("SELECT 1", &[]).await.ok(), Some(1));
+    // The reader of the bank: 30 s.
+    let bank = reader(&db, 1).await;
+    let mut shown = String::new();
+    let read = bank
+        .each("SHOW statement_timeout", &[], &mut |row| {
+            shown = row.try_get(0)?;
+            Ok(())
+        })
+        .await;
+    assert!(read.is_ok(), "{read:?}");
+    assert_eq!(shown, "30s");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_closed_reader_refuses_reads_and_closes_its_connections() {
     let db = TestDatabase::new(Backend::Postgres).await;
     let reader = reader(&db, 2).await;
