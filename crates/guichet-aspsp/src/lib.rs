@@ -116,6 +116,7 @@ impl Application {
             .await
             .with_context(|| format!("opening the database {}", config.database_url))?;
         store.set_meta("mode", config.mode.as_str()).await?;
+        store.fill_operation_json_later();
         let security = security::Security::load(&config.tls)?;
         let fresh = guichet_store::TokenSecret::generate()?;
         let identifier_key = store

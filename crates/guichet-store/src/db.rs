@@ -149,10 +149,6 @@ impl Store {
             filling: Arc::default(),
         };
         store.migrate().await?;
-        if let Err(error) = store.fill_operation_json().await {
-            // Pages answer from the columns meanwhile; the next start tries again.
-            tracing::warn!(%error, "the JSON of operations kept without it is not written yet");
-        }
         // After the migrations: the reader's connections are read-only.
         store.reader = SqliteReader::for_url(url).map(Arc::new);
         if backend == Backend::Postgres {

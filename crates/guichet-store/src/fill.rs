@@ -40,6 +40,23 @@ impl Store {
         Ok(filled)
     }
 
+    /// [`Store::fill_operation_json`] behind the server's start, which it does not hold up: a
+    /// history of millions of operations written before migration 0009 takes minutes, and
+    /// pages answer from the columns meanwhile. A failure is logged; the next start goes on
+    /// from where this one stopped (the rows written keep their JSON).
+    pub fn fill_operation_json_later(&self) {
+        let store = self.clone();
+        tokio::spawn(async move {
+            match store.fill_operation_json().await {
+                Ok(0) => {}
+                Ok(filled) => tracing::info!(filled, "operations given their JSON"),
+                Err(error) => {
+                    tracing::warn!(%error, "the JSON of operations kept without it is not written yet");
+                }
+            }
+        });
+    }
+
     /// Writes one account's missing JSON behind the answer of the page that met it, once at a
     /// time per account in this process; a failure is logged, and the next page tries again.
     pub(crate) fn fill_account_json_later(&self, bank_code: &str, account_id: &str) {

@@ -249,3 +249,27 @@ on_both_backends! {
         }
     }
 }
+
+on_both_backends! {
+    /// A store of an earlier version, whose operations have no JSON kept: the server writes it
+    /// behind its start, without holding the start up.
+    async fn the_server_gives_a_store_of_an_earlier_version_its_operations_json(backend) {
+        let mut app = TestApp::spawn(backend).await;
+        let store = app.state().store.clone();
+        let forgotten = guichet_store::testing::forget_operation_json(&store, None, None).await;
+        assert!(forgotten.is_ok_and(|n| n > 1_000), "the sandbox's operations");
+        app.restart().await;
+        let store = app.state().store.clone();
+        for _ in 0..200 {
+            if guichet_store::testing::stale_operation_json(&store)
+                .await
+                .is_ok_and(|stale| stale.is_empty())
+            {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let stale = guichet_store::testing::stale_operation_json(&store).await;
+        panic!("not given their JSON 10 s after the start: {stale:?}");
+    }
+}
