@@ -236,7 +236,10 @@ impl Provider {
         let Ok(response) = response else {
             panic!("admin state")
         };
-        serde_json::from_str(&response.text().await.unwrap_or_default()).unwrap_or(Value::Null)
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        assert!(status.is_success(), "admin state: {status} {text}");
+        serde_json::from_str(&text).unwrap_or(Value::Null)
     }
 
     /// Registers (or replaces) Guichet's client: `client_secret_basic` with this secret, or

@@ -133,7 +133,11 @@ on_both_backends! {
             let forgotten = forget_operation_json(&store, Some((BANK, ACCOUNT)), seq)
                 .await
                 .unwrap_or_else(|e| panic!("{e}"));
-            assert!(forgotten >= if seq.is_some() { 1 } else { 1_200 }, "{forgotten}");
+            if seq.is_some() {
+                assert_eq!(forgotten, 1);
+            } else {
+                assert!(forgotten >= 1_200, "{forgotten}");
+            }
             for (q, expected) in pages.iter().zip(&before) {
                 let answered = page(&store, q, "OTHR").await;
                 assert_eq!(
@@ -155,8 +159,11 @@ on_both_backends! {
         forget_operation_json(&store, None, None).await.unwrap_or_else(|e| panic!("{e}"));
         drop(store);
         let store = Store::connect(&db.url, 4).await.unwrap_or_else(|e| panic!("{e}"));
-        let stale = stale_operation_json(&store).await.unwrap_or_else(|e| panic!("{e}"));
-        assert!(stale.is_empty(), "a start fills them: {stale:#?}");
+        store.fill_operation_json_later();
+        // Meanwhile, the pages answer alike, from the columns or the JSON already written.
+        let (meanwhile, _) = page(&store, &pages[0], "OTHR").await;
+        assert_eq!(String::from_utf8_lossy(&meanwhile), String::from_utf8_lossy(&before[0].0));
+        until_in_step(&store).await;
         let (restarted, _) = page(&store, &pages[0], "OTHR").await;
         assert_eq!(String::from_utf8_lossy(&restarted), String::from_utf8_lossy(&before[0].0));
     }

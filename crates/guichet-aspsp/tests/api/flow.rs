@@ -193,19 +193,22 @@ impl<'a> Journey<'a> {
         Step::read(response).await
     }
 
+    /// The login form posted: the identifier and password typed.
+    pub async fn login(&self, csrf: &str, identifier: &str, password: &str) -> Step {
+        self.post(
+            "/sca/login",
+            &[
+                ("csrf", csrf),
+                ("identifier", identifier),
+                ("password", password),
+            ],
+        )
+        .await
+    }
+
     /// Identifier, password, then the one-time code shown by the sandbox.
     pub async fn authenticate(&self, first: &Step, identifier: &str) -> Step {
-        let csrf = first.csrf();
-        let otp = self
-            .post(
-                "/sca/login",
-                &[
-                    ("csrf", &csrf),
-                    ("identifier", identifier),
-                    ("password", "sandbox"),
-                ],
-            )
-            .await;
+        let otp = self.login(&first.csrf(), identifier, "sandbox").await;
         assert_eq!(otp.status, 200, "{}", otp.html);
         let code = otp.sandbox_code();
         assert_eq!(code.len(), 6, "the sandbox shows the code: {}", otp.html);

@@ -565,3 +565,12 @@ pub fn ibans(accounts: &Value) -> Vec<&str> {
         .filter_map(|a| a["accountId"]["iban"].as_str())
         .collect()
 }
+
+/// Renames a table under the running bank: its reads and writes fail as no outage does (a
+/// 500, not a 503).
+pub async fn rename_table(app: &TestApp, from: &str, to: &str) {
+    let sql = format!("ALTER TABLE {from} RENAME TO {to}");
+    if let Err(e) = guichet_store::testing::execute(&app.state().store, &sql).await {
+        panic!("{sql}: {e}");
+    }
+}

@@ -15,19 +15,6 @@ const BLOCKED_ID: &str = "D0999995I0";
 /// CLAIRE blocked at 11:00 in Paris for 60 minutes: the page names the end of the block.
 const UNTIL_NOON: &str = "24/11/2026 à 12:00";
 
-async fn login(journey: &Journey<'_>, csrf: &str, identifier: &str, password: &str) -> Step {
-    journey
-        .post(
-            "/sca/login",
-            &[
-                ("csrf", csrf),
-                ("identifier", identifier),
-                ("password", password),
-            ],
-        )
-        .await
-}
-
 /// A new authorization of the demo TPP, at its login page.
 async fn open<'a>(app: &'a TestApp, state: &str) -> (Journey<'a>, Step) {
     let (journey, first) = Journey::open(app, CE, &query("aisp", state, None)).await;
@@ -82,16 +69,16 @@ async fn block_claire(app: &TestApp) -> Step {
     let (first_try, page) = open(app, "first").await;
     let csrf = page.csrf();
     for n in 1..=2 {
-        let wrong = login(&first_try, &csrf, "CLAIRE", "wrong").await;
+        let wrong = first_try.login(&csrf, "CLAIRE", "wrong").await;
         assert_refused_again(&wrong, &format!("failure {n}"));
     }
-    let third = login(&first_try, &csrf, "CLAIRE", "wrong").await;
+    let third = first_try.login(&csrf, "CLAIRE", "wrong").await;
     assert_attempt_locked(&third, "failure 3");
     let (second_try, page) = open(app, "second").await;
     let csrf = page.csrf();
-    let fourth = login(&second_try, &csrf, "CLAIRE", "wrong").await;
+    let fourth = second_try.login(&csrf, "CLAIRE", "wrong").await;
     assert_refused_again(&fourth, "failure 4");
-    login(&second_try, &csrf, "CLAIRE", "wrong").await
+    second_try.login(&csrf, "CLAIRE", "wrong").await
 }
 
 on_both_backends! {
@@ -104,13 +91,13 @@ on_both_backends! {
         assert!(fifth.html.contains(UNTIL_NOON), "the page says until when: {}", fifth.html);
 
         let (third_try, page) = open(&app, "third").await;
-        let refused = login(&third_try, &page.csrf(), "CLAIRE", "sandbox").await;
+        let refused = third_try.login(&page.csrf(), "CLAIRE", "sandbox").await;
         assert_blocked(&refused, "the right password during the block");
         assert!(refused.html.contains(UNTIL_NOON), "{}", refused.html);
 
         app.clock.advance(jiff::SignedDuration::from_mins(61));
         let (after, page) = open(&app, "after").await;
-        let otp = login(&after, &page.csrf(), "CLAIRE", "sandbox").await;
+        let otp = after.login(&page.csrf(), "CLAIRE", "sandbox").await;
         let code = assert_otp_page(&otp, "the right password once the block ended");
         let done = after.post("/sca/otp", &[("csrf", &otp.csrf()), ("code", &code)]).await;
         assert_eq!(done.status, 303, "{}", done.html);
@@ -125,22 +112,22 @@ on_both_backends! {
         let (first_try, page) = open(&app, "first").await;
         let csrf = page.csrf();
         for n in 1..=2 {
-            let wrong = login(&first_try, &csrf, "LEA", "wrong").await;
+            let wrong = first_try.login(&csrf, "LEA", "wrong").await;
             assert_refused_again(&wrong, &format!("password failure {n}"));
         }
-        let third = login(&first_try, &csrf, "LEA", "wrong").await;
+        let third = first_try.login(&csrf, "LEA", "wrong").await;
         assert_attempt_locked(&third, "password failure 3");
         let (second_try, page) = open(&app, "second").await;
         let csrf = page.csrf();
-        let fourth = login(&second_try, &csrf, "LEA", "wrong").await;
+        let fourth = second_try.login(&csrf, "LEA", "wrong").await;
         assert_refused_again(&fourth, "password failure 4");
-        let otp = login(&second_try, &csrf, "LEA", "sandbox").await;
+        let otp = second_try.login(&csrf, "LEA", "sandbox").await;
         assert_otp_page(&otp, "the right password after four failures");
         let fifth = second_try.post("/sca/otp", &[("csrf", &otp.csrf()), ("code", "000000x")]).await;
         assert_blocked(&fifth, "a wrong code as the fifth failure");
 
         let (third_try, page) = open(&app, "third").await;
-        let refused = login(&third_try, &page.csrf(), "LEA", "sandbox").await;
+        let refused = third_try.login(&page.csrf(), "LEA", "sandbox").await;
         assert_blocked(&refused, "the right password during the block");
         let blocks = app.state().store.sca_blocks(CE, LEA_ID).await.unwrap_or_default();
         assert_eq!(blocks.len(), 1, "{blocks:?}");
@@ -155,12 +142,12 @@ on_both_backends! {
         let (first_try, page) = open(&app, "first").await;
         let csrf = page.csrf();
         for n in 1..=2 {
-            let wrong = login(&first_try, &csrf, "CLAIRE", "wrong").await;
+            let wrong = first_try.login(&csrf, "CLAIRE", "wrong").await;
             assert_refused_again(&wrong, &format!("failure {n}"));
         }
-        assert_attempt_locked(&login(&first_try, &csrf, "CLAIRE", "wrong").await, "failure 3");
+        assert_attempt_locked(&first_try.login(&csrf, "CLAIRE", "wrong").await, "failure 3");
         let (second_try, page) = open(&app, "second").await;
-        assert_refused_again(&login(&second_try, &page.csrf(), "CLAIRE", "wrong").await, "failure 4");
+        assert_refused_again(&second_try.login(&page.csrf(), "CLAIRE", "wrong").await, "failure 4");
         let done = second_try.authenticate(&page, "CLAIRE").await;
         assert_eq!(done.status, 303, "the fifth try succeeds: {}", done.html);
         assert!(done.param("code").is_some(), "{:?}", done.location);
@@ -169,14 +156,14 @@ on_both_backends! {
         let (third_try, page) = open(&app, "third").await;
         let csrf = page.csrf();
         for n in 1..=2 {
-            let wrong = login(&third_try, &csrf, "CLAIRE", "wrong").await;
+            let wrong = third_try.login(&csrf, "CLAIRE", "wrong").await;
             assert_refused_again(&wrong, &format!("failure {n} after the success"));
         }
-        assert_attempt_locked(&login(&third_try, &csrf, "CLAIRE", "wrong").await, "failure 3 after the success");
+        assert_attempt_locked(&third_try.login(&csrf, "CLAIRE", "wrong").await, "failure 3 after the success");
         let (fourth_try, page) = open(&app, "fourth").await;
         let csrf = page.csrf();
-        assert_refused_again(&login(&fourth_try, &csrf, "CLAIRE", "wrong").await, "failure 4 after the success");
-        let otp = login(&fourth_try, &csrf, "CLAIRE", "sandbox").await;
+        assert_refused_again(&fourth_try.login(&csrf, "CLAIRE", "wrong").await, "failure 4 after the success");
+        let otp = fourth_try.login(&csrf, "CLAIRE", "sandbox").await;
         assert_otp_page(&otp, "not blocked after 4 + success + 4");
         let blocks = app.state().store.sca_blocks(CE, CLAIRE_ID).await.unwrap_or_default();
         assert!(blocks.is_empty(), "{blocks:?}");
@@ -342,13 +329,13 @@ on_both_backends! {
         app.restart().await;
         let (first_try, page) = open(&app, "first").await;
         let csrf = page.csrf();
-        assert_refused_again(&login(&first_try, &csrf, "CLAIRE", "wrong").await, "failure 1 (CLAIRE)");
-        assert_refused_again(&login(&first_try, &csrf, "NOBODY-AT-ALL", "wrong").await, "failure 2 (unknown identifier)");
+        assert_refused_again(&first_try.login(&csrf, "CLAIRE", "wrong").await, "failure 1 (CLAIRE)");
+        assert_refused_again(&first_try.login(&csrf, "NOBODY-AT-ALL", "wrong").await, "failure 2 (unknown identifier)");
         let (second_try, page) = open(&app, "second").await;
-        assert_refused_again(&login(&second_try, &page.csrf(), "LEA", "wrong").await, "failure 3 (LEA)");
+        assert_refused_again(&second_try.login(&page.csrf(), "LEA", "wrong").await, "failure 3 (LEA)");
 
         let (third_try, page) = open(&app, "third").await;
-        let throttled = login(&third_try, &page.csrf(), "CLAIRE", "sandbox").await;
+        let throttled = third_try.login(&page.csrf(), "CLAIRE", "sandbox").await;
         assert_eq!(throttled.status, 429, "{}", throttled.html);
         let retry_after = throttled.headers.get("retry-after").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
         assert_eq!(retry_after, "600", "the window started with the first failure, the clock stood still");
@@ -356,7 +343,7 @@ on_both_backends! {
 
         app.clock.advance(jiff::SignedDuration::from_secs(window + 1));
         let (after, page) = open(&app, "after").await;
-        let otp = login(&after, &page.csrf(), "CLAIRE", "sandbox").await;
+        let otp = after.login(&page.csrf(), "CLAIRE", "sandbox").await;
         assert_otp_page(&otp, "the window ended");
     }
 }
@@ -368,7 +355,7 @@ on_both_backends! {
         let app = TestApp::spawn(backend).await;
         let (journey, page) = open(&app, "blocked").await;
         let csrf = page.csrf();
-        let refused = login(&journey, &csrf, "BLOCKED", "sandbox").await;
+        let refused = journey.login(&csrf, "BLOCKED", "sandbox").await;
         assert_blocked(&refused, "BLOCKED with the right password");
         let blocks = app.state().store.sca_blocks(CE, BLOCKED_ID).await.unwrap_or_default();
         assert_eq!(blocks.first().map(|b| b.reason.as_str()), Some("sandbox"), "{blocks:?}");
@@ -380,7 +367,7 @@ on_both_backends! {
         };
         assert_eq!(psu.psu_id, BLOCKED_ID);
         assert!(lifted, "a block in force was lifted");
-        let otp = login(&journey, &csrf, "BLOCKED", "sandbox").await;
+        let otp = journey.login(&csrf, "BLOCKED", "sandbox").await;
         assert_otp_page(&otp, "BLOCKED once unblocked");
         let again = guichet_aspsp::sandbox::unblock(&app.state().store, CE, "BLOCKED", now).await;
         assert!(matches!(again, Ok((_, false))), "nothing left to lift");

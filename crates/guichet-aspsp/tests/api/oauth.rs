@@ -384,12 +384,7 @@ on_both_backends! {
         let app = TestApp::spawn(backend).await;
         let (journey, first) = Journey::open(&app, CE, &query("aisp", "st-fault", None)).await;
         assert_eq!(first.status, 200, "{}", first.html);
-        let moved = guichet_store::testing::execute(
-            &app.state().store,
-            "ALTER TABLE auth_codes RENAME TO auth_codes_away",
-        )
-        .await;
-        assert!(moved.is_ok(), "{moved:?}");
+        rename_table(&app, "auth_codes", "auth_codes_away").await;
         let done = journey.authenticate(&first, "D0999991I0").await;
         assert_eq!(done.status, 303, "{}", done.html);
         assert!(done.location.as_deref().unwrap_or_default().starts_with(REDIRECT), "{:?}", done.location);

@@ -12,20 +12,6 @@ use guichet_store::testing::cluster::OwnCluster;
 use crate::flow::{Journey, Step, query};
 use crate::helpers::*;
 
-/// CLAIRE's identifier and password posted on the login page of `journey`.
-async fn claire_logs_in(journey: &Journey<'_>, login: &Step) -> Step {
-    journey
-        .post(
-            "/sca/login",
-            &[
-                ("csrf", &login.csrf()),
-                ("identifier", "CLAIRE"),
-                ("password", "sandbox"),
-            ],
-        )
-        .await
-}
-
 /// A PSU page the store could not serve: 503, try again in a few seconds.
 fn assert_unavailable_page(page: &Step, what: &str) {
     assert_eq!(page.status, 503, "{what}: {}", page.html);
@@ -81,7 +67,7 @@ async fn a_database_outage_answers_503_within_a_second_and_service_resumes() {
     // be stored). Never a 500, and no failed try counted against the PSU.
     let (_, authorize) = Journey::open(&app, CE, &query("aisp", "st-down", None)).await;
     assert_unavailable_page(&authorize, "authorize");
-    let posted = claire_logs_in(&journey, &login).await;
+    let posted = journey.login(&login.csrf(), "CLAIRE", "sandbox").await;
     assert_unavailable_page(&posted, "login");
     assert_unavailable_page(&journey.get("/psu/access").await, "access page");
     let ready = tower::ServiceExt::oneshot(
@@ -126,14 +112,6 @@ async fn a_database_outage_answers_503_within_a_second_and_service_resumes() {
     drop(own);
 }
 
-/// Renames a table under the running bank: its reads fail as no outage does (a 500, not a 503).
-async fn rename(app: &TestApp, from: &str, to: &str) {
-    let sql = format!("ALTER TABLE {from} RENAME TO {to}");
-    if let Err(e) = guichet_store::testing::execute(&app.state().store, &sql).await {
-        panic!("{sql}: {e}");
-    }
-}
-
 /// A read that fails on a PSU page is never taken for absent data: a login whose PSU cannot be
 /// read is not a wrong password (no failure counted in the attempt), an access page whose
 /// lists cannot be read is not one with empty lists.
@@ -142,20 +120,27 @@ async fn a_failed_read_on_a_psu_page_is_never_taken_for_absent_data() {
     let app = TestApp::spawn(guichet_store::Backend::Sqlite).await;
     let (journey, login) = Journey::open(&app, CE, &query("aisp", "st-read", None)).await;
     assert_eq!(login.status, 200, "{}", login.html);
-    rename(&app, "psus", "psus_away").await;
-    let posted = claire_logs_in(&journey, &login).await;
-    rename(&app, "psus_away", "psus").await;
+    rename_table(&app, "psus", "psus_away").await;
+    let posted = journey.login(&login.csrf(), "CLAIRE", "sandbox").await;
+    rename_table(&app, "psus_away", "psus").await;
     assert_eq!(posted.status, 500, "{}", posted.html);
     assert!(posted.html.contains("Erreur interne"), "{}", posted.html);
+    // Nothing was counted: two wrong passwords now are the attempt's first two failures (a
+    // third would lock it), and the right one still passes.
+    for _ in 0..2 {
+        let wrong = journey.login(&login.csrf(), "CLAIRE", "wrong").await;
+        assert_eq!(wrong.status, 200, "{}", wrong.html);
+        assert!(wrong.html.contains("id=\"error\""), "{}", wrong.html);
+    }
     let done = journey.authenticate(&login, "CLAIRE").await;
     assert_eq!(done.status, 303, "{}", done.html);
     assert_eq!(done.param("state").as_deref(), Some("st-read"));
 
     let (access, page) = crate::funds_registration::manage(&app, "CLAIRE").await;
     assert!(page.html.contains("PSDFR-ACPR-12345"), "{}", page.html);
-    rename(&app, "funds_checks", "funds_checks_away").await;
+    rename_table(&app, "funds_checks", "funds_checks_away").await;
     let broken = access.get("/psu/access").await;
-    rename(&app, "funds_checks_away", "funds_checks").await;
+    rename_table(&app, "funds_checks_away", "funds_checks").await;
     assert_eq!(broken.status, 500, "{}", broken.html);
     assert!(!broken.html.contains("PSDFR-ACPR-12345"), "{}", broken.html);
     assert_eq!(access.get("/psu/access").await.status, 200);

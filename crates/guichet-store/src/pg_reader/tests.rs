@@ -35,10 +35,27 @@ async fn backend_pid(reader: &PgReader) -> i64 {
             },
         )
         .await;
-    if let Err(e) = read {
-        panic!("pg_backend_pid: {e}");
+    match read {
+        Ok(1) => assert!(pid > 0, "pg_backend_pid: {pid}"),
+        other => panic!("pg_backend_pid: {other:?}"),
     }
     pid
+}
+
+/// After a read whose connection must not be kept: none is open, and the next read has a
+/// connection of its own (another server process than `before`); answers that one's pid.
+async fn closed_then_new(reader: &PgReader, before: i64, what: &str) -> i64 {
+    assert_eq!(
+        reader.state(),
+        (0, 0),
+        "{what}: its connection is closed, not kept"
+    );
+    let next = backend_pid(reader).await;
+    assert_ne!(
+        next, before,
+        "{what}: the next read has a connection of its own"
+    );
+    next
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -72,21 +89,13 @@ async fn a_read_dropped_halfway_failed_or_refused_closes_its_connection() {
         abandoned.is_err(),
         "the read was dropped while PostgreSQL slept"
     );
-    assert_eq!(reader.state(), (0, 0), "its connection is closed, not kept");
-    let second = backend_pid(&reader).await;
-    assert_ne!(second, first, "the next read has a connection of its own");
+    let second = closed_then_new(&reader, first, "dropped").await;
 
     let failed = reader
         .rows("SELECT no_such_column FROM pg_class", &[])
         .await;
     assert!(failed.is_err());
-    assert_eq!(
-        reader.state(),
-        (0, 0),
-        "a failed read's connection is closed too"
-    );
-    let third = backend_pid(&reader).await;
-    assert_ne!(third, second);
+    let third = closed_then_new(&reader, second, "failed").await;
 
     // A row refused halfway through the answer: the rest is never read, the connection goes.
     let refused = reader
@@ -97,12 +106,7 @@ async fn a_read_dropped_halfway_failed_or_refused_closes_its_connection() {
         )
         .await;
     assert!(refused.is_err());
-    assert_eq!(
-        reader.state(),
-        (0, 0),
-        "a refused read's connection is closed"
-    );
-    assert_ne!(backend_pid(&reader).await, third);
+    closed_then_new(&reader, third, "refused").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -110,6 +114,7 @@ async fn reads_take_turns_within_the_bound_and_wait_at_most_half_a_second() {
     let db = TestDatabase::new(Backend::Postgres).await;
     let reader = std::sync::Arc::new(reader(&db, 2).await);
     let mut reads = tokio::task::JoinSet::new();
+    let started = Instant::now();
     for _ in 0..6 {
         let reader = reader.clone();
         reads.spawn(async move {
@@ -124,6 +129,11 @@ async fn reads_take_turns_within_the_bound_and_wait_at_most_half_a_second() {
         assert_eq!(rows, Some(1));
         assert!(open <= 2, "{open} connections open, at most 2");
     }
+    assert!(
+        started.elapsed() >= Duration::from_millis(150),
+        "six reads of 50 ms on two connections took {:?}",
+        started.elapsed()
+    );
     assert_eq!(reader.state(), (2, 2));
 
     let sleepers = {
@@ -135,7 +145,16 @@ async fn reads_take_turns_within_the_bound_and_wait_at_most_half_a_second() {
             first.is_ok() && second.is_ok()
         })
     };
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Both sleepers hold their connection.
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while reader.state() != (2, 0) {
+        assert!(
+            Instant::now() < deadline,
+            "the sleepers did not start: {:?}",
+            reader.state()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let started = Instant::now();
     let refused = reader.rows("SELECT 1", &[]).await;
     let waited = started.elapsed();
@@ -161,12 +180,7 @@ async fn a_connection_past_its_lifetime_is_replaced() {
         second, first,
         "the idle connection past its lifetime is not used"
     );
-    assert_eq!(
-        reader.state(),
-        (0, 0),
-        "nor the new one once its read is over"
-    );
-    assert_ne!(backend_pid(&reader).await, second);
+    closed_then_new(&reader, second, "past its lifetime").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
