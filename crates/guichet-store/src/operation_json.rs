@@ -43,6 +43,14 @@ pub fn push_with_status(out: &mut Vec<u8>, json: &str, pending_status: &str) {
     splice_status(&mut out[start..], pending_status);
 }
 
+/// Appends an operation's JSON rendered from its columns to a page, its pending status spelt
+/// as the bank spells it: the same bytes as [`push_with_status`] of its kept JSON.
+pub fn push_rendered(out: &mut Vec<u8>, tx: &TransactionRef<'_>, pending_status: &str) {
+    let start = out.len();
+    write_operation(out, tx);
+    splice_status(&mut out[start..], pending_status);
+}
+
 /// Spells the pending status of one operation's JSON as the bank does.
 pub fn splice_status(operation: &mut [u8], pending_status: &str) {
     if pending_status == STORED_PENDING_STATUS || pending_status.len() != 4 {

@@ -1,7 +1,7 @@
 //! A page of operations as GET /transactions answers it: the operations' kept JSON
 //! (`operation_json`), one after the other, read as one column per row.
 
-use crate::operation_json::{push_with_status, splice_status, write_operation};
+use crate::operation_json::{push_rendered, push_with_status};
 use crate::{Result, Store, TransactionQuery};
 
 /// The page being written: the operations so far, and whether one lacked its JSON.
@@ -92,9 +92,7 @@ impl Store {
                 out.push(b',');
             }
             first = false;
-            let at = out.len();
-            write_operation(out, tx);
-            splice_status(&mut out[at..], pending_status);
+            push_rendered(out, tx, pending_status);
             Ok(())
         })
         .await

@@ -3,7 +3,7 @@
 //! pages with the bank's pending status, and, for rows an earlier version wrote without it,
 //! the same page from the columns, the JSON then written (per account, and at start).
 
-use guichet_store::operation_json::{splice_status, write_operation};
+use guichet_store::operation_json::push_rendered;
 use guichet_store::testing::{TestDatabase, execute, forget_operation_json, stale_operation_json};
 use guichet_store::{Store, TransactionQuery, on_both_backends};
 
@@ -65,9 +65,7 @@ async fn rendered(store: &Store, query: &TransactionQuery, pending: &str) -> (Ve
         if i > 0 {
             out.push(b',');
         }
-        let at = out.len();
-        write_operation(&mut out, &record.as_ref());
-        splice_status(&mut out[at..], pending);
+        push_rendered(&mut out, &record.as_ref(), pending);
     }
     (out, records.len())
 }

@@ -68,13 +68,7 @@ pub async fn authorize(
             .ok_or_else(|| TppError::Local("a redirect without a location".into()));
     }
     let status = page.status().as_u16();
-    let cookie = page
-        .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .unwrap_or("")
-        .to_owned();
+    let cookie = session_cookie(&page);
     let html = page.text().await.map_err(fail)?;
     if status != 200 {
         return Err(TppError::Refused {
@@ -162,6 +156,16 @@ pub fn redirect_parameters(location: &str) -> Result<HashMap<String, String>, Tp
     let url = url::Url::parse(location)
         .map_err(|e| TppError::Local(format!("the bank's redirect {location}: {e}")))?;
     Ok(url.query_pairs().into_owned().collect())
+}
+
+/// The `name=value` of the session cookie a bank's page sets; empty when it sets none.
+pub fn session_cookie(page: &reqwest::Response) -> String {
+    page.headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .unwrap_or_default()
+        .to_owned()
 }
 
 #[cfg(test)]

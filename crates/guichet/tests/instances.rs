@@ -21,7 +21,7 @@ async fn open_login(pages: &str, browser: &reqwest::Client, state: &str) -> (Str
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let cookie = common::session_cookie(&page);
+    let cookie = guichet_tpp::sandbox::session_cookie(&page);
     let html = page.text().await.unwrap_or_default();
     (cookie, between(&html, "name=\"csrf\" value=\""))
 }

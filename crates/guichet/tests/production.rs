@@ -259,7 +259,7 @@ async fn the_readme_production_configuration_serves_a_bank_fed_by_its_files_and_
         param(&to_provider, "acr_values").as_deref(),
         Some("urn:btp:sca:2fa")
     );
-    let cookie = common::session_cookie(&sent);
+    let cookie = guichet_tpp::sandbox::session_cookie(&sent);
     let back = provider
         .login(&to_provider, "martin", Some("martin-pass"))
         .await;

@@ -195,13 +195,3 @@ pub const MARTIN_CUSTOMERS_CSV: &str = "psuId,kind,displayName,segment,iban,acco
      C0001,company,ATELIERS MARTIN SARL,small_pro,FR7630004000310001234567865,Compte courant,EUR,CACC,active,\n\
      C0001,company,ATELIERS MARTIN SARL,small_pro,FR7617515000920400000000107,Compte titres,EUR,CACC,closed,\n\
      C0001,company,ATELIERS MARTIN SARL,small_pro,FR7630258000010811122230290,Livret A,EUR,SVGS,active,LIVRETA-00042\n";
-
-/// The session cookie a page set (`name=value`), as the browser sends it back; empty without.
-pub fn session_cookie(page: &reqwest::Response) -> String {
-    page.headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .unwrap_or_default()
-        .to_owned()
-}

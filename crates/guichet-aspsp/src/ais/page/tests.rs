@@ -4,7 +4,7 @@ use guichet_stet::model::{
 };
 use guichet_store::TransactionRecord;
 use guichet_store::operation_json::{
-    operation_json, push_with_status, splice_status, structured_remittance, write_operation,
+    operation_json, push_rendered, push_with_status, structured_remittance,
 };
 use proptest::prelude::*;
 
@@ -161,9 +161,7 @@ proptest! {
             if i > 0 {
                 out.push(b',');
             }
-            let at = out.len();
-            write_operation(out, &row.as_ref());
-            splice_status(&mut out[at..], &pending);
+            push_rendered(out, &row.as_ref(), &pending);
         }
         let rendered = page.finish(&links);
         prop_assert_eq!(&written, &rendered);
