@@ -207,39 +207,32 @@ impl Provider {
     }
 }
 
+/// The JSON an admin endpoint answers; a failure panics with its status and body.
+async fn admin_answer(request: reqwest::RequestBuilder, what: &str) -> Value {
+    let Ok(response) = request.send().await else {
+        panic!("admin {what}")
+    };
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    assert!(status.is_success(), "admin {what}: {status} {text}");
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
 impl Provider {
     /// POST /__admin/<path>.
     pub async fn admin(&self, path: &str, body: Value) -> Value {
-        let response = self
+        let request = self
             .http
             .post(format!("{}/__admin/{path}", self.issuer))
             .header("content-type", "application/json")
-            .body(body.to_string())
-            .send()
-            .await;
-        let Ok(response) = response else {
-            panic!("admin {path}")
-        };
-        let status = response.status();
-        let text = response.text().await.unwrap_or_default();
-        assert!(status.is_success(), "admin {path}: {status} {text}");
-        serde_json::from_str(&text).unwrap_or(Value::Null)
+            .body(body.to_string());
+        admin_answer(request, path).await
     }
 
     /// GET /__admin/state.
     pub async fn state(&self) -> Value {
-        let response = self
-            .http
-            .get(format!("{}/__admin/state", self.issuer))
-            .send()
-            .await;
-        let Ok(response) = response else {
-            panic!("admin state")
-        };
-        let status = response.status();
-        let text = response.text().await.unwrap_or_default();
-        assert!(status.is_success(), "admin state: {status} {text}");
-        serde_json::from_str(&text).unwrap_or(Value::Null)
+        let request = self.http.get(format!("{}/__admin/state", self.issuer));
+        admin_answer(request, "state").await
     }
 
     /// Registers (or replaces) Guichet's client: `client_secret_basic` with this secret, or
