@@ -56,6 +56,8 @@ pub struct ServerConfig {
     pub psu_port: u16,
     pub host_domain: Option<String>,
     pub pool_size: u32,
+    /// The room for transactions pages kept in memory, in MiB; 0 keeps none.
+    pub page_cache_mb: u32,
     pub tls: security::TlsConfig,
     /// Connection and request limits of the edge.
     pub edge: conn::EdgeLimits,
@@ -112,9 +114,10 @@ impl Application {
             .collect::<anyhow::Result<Vec<_>>>()?;
         anyhow::ensure!(!banks.is_empty(), "no bank is configured");
         config.edge.validate().map_err(anyhow::Error::msg)?;
-        let store = Store::connect(&config.database_url, config.pool_size)
+        let mut store = Store::connect(&config.database_url, config.pool_size)
             .await
             .with_context(|| format!("opening the database {}", config.database_url))?;
+        store.keep_pages(u64::from(config.page_cache_mb) << 20);
         store.set_meta("mode", config.mode.as_str()).await?;
         store.fill_operation_json_later();
         let security = security::Security::load(&config.tls)?;

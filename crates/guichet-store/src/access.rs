@@ -42,7 +42,7 @@ const ACCOUNT_BRANCH: &str = "SELECT 'A' AS kind, NULL AS family_id, acc.bank_co
      NULL AS trusted_beneficiaries, NULL AS updated_at, NULL AS account_id, NULL AS operation, \
      acc.resource_id, acc.iban, acc.currency, acc.name, acc.details, acc.usage, \
      acc.cash_account_type, acc.product, acc.psu_status, acc.company_scheme, acc.company_id, \
-     acc.segment, acc.eligible, acc.position, b.balance_type, b.name AS balance_name, \
+     acc.segment, acc.eligible, acc.position, acc.operations_stamp, b.balance_type, b.name AS balance_name, \
      b.amount_minor, b.currency AS balance_currency, b.reference_date, b.last_change, \
      b.last_committed \
      FROM tokens t JOIN accounts acc ON acc.bank_code = t.bank_code AND acc.psu_id = t.psu_id \
@@ -54,7 +54,7 @@ const ACCOUNT_BRANCH: &str = "SELECT 'A' AS kind, NULL AS family_id, acc.bank_co
 const NO_ACCOUNT: &str = "NULL AS resource_id, NULL AS iban, NULL AS currency, NULL AS name, \
      NULL AS details, NULL AS usage, NULL AS cash_account_type, NULL AS product, \
      NULL AS psu_status, NULL AS company_scheme, NULL AS company_id, NULL AS segment, \
-     NULL AS eligible, NULL AS position, NULL AS balance_type, NULL AS balance_name, \
+     NULL AS eligible, NULL AS position, NULL AS operations_stamp, NULL AS balance_type, NULL AS balance_name, \
      NULL AS amount_minor, NULL AS balance_currency, NULL AS reference_date, \
      NULL AS last_change, NULL AS last_committed";
 

@@ -38,6 +38,9 @@ pub struct AccountRecord {
     /// Active, euro, payment account reachable online (portal, Limits).
     pub eligible: bool,
     pub position: i64,
+    /// The stamp of the account's operations: changes with every write to them (migration
+    /// 0010); none before the first.
+    pub operations_stamp: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,6 +102,9 @@ pub struct TransactionQuery {
     pub upto_seq: Option<i64>,
     pub limit: i64,
     pub offset: i64,
+    /// The account's [`AccountRecord::operations_stamp`] as read before the page: a page kept
+    /// with it answers (see `page_cache`). None: read from the database.
+    pub stamp: Option<i64>,
 }
 
 impl TransactionQuery {
@@ -137,7 +143,8 @@ impl TransactionQuery {
 }
 
 const ACCOUNT_COLUMNS: &str = "bank_code, resource_id, psu_id, iban, currency, name, details, usage, \
-     cash_account_type, product, psu_status, company_scheme, company_id, segment, eligible, position";
+     cash_account_type, product, psu_status, company_scheme, company_id, segment, eligible, position, \
+     operations_stamp";
 
 pub(crate) fn account(row: &dyn Cols) -> Result<AccountRecord> {
     Ok(AccountRecord {
@@ -157,6 +164,7 @@ pub(crate) fn account(row: &dyn Cols) -> Result<AccountRecord> {
         segment: row.text("segment")?,
         eligible: row.int("eligible")? != 0,
         position: row.int("position")?,
+        operations_stamp: row.opt_int("operations_stamp")?,
     })
 }
 

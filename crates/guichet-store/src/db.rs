@@ -11,6 +11,7 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{Executor, SqlSafeStr};
 
 use crate::access::QsealCache;
+use crate::page_cache::{PageCache, PageCacheStats};
 use crate::pg_reader::PgReader;
 use crate::read::SqliteReader;
 use crate::{Result, StoreError};
@@ -100,7 +101,13 @@ pub struct Store {
     pub(crate) qseal_cache: Arc<QsealCache>,
     /// The accounts whose operations' JSON this process is writing (see [`crate::fill`]).
     pub(crate) filling: Arc<std::sync::Mutex<std::collections::HashSet<(String, String)>>>,
+    /// Pages of operations kept with their account's stamp (see [`crate::page_cache`]).
+    pub(crate) page_cache: Arc<PageCache>,
 }
+
+/// The room for kept pages unless told otherwise (`page_cache_mb`), in MiB: some 128 full
+/// pages.
+pub const DEFAULT_PAGE_CACHE_MB: u32 = 32;
 
 static DRIVERS: Once = Once::new();
 
@@ -147,6 +154,7 @@ impl Store {
             pg_reader: None,
             qseal_cache: Arc::default(),
             filling: Arc::default(),
+            page_cache: Arc::new(PageCache::new(u64::from(DEFAULT_PAGE_CACHE_MB) << 20)),
         };
         store.migrate().await?;
         // After the migrations: the reader's connections are read-only.
@@ -156,6 +164,16 @@ impl Store {
             store.pg_reader = Some(Arc::new(PgReader::connect(url.expose(), reads).await?));
         }
         Ok(store)
+    }
+
+    /// Gives the pages of operations kept in memory at most `bytes` (0: none are kept).
+    pub fn keep_pages(&mut self, bytes: u64) {
+        self.page_cache = Arc::new(PageCache::new(bytes));
+    }
+
+    /// How the kept pages fare.
+    pub fn page_cache_stats(&self) -> PageCacheStats {
+        self.page_cache.stats()
     }
 
     pub fn backend(&self) -> Backend {
@@ -185,7 +203,7 @@ impl Store {
     }
 
     async fn migrate(&self) -> Result<()> {
-        let files: [(i64, &str, &'static str, &'static str); 9] = [
+        let files: [(i64, &str, &'static str, &'static str); 10] = [
             (
                 1,
                 "init",
@@ -239,6 +257,12 @@ impl Store {
                 "operation_json",
                 include_str!("../migrations/sqlite/0009_operation_json.sql"),
                 include_str!("../migrations/postgres/0009_operation_json.sql"),
+            ),
+            (
+                10,
+                "operations_stamp",
+                include_str!("../migrations/sqlite/0010_operations_stamp.sql"),
+                include_str!("../migrations/postgres/0010_operations_stamp.sql"),
             ),
         ];
         let migrations = files

@@ -17,6 +17,7 @@ mod limits;
 mod lockout;
 mod oauth;
 pub mod operation_json;
+mod page_cache;
 mod pages;
 mod pg_reader;
 mod read;
@@ -33,11 +34,12 @@ pub use accounts::{
     TransactionRecord, TransactionRef,
 };
 pub use consents::{ConsentRecord, Operation};
-pub use db::{Backend, DatabaseUrl, Store};
+pub use db::{Backend, DEFAULT_PAGE_CACHE_MB, DatabaseUrl, Store};
 pub use funds::FundsCheckRecord;
 pub use limits::CallKey;
 pub use lockout::{LockoutRule, ScaBlockRecord, ScaFailure, ScaTry};
 pub use oauth::{AuthCode, DelegatedLogin, PsuGrant, Redeemed, ScaAttempt};
+pub use page_cache::PageCacheStats;
 pub use stats::MinuteRow;
 pub use tokens::{NewToken, TokenKind, TokenRecord, TokenSecret, new_family_id, split_scopes};
 pub use tpps::{QsealRecord, TppRecord};

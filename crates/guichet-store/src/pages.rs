@@ -31,6 +31,9 @@ impl Store {
     /// inside of a page's `transactions` array), a pending one with the bank's
     /// `pending_status`; answers how many.
     ///
+    /// With the account's stamp (`query.stamp`), a page kept with that stamp answers from
+    /// memory, and a page read is kept with it (`page_cache`).
+    ///
     /// A row without its JSON (written by an earlier version, or changed by hand: a trigger
     /// forgets the JSON of a row whose columns change without it) makes the page be written
     /// again from the columns, the same bytes more slowly, and the account's JSON be written
@@ -41,6 +44,12 @@ impl Store {
         pending_status: &str,
         out: &mut Vec<u8>,
     ) -> Result<usize> {
+        let stamp = query.stamp.filter(|_| self.page_cache.enabled());
+        if let Some(stamp) = stamp
+            && let Some(count) = self.page_cache.answer(query, stamp, pending_status, out)
+        {
+            return Ok(count);
+        }
         let (filter, binds) = query.filter();
         let sql = format!(
             "SELECT json FROM transactions WHERE {filter} \
@@ -70,7 +79,12 @@ impl Store {
             .await?;
         }
         if sink.complete {
-            return Ok(sink.count);
+            let count = sink.count;
+            if let Some(stamp) = stamp {
+                self.page_cache
+                    .keep(query, stamp, pending_status, &out[start..], count);
+            }
+            return Ok(count);
         }
         out.truncate(start);
         let count = self

@@ -19,6 +19,8 @@ pub struct FileConfig {
     pub psu_port: Option<u16>,
     pub host_domain: Option<String>,
     pub pool_size: Option<u32>,
+    /// MiB of transactions pages kept in memory (32; 0 keeps none).
+    pub page_cache_mb: Option<u32>,
     #[serde(default)]
     pub banks: Vec<BankProfile>,
     /// Production TLS and eIDAS material (the sandbox makes its own).

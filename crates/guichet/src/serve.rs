@@ -102,6 +102,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         psu_port: args.psu_port.or(file.psu_port).unwrap_or(8440),
         host_domain,
         pool_size: file.pool_size.unwrap_or(8),
+        page_cache_mb: file
+            .page_cache_mb
+            .unwrap_or(guichet_store::DEFAULT_PAGE_CACHE_MB),
         tls,
         edge: file.edge.unwrap_or_default(),
         sandbox_maintenance: args.sandbox_maintenance,

@@ -48,6 +48,7 @@ pub async fn get(
         account_id: id.clone(),
         from_day: Some(window.from.to_string()),
         to_day: window.to.map(|d| d.to_string()),
+        stamp: account.operations_stamp,
         ..TransactionQuery::default()
     };
     let entry_filters = [&filters.entry_reference_from, &filters.entry_reference_to];

@@ -26,6 +26,8 @@
 //! | `guichet_db_pool_connections` | gauge | `state` (`size`, `idle`) |
 //! | `guichet_db_errors_total` | counter | (none; always present) |
 //! | `guichet_connections_open` | gauge | `listener` |
+//! | `guichet_page_cache_pages_total` | counter | `result` (`hit`, `miss`) |
+//! | `guichet_page_cache_bytes` | gauge | (none) |
 //!
 //! Counters are registered without their `_total` suffix: `prometheus-client` appends it when
 //! encoding (and, since 0.26, refuses a registered counter name ending in `_total` in debug
@@ -156,6 +158,11 @@ struct ReasonLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CacheLabels {
+    result: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BankLabels {
     bank: String,
 }
@@ -197,6 +204,8 @@ pub struct Metrics {
     db_pool: Family<PoolLabels, Gauge>,
     db_errors: Counter,
     connections_open: Family<ListenerLabels, Gauge>,
+    page_cache_pages: Family<CacheLabels, Counter>,
+    page_cache_bytes: Gauge,
 }
 
 impl Default for Metrics {
@@ -220,6 +229,8 @@ impl Metrics {
         let db_pool = Family::<PoolLabels, Gauge>::default();
         let db_errors = Counter::default();
         let connections_open = Family::<ListenerLabels, Gauge>::default();
+        let page_cache_pages = Family::<CacheLabels, Counter>::default();
+        let page_cache_bytes = Gauge::default();
 
         let mut registry = Registry::default();
         registry.register(
@@ -273,6 +284,16 @@ impl Metrics {
             "Open client connections, by listener",
             connections_open.clone(),
         );
+        registry.register(
+            "guichet_page_cache_pages",
+            "Transactions pages answered from the pages kept in memory (hit) or read (miss)",
+            page_cache_pages.clone(),
+        );
+        registry.register(
+            "guichet_page_cache_bytes",
+            "Bytes of the transactions pages kept in memory",
+            page_cache_bytes.clone(),
+        );
 
         Metrics {
             registry,
@@ -286,6 +307,8 @@ impl Metrics {
             db_pool,
             db_errors,
             connections_open,
+            page_cache_pages,
+            page_cache_bytes,
         }
     }
 
@@ -381,6 +404,18 @@ impl Metrics {
                 state: PoolState::Idle,
             })
             .set(i64::try_from(idle).unwrap_or(i64::MAX));
+    }
+
+    /// Brings the kept pages' counters and gauge to the store's figures (read at each scrape).
+    pub fn page_cache(&self, stats: guichet_store::PageCacheStats) {
+        for (result, count) in [("hit", stats.hits), ("miss", stats.misses)] {
+            let counter = self.page_cache_pages.get_or_create(&CacheLabels {
+                result: result.to_owned(),
+            });
+            counter.inc_by(count.saturating_sub(counter.get()));
+        }
+        self.page_cache_bytes
+            .set(i64::try_from(stats.bytes).unwrap_or(i64::MAX));
     }
 
     /// A database error met while answering.

@@ -75,6 +75,7 @@ async fn ready(State(state): State<SharedState>) -> Response {
 async fn scrape(State(state): State<SharedState>) -> Response {
     let (size, idle) = state.store.pool_state();
     state.metrics.db_pool(size, idle);
+    state.metrics.page_cache(state.store.page_cache_stats());
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, metrics::CONTENT_TYPE)],

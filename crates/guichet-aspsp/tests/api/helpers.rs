@@ -216,6 +216,7 @@ impl TestApp {
             psu_port: 0,
             host_domain: self.host_domain.clone(),
             pool_size: 4,
+            page_cache_mb: guichet_store::DEFAULT_PAGE_CACHE_MB,
             tls: self.tls.clone(),
             edge: self.edge.clone(),
             sandbox_maintenance: self.sandbox_maintenance,

@@ -266,6 +266,7 @@ async fn two_instances_on_one_postgresql_database_share_the_failure_count() {
         psu_port: 0,
         host_domain: Some("sandbox.guichet.test".into()),
         pool_size: 4,
+        page_cache_mb: guichet_store::DEFAULT_PAGE_CACHE_MB,
         tls: crate::pki::pki().sandbox.tls.clone(),
         edge: app.edge.clone(),
         sandbox_maintenance: false,

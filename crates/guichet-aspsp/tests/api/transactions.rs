@@ -273,3 +273,77 @@ on_both_backends! {
         panic!("not given their JSON 10 s after the start: {stale:?}");
     }
 }
+
+on_both_backends! {
+    /// A page kept in memory answers again until the account's operations change, whichever
+    /// process changes them: an operator's UPDATE, DELETE and INSERT through another
+    /// connection each show at the next request.
+    async fn a_kept_page_follows_every_write_to_its_account_from_any_instance(backend) {
+        let app = TestApp::spawn(backend).await;
+        let (token, path) = georges(&app, CE).await;
+        let account = account_id(CE, "GEORGES");
+        let page = || async { ok_json(app.get(CE, &path, &token)).await };
+        let stats = || app.state().store.page_cache_stats();
+        let first = page().await;
+        let read = stats();
+        assert_eq!(page().await, first);
+        assert_eq!(stats().hits, read.hits + 1, "the second page is the kept one");
+        assert_eq!(stats().misses, read.misses);
+
+        let other_instance = match guichet_store::Store::connect(&app.db.url, 1).await {
+            Ok(store) => store,
+            Err(e) => panic!("{e}"),
+        };
+        let latest = format!(
+            "(SELECT seq FROM transactions WHERE bank_code = '{CE}' AND account_id = '{account}' \
+             ORDER BY imputation_date DESC, seq DESC LIMIT 1)"
+        );
+        let write = |sql: String| {
+            let other_instance = &other_instance;
+            async move {
+                let changed = guichet_store::testing::execute(other_instance, &sql).await;
+                assert!(matches!(changed, Ok(1)), "{sql}: {changed:?}");
+            }
+        };
+        let remittances = |value: &Value| -> Vec<String> {
+            list(value).iter().map(|t| t["remittanceInformation"]["unstructured"][0].as_str().unwrap_or_default().to_owned()).collect()
+        };
+
+        write(format!("UPDATE transactions SET remittance = 'CHANGED ELSEWHERE' WHERE bank_code = '{CE}' AND account_id = '{account}' AND seq = {latest}")).await;
+        let updated = page().await;
+        assert_eq!(remittances(&updated)[0], "CHANGED ELSEWHERE");
+        assert_eq!(list(&updated).len(), list(&first).len());
+
+        write(format!("DELETE FROM transactions WHERE bank_code = '{CE}' AND account_id = '{account}' AND seq = {latest}")).await;
+        let deleted = page().await;
+        let gone = &list(&updated)[0]["resourceId"];
+        assert!(list(&deleted).iter().all(|t| &t["resourceId"] != gone), "{gone} deleted");
+        assert!(!remittances(&deleted).contains(&"CHANGED ELSEWHERE".to_owned()));
+
+        write(format!(
+            "INSERT INTO transactions (bank_code, account_id, seq, resource_id, amount_minor, currency, \
+             credit_debit, status, imputation_date, remittance) VALUES ('{CE}', '{account}', \
+             (SELECT max(seq) + 1 FROM transactions), 'INSERTED-ELSEWHERE', 1234, 'EUR', 'CRDT', 'BOOK', \
+             (SELECT max(imputation_date) FROM transactions WHERE bank_code = '{CE}' AND account_id = '{account}'), \
+             'INSERTED ELSEWHERE')"
+        )).await;
+        let inserted = page().await;
+        assert_eq!(list(&inserted)[0]["resourceId"], "INSERTED-ELSEWHERE");
+        assert_eq!(list(&inserted)[0]["transactionAmount"]["amount"], "12.34");
+        assert_eq!(stats().misses, read.misses + 3, "each write made the next page a read");
+        // Rows written without their JSON were answered from their columns, not kept, and
+        // given their JSON behind the answer: a write too, after which the page is kept again.
+        let store = app.state().store.clone();
+        for _ in 0..200 {
+            if guichet_store::testing::stale_operation_json(&store).await.is_ok_and(|stale| stale.is_empty()) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(page().await, inserted);
+        let hits = stats().hits;
+        assert_eq!(page().await, inserted);
+        assert_eq!(stats().hits, hits + 1, "that page is kept in its turn");
+        other_instance.close().await;
+    }
+}

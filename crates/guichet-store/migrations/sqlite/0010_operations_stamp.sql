@@ -1,0 +1,32 @@
+-- The stamp of an account's operations: a value that changes whenever one of its operations is
+-- written (inserted, updated, deleted), by whichever process, in the same transaction. The
+-- token's read carries it to the transactions page, which answers a page kept in memory only
+-- when the stamp it was kept with is still the account's (page_cache.rs): a page changed on
+-- another instance is read again at once. NULL: no stamp yet, no page kept.
+--
+-- SQLite has no sequences: a random 64-bit value, which a later write does not give again but
+-- with a chance of 2^-64 (a counter would start again at an account deleted and created anew).
+-- SQLite dialect; kept line for line with ../postgres/0010_operations_stamp.sql.
+
+ALTER TABLE accounts ADD COLUMN operations_stamp INTEGER;
+
+UPDATE accounts SET operations_stamp = random();
+
+CREATE TRIGGER transactions_stamp_insert AFTER INSERT ON transactions FOR EACH ROW
+BEGIN
+  UPDATE accounts SET operations_stamp = random()
+   WHERE bank_code = NEW.bank_code AND resource_id = NEW.account_id;
+END;
+
+CREATE TRIGGER transactions_stamp_update AFTER UPDATE ON transactions FOR EACH ROW
+BEGIN
+  UPDATE accounts SET operations_stamp = random()
+   WHERE (bank_code = NEW.bank_code AND resource_id = NEW.account_id)
+      OR (bank_code = OLD.bank_code AND resource_id = OLD.account_id);
+END;
+
+CREATE TRIGGER transactions_stamp_delete AFTER DELETE ON transactions FOR EACH ROW
+BEGIN
+  UPDATE accounts SET operations_stamp = random()
+   WHERE bank_code = OLD.bank_code AND resource_id = OLD.account_id;
+END;

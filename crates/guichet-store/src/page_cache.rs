@@ -1,0 +1,257 @@
+//! Pages of operations kept in memory, each with the stamp its account's operations had when
+//! it was read (migration 0010).
+//!
+//! A page of 500 operations is 251 KB that the database walks, copies and hands over row by
+//! row; most of a bank's time on GET /transactions (BENCHMARKS.md). The same page is asked for
+//! again whenever nothing was booked in between: a PSU opening their aggregator's app several
+//! times, several TPPs reading the same account, a TPP's four daily batch reads.
+//!
+//! Kept safely across instances: every write to an account's operations changes the account's
+//! stamp in the same transaction (a trigger, whoever writes), and the token's read, which
+//! every request makes anyway, reads the stamp with the account. A kept page answers only a
+//! request that read the same stamp; any write, on any instance, makes the next request read
+//! the page afresh. A page is read after its stamp, so it is at least as recent as the stamp
+//! it is kept with: a request that read stamp `s` never gets a page older than `s`.
+//!
+//! Bounded by bytes (`page_cache_mb`, 0 for none); quick_cache's S3-FIFO evicts.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use quick_cache::sync::Cache;
+use quick_cache::{OptionsBuilder, Weighter};
+
+use crate::TransactionQuery;
+
+/// What a kept page costs besides its bytes: its key's strings and the cache's own entry.
+const ENTRY_OVERHEAD: usize = 256;
+
+/// Pages expected in the cache per MiB: a full page is about 250 KB.
+const PAGES_PER_MIB: u64 = 4;
+
+/// Everything a page's bytes depend on besides the account's operations.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct PageKey {
+    bank_code: String,
+    account_id: String,
+    from_day: Option<String>,
+    to_day: Option<String>,
+    after_seq: Option<i64>,
+    upto_seq: Option<i64>,
+    limit: i64,
+    offset: i64,
+    pending_status: String,
+}
+
+impl PageKey {
+    fn of(query: &TransactionQuery, pending_status: &str) -> PageKey {
+        PageKey {
+            bank_code: query.bank_code.clone(),
+            account_id: query.account_id.clone(),
+            from_day: query.from_day.clone(),
+            to_day: query.to_day.clone(),
+            after_seq: query.after_seq,
+            upto_seq: query.upto_seq,
+            limit: query.limit,
+            offset: query.offset,
+            pending_status: pending_status.to_owned(),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct KeptPage {
+    stamp: i64,
+    count: usize,
+    json: Arc<[u8]>,
+}
+
+#[derive(Clone)]
+struct PageWeight;
+
+impl Weighter<PageKey, KeptPage> for PageWeight {
+    fn weight(&self, key: &PageKey, page: &KeptPage) -> u64 {
+        let key_bytes = key.bank_code.len() + key.account_id.len() + key.pending_status.len();
+        (page.json.len() + key_bytes + ENTRY_OVERHEAD) as u64
+    }
+}
+
+/// How the cache fares, for the metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PageCacheStats {
+    /// Pages answered from memory.
+    pub hits: u64,
+    /// Pages read from the database (none kept, or kept with another stamp).
+    pub misses: u64,
+    /// The bytes kept now, and at most.
+    pub bytes: u64,
+    pub capacity: u64,
+}
+
+pub(crate) struct PageCache {
+    pages: Option<Cache<PageKey, KeptPage, PageWeight>>,
+    /// A page larger than this is not kept: one page never takes the room of many.
+    largest: usize,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+impl PageCache {
+    /// A cache of at most `capacity` bytes; none at 0.
+    pub(crate) fn new(capacity: u64) -> PageCache {
+        let pages = (capacity > 0).then(|| {
+            let pages = (capacity >> 20).saturating_mul(PAGES_PER_MIB).max(32);
+            // quick_cache shares the capacity between shards and keeps 32 pages a shard at
+            // least: with the few pages a cache holds, a page always fits in its shard.
+            let options = OptionsBuilder::new()
+                .estimated_items_capacity(usize::try_from(pages).unwrap_or(usize::MAX))
+                .weight_capacity(capacity)
+                .build();
+            match options {
+                Ok(options) => {
+                    Cache::with_options(options, PageWeight, Default::default(), Default::default())
+                }
+                Err(_) => Cache::with_weighter(32, capacity, PageWeight),
+            }
+        });
+        PageCache {
+            pages,
+            largest: usize::try_from(capacity / 8).unwrap_or(usize::MAX),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+        }
+    }
+
+    pub(crate) fn enabled(&self) -> bool {
+        self.pages.is_some()
+    }
+
+    /// Appends the page kept for this query with this stamp, if one is; answers its count.
+    pub(crate) fn answer(
+        &self,
+        query: &TransactionQuery,
+        stamp: i64,
+        pending_status: &str,
+        out: &mut Vec<u8>,
+    ) -> Option<usize> {
+        let pages = self.pages.as_ref()?;
+        let kept = pages
+            .get(&PageKey::of(query, pending_status))
+            .filter(|page| page.stamp == stamp);
+        let Some(page) = kept else {
+            self.misses.fetch_add(1, Ordering::Relaxed);
+            return None;
+        };
+        self.hits.fetch_add(1, Ordering::Relaxed);
+        out.extend_from_slice(&page.json);
+        Some(page.count)
+    }
+
+    /// Keeps a page read after its account's stamp was `stamp`.
+    pub(crate) fn keep(
+        &self,
+        query: &TransactionQuery,
+        stamp: i64,
+        pending_status: &str,
+        json: &[u8],
+        count: usize,
+    ) {
+        let Some(pages) = &self.pages else {
+            return;
+        };
+        if json.len() > self.largest {
+            return;
+        }
+        pages.insert(
+            PageKey::of(query, pending_status),
+            KeptPage {
+                stamp,
+                count,
+                json: Arc::from(json),
+            },
+        );
+    }
+
+    pub(crate) fn stats(&self) -> PageCacheStats {
+        PageCacheStats {
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+            bytes: self.pages.as_ref().map_or(0, Cache::weight),
+            capacity: self.pages.as_ref().map_or(0, Cache::capacity),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(account: &str) -> TransactionQuery {
+        TransactionQuery {
+            bank_code: "30258".into(),
+            account_id: account.into(),
+            from_day: Some("2026-09-01".into()),
+            limit: 500,
+            ..TransactionQuery::default()
+        }
+    }
+
+    #[test]
+    fn a_page_answers_only_its_query_and_stamp() {
+        let cache = PageCache::new(1 << 20);
+        cache.keep(&query("A"), 7, "PDNG", b"{\"x\":1}", 1);
+        let mut out = b"[".to_vec();
+        assert_eq!(cache.answer(&query("A"), 7, "PDNG", &mut out), Some(1));
+        assert_eq!(out, b"[{\"x\":1}");
+        let mut out = Vec::new();
+        assert_eq!(cache.answer(&query("A"), 8, "PDNG", &mut out), None);
+        assert_eq!(cache.answer(&query("A"), 7, "OTHR", &mut out), None);
+        assert_eq!(cache.answer(&query("B"), 7, "PDNG", &mut out), None);
+        let mut later = query("A");
+        later.offset = 500;
+        assert_eq!(cache.answer(&later, 7, "PDNG", &mut out), None);
+        assert!(out.is_empty());
+        let stats = cache.stats();
+        assert_eq!((stats.hits, stats.misses), (1, 4));
+        assert!(stats.bytes > 7 && stats.bytes <= stats.capacity);
+    }
+
+    #[test]
+    fn a_new_stamp_replaces_the_page() {
+        let cache = PageCache::new(1 << 20);
+        cache.keep(&query("A"), 1, "PDNG", b"old", 1);
+        cache.keep(&query("A"), 2, "PDNG", b"new", 2);
+        let mut out = Vec::new();
+        assert_eq!(cache.answer(&query("A"), 2, "PDNG", &mut out), Some(2));
+        assert_eq!(out, b"new");
+        assert_eq!(cache.answer(&query("A"), 1, "PDNG", &mut out), None);
+    }
+
+    #[test]
+    fn the_bytes_stay_within_the_capacity() {
+        let capacity = 1 << 20;
+        let cache = PageCache::new(capacity);
+        let page = vec![b'x'; 100_000];
+        for account in 0..100 {
+            cache.keep(&query(&account.to_string()), 1, "PDNG", &page, 1);
+        }
+        let stats = cache.stats();
+        assert!(stats.bytes <= capacity, "{stats:?}");
+        assert!(stats.bytes >= 500_000, "pages are kept: {stats:?}");
+        // A page larger than an eighth of the room is not kept.
+        cache.keep(&query("large"), 1, "PDNG", &vec![b'x'; 200_000], 1);
+        assert_eq!(
+            cache.answer(&query("large"), 1, "PDNG", &mut Vec::new()),
+            None
+        );
+    }
+
+    #[test]
+    fn a_cache_of_no_bytes_keeps_nothing() {
+        let cache = PageCache::new(0);
+        assert!(!cache.enabled());
+        cache.keep(&query("A"), 1, "PDNG", b"x", 1);
+        assert_eq!(cache.answer(&query("A"), 1, "PDNG", &mut Vec::new()), None);
+        assert_eq!(cache.stats(), PageCacheStats::default());
+    }
+}
