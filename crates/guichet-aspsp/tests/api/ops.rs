@@ -130,6 +130,34 @@ on_both_backends! {
 }
 
 on_both_backends! {
+    /// The transactions pages kept in memory show in the metrics: a page read, then the same
+    /// page answered from memory.
+    async fn kept_pages_show_in_the_metrics(backend) {
+        let app = TestApp::spawn(backend).await;
+        let token = app.token(CE, "GEORGES", &["aisp"]).await;
+        app.consent_all(CE, "GEORGES", &token).await;
+        let path = format!("/accounts/{}/transactions", account_id(CE, "GEORGES"));
+        for _ in 0..2 {
+            ok_json(app.get(CE, &path, &token)).await;
+        }
+        let (status, _, text) = ops(&app, "/metrics").await;
+        assert_eq!(status, StatusCode::OK, "{text}");
+        for line in [
+            "guichet_page_cache_pages_total{result=\"miss\"} 1",
+            "guichet_page_cache_pages_total{result=\"hit\"} 1",
+        ] {
+            assert!(text.lines().any(|l| l == line), "missing {line}\n{text}");
+        }
+        let bytes = text
+            .lines()
+            .find_map(|l| l.strip_prefix("guichet_page_cache_bytes "))
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or_default();
+        assert!(bytes > 10_000, "a page of GEORGES's operations is kept: {bytes}\n{text}");
+    }
+}
+
+on_both_backends! {
     async fn the_listener_serves_plain_http_and_stops_on_the_signal(backend) {
         let app = TestApp::spawn(backend).await;
         let listener = match tokio::net::TcpListener::bind("127.0.0.1:0").await {

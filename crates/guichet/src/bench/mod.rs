@@ -55,6 +55,10 @@ pub struct BenchArgs {
     /// Run only these measurements (all by default; `grow` needs `--grow`).
     #[arg(long, value_delimiter = ',', value_parser = ["accounts", "transactions", "grow"])]
     only: Vec<String>,
+    /// MiB of transactions pages the bank keeps in memory (its `page_cache_mb`, 32 by
+    /// default); 0 reads every page from the database, as a first read does.
+    #[arg(long)]
+    page_cache_mb: Option<u32>,
     /// Load the bank only, without the baselines (to profile it).
     #[arg(long)]
     no_baseline: bool,
@@ -99,20 +103,28 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         .await?;
     }
     let dir = DataDir::new(args.data_dir.clone())?;
-    let server = BankServer::start(&dir.path, args.database_url.as_deref())?;
+    let server = BankServer::start(&dir.path, args.database_url.as_deref(), args.page_cache_mb)?;
     let backend = if args.database_url.is_some() {
         "PostgreSQL"
     } else {
         "SQLite"
     };
     println!(
-        "guichet bench — {backend}, {} connections, {} s per run, {} — sandbox cold start {:.0} ms",
+        "guichet bench — {backend}, {} connections, {} s per run, {} — sandbox cold start {:.0} ms\n\
+         pages kept in memory: {}",
         args.connections,
         args.seconds,
         jiff::tz::TimeZone::UTC
             .to_datetime(jiff::Timestamp::now())
             .date(),
-        server.cold_start.as_secs_f64() * 1e3
+        server.cold_start.as_secs_f64() * 1e3,
+        match args
+            .page_cache_mb
+            .unwrap_or(guichet_store::DEFAULT_PAGE_CACHE_MB)
+        {
+            0 => "none (every page read from the database)".to_owned(),
+            mb => format!("{mb} MiB (a page asked again with no write in between is not read)"),
+        }
     );
     let bench = Bench::open(server, &dir.path, &args).await?;
     let whole = RssSampler::start(bench.server.pid());

@@ -27,7 +27,11 @@ impl Drop for BankServer {
 }
 
 impl BankServer {
-    pub fn start(data_dir: &Path, database_url: Option<&str>) -> anyhow::Result<BankServer> {
+    pub fn start(
+        data_dir: &Path,
+        database_url: Option<&str>,
+        page_cache_mb: Option<u32>,
+    ) -> anyhow::Result<BankServer> {
         let log = std::fs::File::create(data_dir.join("bench-server.log"))?;
         let mut command = Command::new(std::env::current_exe()?);
         command
@@ -38,6 +42,11 @@ impl BankServer {
             .stderr(log);
         if let Some(url) = database_url {
             command.args(["--database-url", url]);
+        }
+        if let Some(mb) = page_cache_mb {
+            let config = data_dir.join("bench.toml");
+            std::fs::write(&config, format!("page_cache_mb = {mb}\n"))?;
+            command.arg("--config").arg(config);
         }
         let started = Instant::now();
         let mut child = command.spawn().context("starting guichet serve")?;
