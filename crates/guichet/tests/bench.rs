@@ -44,6 +44,7 @@ fn row(text: &str, label: &str) -> (f64, u64) {
 fn bench_measures_the_bank_against_its_own_tls_stack_on_sqlite() {
     let text = bench(&["--grow", "12000"]);
     assert!(text.contains("sandbox cold start"), "{text}");
+    assert!(text.contains("pages kept in memory: 32 MiB"), "{text}");
     for label in [
         "static handler, same TLS stack",
         "static + one RSA-2048 verification",
@@ -85,6 +86,22 @@ async fn bench_runs_on_postgresql() {
         "--only accounts,grow\n{text}"
     );
     let (rate, errors) = row(&text, "dated page, 10500 operations");
+    assert!(rate > 0.0 && errors == 0, "{text}");
+}
+
+/// `--page-cache-mb 0`: the bank keeps no page, every page is read from the database.
+#[test]
+fn bench_measures_pages_read_from_the_database() {
+    let text = bench(&["--only", "transactions", "--page-cache-mb", "0"]);
+    assert!(
+        text.contains("pages kept in memory: none (every page read from the database)"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("GET /accounts"),
+        "--only transactions\n{text}"
+    );
+    let (rate, errors) = row(&text, "Guichet");
     assert!(rate > 0.0 && errors == 0, "{text}");
 }
 
