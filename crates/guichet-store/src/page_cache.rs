@@ -23,11 +23,19 @@ use quick_cache::{OptionsBuilder, Weighter};
 
 use crate::TransactionQuery;
 
-/// What a kept page costs besides its bytes: its key's strings and the cache's own entry.
-const ENTRY_OVERHEAD: usize = 256;
+/// What a kept page costs besides its bytes and its key's text: the key and the value, five
+/// allocations, the cache's slot and its hash table's.
+const ENTRY_OVERHEAD: usize = 512;
 
-/// Pages expected in the cache per MiB: a full page is about 250 KB.
-const PAGES_PER_MIB: u64 = 4;
+/// A kept page's size, for the number of pages a cache expects: a full page of 500 operations
+/// is about 250 KB, most accounts' default pages far less.
+const MEAN_PAGE_BYTES: u64 = 32 << 10;
+
+/// The share of the room for pages asked for more than once (quick_cache's S3-FIFO "hot"
+/// queue); the rest holds pages asked for once, until asked again. A page's second request
+/// may come minutes later (a PSU opening their app again), so that rest is not left at
+/// quick_cache's 3 %.
+const HOT_SHARE: f64 = 0.75;
 
 /// Everything a page's bytes depend on besides the account's operations.
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -71,7 +79,11 @@ struct PageWeight;
 
 impl Weighter<PageKey, KeptPage> for PageWeight {
     fn weight(&self, key: &PageKey, page: &KeptPage) -> u64 {
-        let key_bytes = key.bank_code.len() + key.account_id.len() + key.pending_status.len();
+        let days = [&key.from_day, &key.to_day].map(|day| day.as_ref().map_or(0, String::len));
+        let key_bytes = key.bank_code.len()
+            + key.account_id.len()
+            + key.pending_status.len()
+            + days.iter().sum::<usize>();
         (page.json.len() + key_bytes + ENTRY_OVERHEAD) as u64
     }
 }
@@ -100,23 +112,26 @@ impl PageCache {
     /// A cache of at most `capacity` bytes; none at 0.
     pub(crate) fn new(capacity: u64) -> PageCache {
         let pages = (capacity > 0).then(|| {
-            let pages = (capacity >> 20).saturating_mul(PAGES_PER_MIB).max(32);
-            // quick_cache shares the capacity between shards and keeps 32 pages a shard at
-            // least: with the few pages a cache holds, a page always fits in its shard.
+            let pages = (capacity / MEAN_PAGE_BYTES).max(32);
+            // quick_cache shares the room between shards (32 pages a shard at least).
             let options = OptionsBuilder::new()
                 .estimated_items_capacity(usize::try_from(pages).unwrap_or(usize::MAX))
                 .weight_capacity(capacity)
+                .hot_allocation(HOT_SHARE)
                 .build();
             match options {
                 Ok(options) => {
                     Cache::with_options(options, PageWeight, Default::default(), Default::default())
                 }
+                // Every option is given: `build` does not fail.
                 Err(_) => Cache::with_weighter(32, capacity, PageWeight),
             }
         });
+        // A page larger than an eighth of its shard's room is not kept.
+        let largest = pages.as_ref().map_or(0, |pages| pages.shard_capacity() / 8);
         PageCache {
             pages,
-            largest: usize::try_from(capacity / 8).unwrap_or(usize::MAX),
+            largest: usize::try_from(largest).unwrap_or(usize::MAX),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
         }

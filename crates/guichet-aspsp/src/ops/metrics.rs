@@ -409,10 +409,13 @@ impl Metrics {
     /// Brings the kept pages' counters and gauge to the store's figures (read at each scrape).
     pub fn page_cache(&self, stats: guichet_store::PageCacheStats) {
         for (result, count) in [("hit", stats.hits), ("miss", stats.misses)] {
-            let counter = self.page_cache_pages.get_or_create(&CacheLabels {
-                result: result.to_owned(),
-            });
-            counter.inc_by(count.saturating_sub(counter.get()));
+            // The store's count, never lowered: two scrapes at once set the same value.
+            self.page_cache_pages
+                .get_or_create(&CacheLabels {
+                    result: result.to_owned(),
+                })
+                .inner()
+                .fetch_max(count, std::sync::atomic::Ordering::Relaxed);
         }
         self.page_cache_bytes
             .set(i64::try_from(stats.bytes).unwrap_or(i64::MAX));
@@ -452,12 +455,15 @@ mod tests {
     }
 
     #[test]
-    fn a_fresh_registry_shows_only_the_unlabelled_counter() {
+    fn a_fresh_registry_shows_only_the_unlabelled_series() {
         assert_eq!(
             Metrics::new().encode(),
             "# HELP guichet_db_errors Database errors met while answering.\n\
              # TYPE guichet_db_errors counter\n\
              guichet_db_errors_total 0\n\
+             # HELP guichet_page_cache_bytes Bytes of the transactions pages kept in memory.\n\
+             # TYPE guichet_page_cache_bytes gauge\n\
+             guichet_page_cache_bytes 0\n\
              # EOF\n"
         );
     }

@@ -277,7 +277,9 @@ on_both_backends! {
 on_both_backends! {
     /// A page kept in memory answers again until the account's operations change, whichever
     /// process changes them: an operator's UPDATE, DELETE and INSERT through another
-    /// connection each show at the next request.
+    /// connection each show at the next request. (That a kept page answers only its own query
+    /// is shown by the tests above, which read one account's pages by date, by
+    /// entryReference and by page number with the pages kept, the servers' default.)
     async fn a_kept_page_follows_every_write_to_its_account_from_any_instance(backend) {
         let app = TestApp::spawn(backend).await;
         let (token, path) = georges(&app, CE).await;
@@ -334,16 +336,40 @@ on_both_backends! {
         // Rows written without their JSON were answered from their columns, not kept, and
         // given their JSON behind the answer: a write too, after which the page is kept again.
         let store = app.state().store.clone();
+        let mut filled = false;
         for _ in 0..200 {
             if guichet_store::testing::stale_operation_json(&store).await.is_ok_and(|stale| stale.is_empty()) {
+                filled = true;
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
+        assert!(filled, "the rows' JSON not written 10 s after their pages");
         assert_eq!(page().await, inserted);
         let hits = stats().hits;
         assert_eq!(page().await, inserted);
         assert_eq!(stats().hits, hits + 1, "that page is kept in its turn");
+
+        // An operation moved to another account leaves the one's kept page and enters the
+        // other's (both accounts' stamps move).
+        let claire_token = app.token(CE, "CLAIRE", &["aisp"]).await;
+        app.consent_all(CE, "CLAIRE", &claire_token).await;
+        let claire = account_id(CE, "CLAIRE");
+        let claire_path = format!("/accounts/{claire}/transactions");
+        let claire_page = || async {
+            let response = send(app.get(CE, &claire_path, &claire_token)).await;
+            if response.status().as_u16() == 204 {
+                return Vec::new();
+            }
+            list(&response.json::<Value>().await.unwrap_or_default())
+        };
+        let before = claire_page().await;
+        assert_eq!(claire_page().await, before, "CLAIRE's page kept");
+        write(format!("UPDATE transactions SET account_id = '{claire}' WHERE resource_id = 'INSERTED-ELSEWHERE'")).await;
+        assert!(list(&page().await).iter().all(|t| t["resourceId"] != "INSERTED-ELSEWHERE"));
+        let after = claire_page().await;
+        assert!(after.iter().any(|t| t["resourceId"] == "INSERTED-ELSEWHERE"), "{after:?}");
+        assert_eq!(after.len(), before.len() + 1);
         other_instance.close().await;
     }
 }
