@@ -299,8 +299,13 @@ on_both_backends! {
             assert!(!psus.is_empty());
             assert_eq!(fresh.psus(bank).await.unwrap_or_default(), psus);
             for psu in &psus {
+                // The same accounts; their operations' stamps are each store's own.
+                let unstamped = |accounts: Vec<guichet_store::AccountRecord>| -> Vec<guichet_store::AccountRecord> {
+                    accounts.into_iter().map(|a| guichet_store::AccountRecord { operations_stamp: None, ..a }).collect()
+                };
                 let accounts = sandbox.psu_accounts(bank, &psu.psu_id).await.unwrap_or_default();
-                assert_eq!(fresh.psu_accounts(bank, &psu.psu_id).await.unwrap_or_default(), accounts, "{}", psu.persona);
+                let imported = fresh.psu_accounts(bank, &psu.psu_id).await.unwrap_or_default();
+                assert_eq!(unstamped(imported), unstamped(accounts.clone()), "{}", psu.persona);
                 for account in &accounts {
                     // Names, amounts, days, time of change and last committed operation.
                     assert_eq!(

@@ -88,6 +88,8 @@ struct Bench {
     tls: TlsConfig,
     connections: usize,
     duration: Duration,
+    /// Whether the bank keeps the pages it answers (`--page-cache-mb`, not 0).
+    pages_kept: bool,
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
@@ -195,6 +197,7 @@ impl Bench {
             },
             connections: args.connections,
             duration: Duration::from_secs(args.seconds.max(1)),
+            pages_kept: args.page_cache_mb != Some(0),
         })
     }
 
@@ -376,6 +379,12 @@ impl Bench {
             ),
         ];
         println!("\nAccounts of 10,000 and {target} operations ({per_day} a day)");
+        if self.pages_kept {
+            println!(
+                "(pages kept in memory: these are answered from memory after their first read; \
+                 --page-cache-mb 0 compares the database's reads)"
+            );
+        }
         print_header();
         for (page, query) in &pages {
             let mut results = Vec::new();
