@@ -19,6 +19,44 @@ fn today() -> jiff::civil::Date {
     jiff::civil::date(2026, 11, 24)
 }
 
+/// After the sandbox's seed, PostgreSQL's planner knows the size of every table the API's
+/// reads join: the token's query is not planned on guesses (BENCHMARKS.md, 7 December).
+#[tokio::test]
+async fn the_seeded_tables_are_analyzed_on_postgresql() {
+    let (store, _db) = store(Backend::Postgres).await;
+    let read_by_the_api = [
+        "accounts",
+        "balances",
+        "beneficiaries",
+        "consent_accounts",
+        "consents",
+        "psus",
+        "tokens",
+        "tpp_qseals",
+        "transactions",
+    ];
+    let before = guichet_store::testing::tables_never_analyzed(&store)
+        .await
+        .unwrap_or_default();
+    assert!(
+        read_by_the_api
+            .iter()
+            .all(|t| before.contains(&t.to_string())),
+        "a new database: {before:?}"
+    );
+    let seeded = store.seed_sandbox(&["30258", "17515"], today(), 0).await;
+    assert!(seeded.is_ok(), "{seeded:?}");
+    let after = guichet_store::testing::tables_never_analyzed(&store)
+        .await
+        .unwrap_or_default();
+    assert!(
+        read_by_the_api
+            .iter()
+            .all(|t| !after.contains(&t.to_string())),
+        "{after:?}"
+    );
+}
+
 on_both_backends! {
     async fn the_sandbox_is_seeded_once_a_day(backend) {
         let (store, _db) = store(backend).await;

@@ -53,6 +53,7 @@ impl Store {
             tx.commit().await?;
             written += batch;
         }
+        self.analyze(&["transactions"]).await?;
         Ok(missing)
     }
 }

@@ -208,6 +208,19 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        // Every table the API's reads join, the ones written here and the ones still empty.
+        self.analyze(&[
+            "psus",
+            "accounts",
+            "balances",
+            "transactions",
+            "beneficiaries",
+            "tokens",
+            "consents",
+            "consent_accounts",
+            "tpp_qseals",
+        ])
+        .await?;
         Ok(summary)
     }
 }

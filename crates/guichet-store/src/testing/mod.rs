@@ -176,6 +176,22 @@ pub async fn revoke_access_tokens(
     Ok(done.rows_affected())
 }
 
+/// The tables of the database PostgreSQL's planner has no statistics of (never analyzed,
+/// `reltuples` -1); none on SQLite.
+pub async fn tables_never_analyzed(store: &crate::Store) -> crate::Result<Vec<String>> {
+    if store.backend() != crate::Backend::Postgres {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = current_schema() AND c.relkind = 'r' AND c.reltuples < 0 \
+         ORDER BY 1",
+    )
+    .fetch_all(&store.pool)
+    .await?;
+    Ok(rows.into_iter().map(|(name,)| name).collect())
+}
+
 /// Operations whose kept JSON is not what their columns render, as `bank account seq: …`:
 /// none while every writer keeps the two in step.
 pub async fn stale_operation_json(store: &crate::Store) -> crate::Result<Vec<String>> {
