@@ -7,7 +7,8 @@
 //! times, several TPPs reading the same account, a TPP's four daily batch reads.
 //!
 //! Kept safely across instances: every write to an account's operations changes the account's
-//! stamp in the same transaction (a trigger, whoever writes), and the token's read, which
+//! stamp in the same transaction (a trigger, whoever writes; all but the JSON given to an
+//! operation that had none, which no kept page holds: migration 0010), and the token's read, which
 //! every request makes anyway, reads the stamp with the account. A kept page answers only a
 //! request that read the same stamp; any write, on any instance, makes the next request read
 //! the page afresh. A page is read after its stamp, so it is at least as recent as the stamp
