@@ -138,10 +138,6 @@ impl PageCache {
         }
     }
 
-    pub(crate) fn enabled(&self) -> bool {
-        self.pages.is_some()
-    }
-
     /// Appends the page kept for this query with this stamp, if one is; answers its count.
     pub(crate) fn answer(
         &self,
@@ -265,7 +261,6 @@ mod tests {
     #[test]
     fn a_cache_of_no_bytes_keeps_nothing() {
         let cache = PageCache::new(0);
-        assert!(!cache.enabled());
         cache.keep(&query("A"), 1, "PDNG", b"x", 1);
         assert_eq!(cache.answer(&query("A"), 1, "PDNG", &mut Vec::new()), None);
         assert_eq!(cache.stats(), PageCacheStats::default());

@@ -44,7 +44,7 @@ impl Store {
         pending_status: &str,
         out: &mut Vec<u8>,
     ) -> Result<usize> {
-        let stamp = query.stamp.filter(|_| self.page_cache.enabled());
+        let stamp = query.stamp;
         if let Some(stamp) = stamp
             && let Some(count) = self.page_cache.answer(query, stamp, pending_status, out)
         {

@@ -35,9 +35,13 @@ async fn the_seeded_tables_are_analyzed_on_postgresql() {
         "tpp_qseals",
         "transactions",
     ];
-    let before = guichet_store::testing::tables_never_analyzed(&store)
-        .await
-        .unwrap_or_default();
+    let never_analyzed = || async {
+        match guichet_store::testing::tables_never_analyzed(&store).await {
+            Ok(tables) => tables,
+            Err(e) => panic!("reading pg_class: {e}"),
+        }
+    };
+    let before = never_analyzed().await;
     assert!(
         read_by_the_api
             .iter()
@@ -46,9 +50,7 @@ async fn the_seeded_tables_are_analyzed_on_postgresql() {
     );
     let seeded = store.seed_sandbox(&["30258", "17515"], today(), 0).await;
     assert!(seeded.is_ok(), "{seeded:?}");
-    let after = guichet_store::testing::tables_never_analyzed(&store)
-        .await
-        .unwrap_or_default();
+    let after = never_analyzed().await;
     assert!(
         read_by_the_api
             .iter()
