@@ -196,12 +196,15 @@ impl Store {
     /// table is analyzed, the planner guesses its size, and the generic plans that prepared
     /// statements keep can walk a whole bank's tokens or accounts for the token's query (three
     /// times the execution time of the analyzed plan on the sandbox). SQLite needs nothing.
-    pub(crate) async fn analyze(&self, tables: &[&str]) -> Result<()> {
-        if self.backend == Backend::Postgres {
-            let sql = format!("ANALYZE {}", tables.join(", "));
-            sqlx::query(AssertSqlSafe(sql)).execute(&self.pool).await?;
+    /// A failure is logged, not answered: the data is written, and autovacuum analyzes later.
+    pub(crate) async fn analyze(&self, tables: &[&str]) {
+        if self.backend != Backend::Postgres {
+            return;
         }
-        Ok(())
+        let sql = format!("ANALYZE {}", tables.join(", "));
+        if let Err(error) = sqlx::query(AssertSqlSafe(sql)).execute(&self.pool).await {
+            tracing::warn!(%error, "the tables written could not be analyzed");
+        }
     }
 
     /// The pool's connections: open, and idle among them.

@@ -53,7 +53,7 @@ impl Store {
             tx.commit().await?;
             written += batch;
         }
-        self.analyze(&["transactions"]).await?;
+        self.analyze(&["transactions"]).await;
         Ok(missing)
     }
 }

@@ -220,7 +220,7 @@ impl Store {
             "consent_accounts",
             "tpp_qseals",
         ])
-        .await?;
+        .await;
         Ok(summary)
     }
 }
