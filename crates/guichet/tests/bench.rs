@@ -75,12 +75,18 @@ async fn bench_runs_on_postgresql() {
         "accounts,grow",
         "--grow",
         "10500",
+        "--no-baseline",
         "--database-url",
         db.url.expose(),
     ]);
     assert!(text.contains("PostgreSQL"), "{text}");
     let (rate, errors) = row(&text, "Guichet");
     assert!(rate > 0.0 && errors == 0, "{text}");
+    // The bank alone: no baseline row, and no ratio to one.
+    assert!(
+        !text.contains("static handler") && !text.contains("ratio: "),
+        "--no-baseline\n{text}"
+    );
     assert!(
         !text.contains("GET transactions"),
         "--only accounts,grow\n{text}"

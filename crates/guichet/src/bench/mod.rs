@@ -325,13 +325,13 @@ impl Bench {
         let prepared = self
             .signed_get(scenario.bank, scenario.psu, &scenario.path)
             .await?;
-        let (plain, verified) = if baselines {
-            (
+        let baselines = if baselines {
+            Some((
                 self.load_baseline(&prepared, false).await?,
                 self.load_baseline(&prepared, true).await?,
-            )
+            ))
         } else {
-            (LoadResult::default(), LoadResult::default())
+            None
         };
         let (bank, rss) = self.load_bank(&prepared).await?;
         println!(
@@ -340,14 +340,19 @@ impl Bench {
             prepared.body.len()
         );
         print_header();
-        print_row("static handler, same TLS stack", &plain, None);
-        print_row("static + one RSA-2048 verification", &verified, None);
+        if let Some((plain, verified)) = &baselines {
+            print_row("static handler, same TLS stack", plain, None);
+            print_row("static + one RSA-2048 verification", verified, None);
+        }
         print_row("Guichet", &bank, Some(rss));
-        println!(
-            "ratio: {:.2}× of static + verify, {:.2}× of static",
-            ratio(&bank, &verified),
-            ratio(&bank, &plain)
-        );
+        // Without the baselines there is nothing to divide by: no ratio.
+        if let Some((plain, verified)) = &baselines {
+            println!(
+                "ratio: {:.2}× of static + verify, {:.2}× of static",
+                ratio(&bank, verified),
+                ratio(&bank, plain)
+            );
+        }
         Ok(())
     }
 
