@@ -9,8 +9,9 @@
 //!   revoked at any moment on any instance, so both are read at every request.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 
+use crate::access_batch::{AccessAsked, AccessFound};
 use crate::accounts::{AccountRecord, BalanceRecord, account, joined_balance};
 use crate::consents::{ConsentRecord, ConsentRow, consent_row, fold_consent};
 use crate::read::{Bound, Cols};
@@ -18,25 +19,90 @@ use crate::tokens::{TokenKind, TokenRecord, TokenSecret, token_record};
 use crate::tpps::QsealRecord;
 use crate::{Result, Store};
 
-/// The token, whether the QSealC `$5` is registered to the client `$4`, and the consent
-/// (one row per granted account and operation).
-const TOKEN_COLUMNS: &str = "t.family_id, t.bank_code, t.client_id, t.psu_id, t.scopes, \
-     t.issued_at, t.expires_at, t.sca_at, t.revoked_at, t.cert_thumbprint, \
-     CAST(CASE WHEN EXISTS (SELECT 1 FROM tpp_qseals q \
-         WHERE q.client_id = $4 AND q.sha256 = $5) THEN 1 ELSE 0 END AS BIGINT) AS seal_registered, \
-     c.psu_identity, c.trusted_beneficiaries, c.updated_at, a.account_id, a.operation";
+/// Where a token's query finds what the request gave: its bound parameters when it is read
+/// alone, the rows of the batch (`r`, [`crate::access_batch`]) when read with others.
+pub(crate) struct Given {
+    pub token_hash: &'static str,
+    pub kind: &'static str,
+    pub bank_code: &'static str,
+    pub client_id: &'static str,
+    pub qseal_sha256: &'static str,
+    pub balance_type: &'static str,
+    /// Whether the tokens are those of the batch's rows.
+    pub batched: bool,
+}
 
-/// The access token `$1` of kind `$2` at bank `$3`, with its consent.
-const TOKEN_FROM: &str = "FROM tokens t \
-     LEFT JOIN consents c \
+/// `$1`…`$6`: a token read alone.
+pub(crate) const ALONE: Given = Given {
+    token_hash: "$1",
+    kind: "$2",
+    bank_code: "$3",
+    client_id: "$4",
+    qseal_sha256: "$5",
+    balance_type: "$6",
+    batched: false,
+};
+
+/// The token, whether the QSealC is registered to the client, and the consent (one row per
+/// granted account and operation).
+fn token_columns(given: &Given) -> String {
+    let Given {
+        client_id,
+        qseal_sha256,
+        ..
+    } = given;
+    format!(
+        "t.family_id, t.bank_code, t.client_id, t.psu_id, t.scopes, \
+         t.issued_at, t.expires_at, t.sca_at, t.revoked_at, t.cert_thumbprint, \
+         CAST(CASE WHEN EXISTS (SELECT 1 FROM tpp_qseals q \
+             WHERE q.client_id = {client_id} AND q.sha256 = {qseal_sha256}) THEN 1 ELSE 0 END AS BIGINT) AS seal_registered, \
+         c.psu_identity, c.trusted_beneficiaries, c.updated_at, a.account_id, a.operation"
+    )
+}
+
+/// The token asked for (`FROM` its table, and the condition that finds it).
+fn token_and_condition(given: &Given) -> (&'static str, String) {
+    let condition = format!(
+        "t.token_hash = {} AND t.kind = {} AND t.bank_code = {}",
+        given.token_hash, given.kind, given.bank_code
+    );
+    if given.batched {
+        ("r JOIN tokens t ON", condition)
+    } else {
+        ("tokens t", condition)
+    }
+}
+
+/// `FROM` the token asked for, with its consent.
+fn token_from(given: &Given) -> String {
+    let (tokens, condition) = token_and_condition(given);
+    let joins = "LEFT JOIN consents c \
        ON c.bank_code = t.bank_code AND c.psu_id = t.psu_id AND c.client_id = t.client_id \
      LEFT JOIN consent_accounts a \
-       ON a.bank_code = c.bank_code AND a.psu_id = c.psu_id AND a.client_id = c.client_id \
-     WHERE t.token_hash = $1 AND t.kind = $2 AND t.bank_code = $3";
+       ON a.bank_code = c.bank_code AND a.psu_id = c.psu_id AND a.client_id = c.client_id";
+    if given.batched {
+        format!("FROM {tokens} {condition} {joins}")
+    } else {
+        format!("FROM {tokens} {joins} WHERE {condition}")
+    }
+}
 
-/// The accounts of the token `$1`'s PSU with their balance of type `$6`, in the columns the
-/// account and joined-balance mappings read; NULL where [`TOKEN_COLUMNS`] has no counterpart.
-const ACCOUNT_BRANCH: &str = "SELECT 'A' AS kind, NULL AS family_id, acc.bank_code, NULL AS client_id, \
+/// The accounts of the token's PSU with their balance of the given type, in the columns the
+/// account and joined-balance mappings read; NULL where [`token_columns`] has no counterpart.
+fn account_branch(given: &Given) -> String {
+    let (tokens, condition) = token_and_condition(given);
+    let balance_type = given.balance_type;
+    let accounts = "JOIN accounts acc ON acc.bank_code = t.bank_code AND acc.psu_id = t.psu_id";
+    let (join, filter) = if given.batched {
+        (format!("{tokens} {condition} {accounts}"), String::new())
+    } else {
+        (
+            format!("{tokens} {accounts}"),
+            format!(" WHERE {condition}"),
+        )
+    };
+    format!(
+        "SELECT 'A' AS kind, NULL AS family_id, acc.bank_code, NULL AS client_id, \
      acc.psu_id, NULL AS scopes, NULL AS issued_at, NULL AS expires_at, NULL AS sca_at, \
      NULL AS revoked_at, NULL AS cert_thumbprint, NULL AS seal_registered, NULL AS psu_identity, \
      NULL AS trusted_beneficiaries, NULL AS updated_at, NULL AS account_id, NULL AS operation, \
@@ -45,10 +111,11 @@ const ACCOUNT_BRANCH: &str = "SELECT 'A' AS kind, NULL AS family_id, acc.bank_co
      acc.segment, acc.eligible, acc.position, acc.operations_stamp, b.balance_type, b.name AS balance_name, \
      b.amount_minor, b.currency AS balance_currency, b.reference_date, b.last_change, \
      b.last_committed \
-     FROM tokens t JOIN accounts acc ON acc.bank_code = t.bank_code AND acc.psu_id = t.psu_id \
+     FROM {join} \
      LEFT JOIN balances b \
-       ON b.bank_code = acc.bank_code AND b.account_id = acc.resource_id AND b.balance_type = $6 \
-     WHERE t.token_hash = $1 AND t.kind = $2 AND t.bank_code = $3";
+       ON b.bank_code = acc.bank_code AND b.account_id = acc.resource_id AND b.balance_type = {balance_type}{filter}"
+    )
+}
 
 /// The NULL account and balance columns of the token branch.
 const NO_ACCOUNT: &str = "NULL AS resource_id, NULL AS iban, NULL AS currency, NULL AS name, \
@@ -58,7 +125,29 @@ const NO_ACCOUNT: &str = "NULL AS resource_id, NULL AS iban, NULL AS currency, N
      NULL AS amount_minor, NULL AS balance_currency, NULL AS reference_date, \
      NULL AS last_change, NULL AS last_committed";
 
-type TokenRow = (TokenRecord, bool, ConsentRow);
+/// The token and its consent (`'T'` rows), then the accounts of its PSU with their balance
+/// (`'A'` rows), in one query; `first` is put before each branch's columns.
+pub(crate) fn token_and_accounts(given: &Given, first: &str) -> String {
+    format!(
+        "SELECT {first}'T' AS kind, {}, {NO_ACCOUNT} {} UNION ALL {}",
+        token_columns(given),
+        token_from(given),
+        account_branch(given).replacen("SELECT ", &format!("SELECT {first}"), 1)
+    )
+}
+
+/// [`Store::access`]'s query.
+static ACCESS_SQL: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT {} {}", token_columns(&ALONE), token_from(&ALONE)));
+
+/// [`Store::access_with_accounts`]'s query, for all the PSU's accounts and for one (`$7`).
+static WITH_ACCOUNTS_SQL: LazyLock<[String; 2]> = LazyLock::new(|| {
+    let all = token_and_accounts(&ALONE, "");
+    let one = format!("{all} AND acc.resource_id = $7");
+    [all, one]
+});
+
+pub(crate) type TokenRow = (TokenRecord, bool, ConsentRow);
 
 /// `$1`…`$5` of [`TOKEN_COLUMNS`] and [`TOKEN_FROM`].
 fn token_binds(
@@ -76,7 +165,7 @@ fn token_binds(
     ]
 }
 
-fn token_row(row: &dyn Cols) -> Result<TokenRow> {
+pub(crate) fn token_row(row: &dyn Cols) -> Result<TokenRow> {
     Ok((
         token_record(row)?,
         row.int("seal_registered")? != 0,
@@ -152,14 +241,14 @@ impl Store {
         client_id: &str,
         qseal_sha256: &str,
     ) -> Result<Option<Access>> {
-        let sql = format!("SELECT {TOKEN_COLUMNS} {TOKEN_FROM}");
+        let sql = ACCESS_SQL.as_str();
         let binds = token_binds(secret, bank_code, client_id, qseal_sha256);
-        let rows = self.read_rows(&sql, &binds, token_row).await?;
+        let rows = self.read_rows(sql, &binds, token_row).await?;
         Ok(self.fold_access(rows, client_id))
     }
 
     /// The access the token rows describe; a QSealC found no longer registered is forgotten.
-    fn fold_access(&self, rows: Vec<TokenRow>, client_id: &str) -> Option<Access> {
+    pub(crate) fn fold_access(&self, rows: Vec<TokenRow>, client_id: &str) -> Option<Access> {
         let (token, seal_registered, _) = rows.first().cloned()?;
         if !seal_registered {
             self.qseal_cache.forget(client_id);
@@ -185,36 +274,67 @@ impl Store {
         balance_type: &str,
         only: Option<&str>,
     ) -> Result<Option<(Access, Vec<(AccountRecord, Option<BalanceRecord>)>)>> {
-        let one = if only.is_some() {
-            " AND acc.resource_id = $7"
+        let (tokens, mut accounts) = if self.pg_reader.is_some() {
+            let asked = AccessAsked {
+                token_hash: secret.hash(),
+                kind: TokenKind::Access.as_str(),
+                bank_code: bank_code.to_owned(),
+                client_id: client_id.to_owned(),
+                qseal_sha256: qseal_sha256.to_owned(),
+                balance_type: balance_type.to_owned(),
+                only: only.map(str::to_owned),
+            };
+            self.access_in_batch(asked).await?
         } else {
-            ""
+            self.access_alone(
+                secret,
+                bank_code,
+                client_id,
+                qseal_sha256,
+                balance_type,
+                only,
+            )
+            .await?
         };
-        let sql = format!(
-            "SELECT 'T' AS kind, {TOKEN_COLUMNS}, {NO_ACCOUNT} {TOKEN_FROM} UNION ALL {ACCOUNT_BRANCH}{one}"
-        );
-        let mut binds = token_binds(secret, bank_code, client_id, qseal_sha256);
-        binds.push(balance_type.into());
-        if let Some(id) = only {
-            binds.push(id.into());
-        }
-        let mut tokens = Vec::new();
-        let mut accounts = Vec::new();
-        self.read_each(&sql, &binds, |row| {
-            if row.text_ref("kind")? == "T" {
-                tokens.push(token_row(row)?);
-            } else {
-                let account = account(row)?;
-                let balance = joined_balance(row, &account.resource_id)?;
-                accounts.push((account, balance));
-            }
-            Ok(())
-        })
-        .await?;
         let Some(access) = self.fold_access(tokens, client_id) else {
             return Ok(None);
         };
         accounts.sort_by_key(|(account, _)| account.position);
         Ok(Some((access, accounts)))
     }
+
+    /// [`Store::access_with_accounts`]'s rows in a query of their own.
+    pub(crate) async fn access_alone(
+        &self,
+        secret: &TokenSecret,
+        bank_code: &str,
+        client_id: &str,
+        qseal_sha256: &str,
+        balance_type: &str,
+        only: Option<&str>,
+    ) -> Result<AccessFound> {
+        let sql = &WITH_ACCOUNTS_SQL[usize::from(only.is_some())];
+        let mut binds = token_binds(secret, bank_code, client_id, qseal_sha256);
+        binds.push(balance_type.into());
+        if let Some(id) = only {
+            binds.push(id.into());
+        }
+        let mut found = AccessFound::default();
+        self.read_each(sql, &binds, |row| add_row(&mut found, row))
+            .await?;
+        Ok(found)
+    }
+}
+
+/// A row of [`token_and_accounts`]: a token row (`'T'`) or an account with its balance.
+pub(crate) fn add_row(found: &mut AccessFound, row: &dyn Cols) -> Result<()> {
+    let (tokens, accounts) = found;
+    if row.text_ref("kind")? == "T" {
+        tokens.push(token_row(row)?);
+    } else {
+        let account = account(row)?;
+        let balance = joined_balance(row, &account.resource_id)?;
+        accounts.push((account, balance));
+    }
+    Ok(())
 }

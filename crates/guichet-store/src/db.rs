@@ -11,6 +11,7 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AssertSqlSafe, Executor, SqlSafeStr};
 
 use crate::access::QsealCache;
+use crate::access_batch::AccessBatches;
 use crate::page_cache::{PageCache, PageCacheStats};
 use crate::pg_reader::PgReader;
 use crate::read::SqliteReader;
@@ -99,6 +100,8 @@ pub struct Store {
     pub(crate) pg_reader: Option<Arc<PgReader>>,
     /// The registered QSealCs (see [`crate::access`]).
     pub(crate) qseal_cache: Arc<QsealCache>,
+    /// The token reads waiting for a query on PostgreSQL (see [`crate::access_batch`]).
+    pub(crate) access_batches: Arc<AccessBatches>,
     /// The accounts whose operations' JSON this process is writing (see [`crate::fill`]).
     pub(crate) filling: Arc<std::sync::Mutex<std::collections::HashSet<(String, String)>>>,
     /// Pages of operations kept with their account's stamp (see [`crate::page_cache`]).
@@ -153,6 +156,7 @@ impl Store {
             reader: None,
             pg_reader: None,
             qseal_cache: Arc::default(),
+            access_batches: Arc::default(),
             filling: Arc::default(),
             page_cache: Arc::new(PageCache::new(u64::from(DEFAULT_PAGE_CACHE_MB) << 20)),
         };

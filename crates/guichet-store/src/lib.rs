@@ -7,6 +7,7 @@
 //! current time as a parameter so that callers (and tests) control the clock.
 
 mod access;
+mod access_batch;
 mod accounts;
 mod consents;
 mod db;
@@ -59,6 +60,10 @@ pub enum StoreError {
     /// An error of the direct SQLite reader, and whether it is SQLite's busy or locked.
     #[error("database error: {0}")]
     Sqlite(String, bool),
+    /// An error of a read made for several requests at once, told to each of them (see
+    /// `access_batch`), and whether the database is unavailable.
+    #[error("{0}")]
+    Read(String, bool),
 }
 
 impl StoreError {
@@ -87,7 +92,7 @@ impl StoreError {
                 }),
                 _ => false,
             },
-            StoreError::Sqlite(_, busy) => *busy,
+            StoreError::Sqlite(_, busy) | StoreError::Read(_, busy) => *busy,
             _ => false,
         }
     }

@@ -1,0 +1,254 @@
+//! On PostgreSQL, the token reads of concurrent requests in one query.
+//!
+//! Every API call reads its token, consent and accounts ([`Store::access_with_accounts`]).
+//! On PostgreSQL most of that read's cost is the statement's own: starting and ending the
+//! execution of a two-branch join, and a round trip (BENCHMARKS.md, "PostgreSQL's token
+//! reads in batches"). So the reads that arrive while others are being read wait for the
+//! next query, which reads them all (a `VALUES` list joined to the tokens, each row numbered).
+//! No read waits for a timer: with nothing in flight, a read goes at once, alone.
+//!
+//! Nothing is served from memory: each read's query starts after the read was asked for, so
+//! a token or consent revoked before is seen revoked, as with a read of its own.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{LazyLock, Mutex};
+
+use tokio::sync::oneshot;
+
+use crate::access::{Given, TokenRow, add_row, token_and_accounts};
+use crate::accounts::{AccountRecord, BalanceRecord};
+use crate::read::Bound;
+use crate::{Result, Store, StoreError};
+
+/// Reads in one query at most (32 measured 5 % slower than 16 at 32 connections: a larger
+/// batch waits longer for its query).
+const MAX_BATCH: usize = 16;
+
+/// Queries in flight at once at most. One is in flight whenever reads wait; another starts
+/// only when more reads wait than those in flight will take, since the fewer the queries, the
+/// less each read costs PostgreSQL (GET /accounts at 32 connections, with one query in flight
+/// at most: 14,109–14,983 answers/s; two: 11,901–12,399; four: 9,803–10,394; BENCHMARKS.md).
+const MAX_RUNNERS: usize = 4;
+
+/// The parameters of one read: `$1`…`$7` of its row of the batch.
+const PARAMETERS: usize = 7;
+
+/// What one request asks for.
+pub(crate) struct AccessAsked {
+    pub token_hash: String,
+    pub kind: &'static str,
+    pub bank_code: String,
+    pub client_id: String,
+    pub qseal_sha256: String,
+    pub balance_type: String,
+    /// The one account asked for, if not all.
+    pub only: Option<String>,
+}
+
+/// What one request's read found: its token rows, and its PSU's accounts with their balance.
+pub(crate) type AccessFound = (Vec<TokenRow>, Vec<(AccountRecord, Option<BalanceRecord>)>);
+
+type Reply = oneshot::Sender<Result<AccessFound>>;
+
+/// The reads waiting for a query, and how many queries are running.
+#[derive(Default)]
+pub(crate) struct AccessBatches {
+    queue: Mutex<Queue>,
+    /// Reads answered (or failed) so far, and the queries that read them.
+    reads: AtomicU64,
+    queries: AtomicU64,
+}
+
+#[derive(Default)]
+struct Queue {
+    waiting: Vec<(AccessAsked, Reply)>,
+    runners: usize,
+}
+
+/// A batch's row of each read, and the columns that read it.
+const BATCHED: Given = Given {
+    token_hash: "r.token_hash",
+    kind: "r.kind",
+    bank_code: "r.bank_code",
+    client_id: "r.client_id",
+    qseal_sha256: "r.qseal_sha256",
+    balance_type: "r.balance_type",
+    batched: true,
+};
+
+/// The sizes of batch a query is written for, the last [`MAX_BATCH`]. A batch is padded to
+/// the next of them with rows that find no token (an empty hash): each size is one more
+/// statement for PostgreSQL to prepare and plan on each connection, and a statement run
+/// rarely is planned afresh each time (its first five runs are), which cost more than the
+/// padding.
+const SIZES: [usize; 8] = [1, 2, 3, 4, 6, 8, 12, MAX_BATCH];
+
+/// The query of a batch of each of [`SIZES`].
+static BATCH_SQL: LazyLock<Vec<(usize, String)>> =
+    LazyLock::new(|| SIZES.iter().map(|&n| (n, batch_sql(n))).collect());
+
+fn batch_sql(reads: usize) -> String {
+    let rows: Vec<String> = (0..reads)
+        .map(|n| {
+            let at = n * PARAMETERS;
+            let texts: Vec<String> = (1..=PARAMETERS)
+                .map(|i| format!("${}::text", at + i))
+                .collect();
+            format!("({n}::bigint, {})", texts.join(", "))
+        })
+        .collect();
+    format!(
+        "WITH r(n, token_hash, kind, bank_code, client_id, qseal_sha256, balance_type, only_account) \
+         AS (VALUES {}) {} WHERE (r.only_account = '' OR '=' || acc.resource_id = r.only_account)",
+        rows.join(", "),
+        token_and_accounts(&BATCHED, "r.n AS request, ")
+    )
+}
+
+/// Where a row of a batch's answer goes.
+fn request_of(row: &dyn crate::read::Cols) -> Result<usize> {
+    usize::try_from(row.int("request")?)
+        .map_err(|_| StoreError::Corrupt("a batch's row names no read of it".into()))
+}
+
+/// Keeps the count of running queries right however a runner ends: one that stops on
+/// finding the queue empty counts itself out under the queue's lock (`counted_out`), so a
+/// read queued meanwhile starts a runner; one that stops otherwise (a panic) on drop.
+struct Running<'s> {
+    batches: &'s AccessBatches,
+    counted_out: bool,
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        if !self.counted_out
+            && let Ok(mut queue) = self.batches.queue.lock()
+        {
+            queue.runners = queue.runners.saturating_sub(1);
+        }
+    }
+}
+
+impl Store {
+    /// The token reads made in batches so far, and the queries that made them (none on
+    /// SQLite, whose reads cost no round trip).
+    pub fn batched_token_reads(&self) -> (u64, u64) {
+        let batches = &self.access_batches;
+        (
+            batches.reads.load(Ordering::Relaxed),
+            batches.queries.load(Ordering::Relaxed),
+        )
+    }
+
+    /// [`Store::access_with_accounts`]'s read on PostgreSQL, with those of the requests
+    /// asking at the same moment.
+    pub(crate) async fn access_in_batch(&self, asked: AccessAsked) -> Result<AccessFound> {
+        let (reply, answer) = oneshot::channel();
+        let start = {
+            let mut queue = self
+                .access_batches
+                .queue
+                .lock()
+                .map_err(|_| StoreError::Corrupt("the batches' queue was poisoned".into()))?;
+            queue.waiting.push((asked, reply));
+            let start = queue.runners == 0
+                || (queue.runners < MAX_RUNNERS && queue.waiting.len() > queue.runners * MAX_BATCH);
+            if start {
+                queue.runners += 1;
+            }
+            start
+        };
+        if start {
+            let store = self.clone();
+            tokio::spawn(async move { store.run_access_batches().await });
+        }
+        answer.await.map_err(|_| {
+            StoreError::Read("the read's batch stopped before it was read".into(), true)
+        })?
+    }
+
+    /// Reads the waiting batches until none is left.
+    async fn run_access_batches(&self) {
+        let batches = &self.access_batches;
+        let mut running = Running {
+            batches,
+            counted_out: false,
+        };
+        loop {
+            let batch: Vec<(AccessAsked, Reply)> = {
+                let Ok(mut queue) = batches.queue.lock() else {
+                    return;
+                };
+                // Requests dropped meanwhile are not read.
+                queue.waiting.retain(|(_, reply)| !reply.is_closed());
+                if queue.waiting.is_empty() {
+                    queue.runners = queue.runners.saturating_sub(1);
+                    running.counted_out = true;
+                    return;
+                }
+                let take = queue.waiting.len().min(MAX_BATCH);
+                queue.waiting.drain(..take).collect()
+            };
+            let (asked, replies): (Vec<AccessAsked>, Vec<Reply>) = batch.into_iter().unzip();
+            let read = self.read_access_batch(&asked).await;
+            batches.queries.fetch_add(1, Ordering::Relaxed);
+            batches
+                .reads
+                .fetch_add(asked.len() as u64, Ordering::Relaxed);
+            match read {
+                Ok(found) => {
+                    for (reply, found) in replies.into_iter().zip(found) {
+                        let _ = reply.send(Ok(found));
+                    }
+                }
+                Err(error) => {
+                    let unavailable = error.is_unavailable();
+                    let message = error.to_string();
+                    for reply in replies {
+                        let _ = reply.send(Err(StoreError::Read(message.clone(), unavailable)));
+                    }
+                }
+            }
+        }
+    }
+
+    /// One query for the reads of a batch (at most [`MAX_BATCH`]); what each found, in order.
+    async fn read_access_batch(&self, asked: &[AccessAsked]) -> Result<Vec<AccessFound>> {
+        let (size, sql) = BATCH_SQL
+            .iter()
+            .find(|(size, _)| *size >= asked.len())
+            .ok_or_else(|| StoreError::Corrupt(format!("a batch of {} reads", asked.len())))?;
+        let mut binds = Vec::with_capacity(size * PARAMETERS);
+        for one in asked {
+            binds.extend([
+                Bound::Text(one.token_hash.clone()),
+                one.kind.into(),
+                Bound::Text(one.bank_code.clone()),
+                Bound::Text(one.client_id.clone()),
+                Bound::Text(one.qseal_sha256.clone()),
+                Bound::Text(one.balance_type.clone()),
+                // '' for all the accounts, '=' and its id for one (an empty id is one too).
+                Bound::Text(
+                    one.only
+                        .as_ref()
+                        .map_or_else(String::new, |id| format!("={id}")),
+                ),
+            ]);
+        }
+        // The padding: no token has an empty hash.
+        binds.resize(size * PARAMETERS, Bound::Text(String::new()));
+        let mut found: Vec<AccessFound> = asked.iter().map(|_| Default::default()).collect();
+        self.read_each(sql, &binds, |row| {
+            // A padding row finds nothing; were it to, what it found is no read's.
+            match found.get_mut(request_of(row)?) {
+                Some(found) => add_row(found, row),
+                None => Ok(()),
+            }
+        })
+        .await?;
+        Ok(found)
+    }
+}
+
+#[cfg(all(test, feature = "test-support"))]
+mod tests;
