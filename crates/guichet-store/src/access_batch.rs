@@ -27,7 +27,7 @@ const MAX_BATCH: usize = 16;
 /// Queries in flight at once at most. One is in flight whenever reads wait; another starts
 /// only when more reads wait than those in flight will take, since the fewer the queries, the
 /// less each read costs PostgreSQL (GET /accounts at 32 connections, with one query in flight
-/// at most: 14,109–14,983 answers/s; two: 11,901–12,399; four: 9,803–10,394; BENCHMARKS.md).
+/// at most: 13,913–15,140 answers/s; two: 11,901–12,399; four: 9,803–10,394; BENCHMARKS.md).
 const MAX_RUNNERS: usize = 4;
 
 /// The parameters of one read: `$1`…`$7` of its row of the batch.

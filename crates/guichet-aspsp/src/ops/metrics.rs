@@ -28,6 +28,8 @@
 //! | `guichet_connections_open` | gauge | `listener` |
 //! | `guichet_page_cache_pages_total` | counter | `result` (`hit`, `miss`) |
 //! | `guichet_page_cache_bytes` | gauge | (none) |
+//! | `guichet_token_reads_total` | counter | (none; always present; 0 on SQLite) |
+//! | `guichet_token_read_queries_total` | counter | (none; always present; 0 on SQLite) |
 //!
 //! Counters are registered without their `_total` suffix: `prometheus-client` appends it when
 //! encoding (and, since 0.26, refuses a registered counter name ending in `_total` in debug
@@ -206,6 +208,8 @@ pub struct Metrics {
     connections_open: Family<ListenerLabels, Gauge>,
     page_cache_pages: Family<CacheLabels, Counter>,
     page_cache_bytes: Gauge,
+    token_reads: Counter,
+    token_read_queries: Counter,
 }
 
 impl Default for Metrics {
@@ -231,6 +235,8 @@ impl Metrics {
         let connections_open = Family::<ListenerLabels, Gauge>::default();
         let page_cache_pages = Family::<CacheLabels, Counter>::default();
         let page_cache_bytes = Gauge::default();
+        let token_reads = Counter::default();
+        let token_read_queries = Counter::default();
 
         let mut registry = Registry::default();
         registry.register(
@@ -294,6 +300,16 @@ impl Metrics {
             "Bytes of the transactions pages kept in memory",
             page_cache_bytes.clone(),
         );
+        registry.register(
+            "guichet_token_reads",
+            "Token reads of API calls on PostgreSQL, made in queries they may share",
+            token_reads.clone(),
+        );
+        registry.register(
+            "guichet_token_read_queries",
+            "Queries that made the token reads (fewer than the reads when calls share them)",
+            token_read_queries.clone(),
+        );
 
         Metrics {
             registry,
@@ -309,6 +325,8 @@ impl Metrics {
             connections_open,
             page_cache_pages,
             page_cache_bytes,
+            token_reads,
+            token_read_queries,
         }
     }
 
@@ -421,6 +439,20 @@ impl Metrics {
             .set(i64::try_from(stats.bytes).unwrap_or(i64::MAX));
     }
 
+    /// The store's counts of token reads and of the queries that made them
+    /// (`Store::batched_token_reads`).
+    pub fn token_reads(&self, (reads, queries): (u64, u64)) {
+        // The store's counts, never lowered: two scrapes at once set the same value.
+        for (counter, count) in [
+            (&self.token_reads, reads),
+            (&self.token_read_queries, queries),
+        ] {
+            counter
+                .inner()
+                .fetch_max(count, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
     /// A database error met while answering.
     pub fn db_error(&self) {
         self.db_errors.inc();
@@ -464,6 +496,12 @@ mod tests {
              # HELP guichet_page_cache_bytes Bytes of the transactions pages kept in memory.\n\
              # TYPE guichet_page_cache_bytes gauge\n\
              guichet_page_cache_bytes 0\n\
+             # HELP guichet_token_reads Token reads of API calls on PostgreSQL, made in queries they may share.\n\
+             # TYPE guichet_token_reads counter\n\
+             guichet_token_reads_total 0\n\
+             # HELP guichet_token_read_queries Queries that made the token reads (fewer than the reads when calls share them).\n\
+             # TYPE guichet_token_read_queries counter\n\
+             guichet_token_read_queries_total 0\n\
              # EOF\n"
         );
     }

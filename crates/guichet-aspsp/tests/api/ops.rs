@@ -126,6 +126,15 @@ on_both_backends! {
             "guichet_request_duration_seconds_count{{bank=\"{CE}\",operation=\"ais\"}} 1"
         );
         assert!(text.lines().any(|line| line == timed), "missing {timed}\n{text}");
+        // On PostgreSQL the call's token was read in a query of its own (nothing else ran);
+        // SQLite's reads cost no round trip and are not counted.
+        let read = u8::from(backend == guichet_store::Backend::Postgres);
+        for line in [
+            format!("guichet_token_reads_total {read}"),
+            format!("guichet_token_read_queries_total {read}"),
+        ] {
+            assert!(text.lines().any(|l| l == line), "missing {line}\n{text}");
+        }
     }
 }
 
