@@ -149,7 +149,7 @@ static WITH_ACCOUNTS_SQL: LazyLock<[String; 2]> = LazyLock::new(|| {
 
 pub(crate) type TokenRow = (TokenRecord, bool, ConsentRow);
 
-/// `$1`…`$5` of [`TOKEN_COLUMNS`] and [`TOKEN_FROM`].
+/// `$1`…`$5` of [`ALONE`]: the token's hash, its kind and bank, the TPP and the QSealC.
 fn token_binds(
     secret: &TokenSecret,
     bank_code: &str,

@@ -1,7 +1,9 @@
 //! On PostgreSQL, the token reads of concurrent requests in one query.
 //!
-//! Every API call reads its token, consent and accounts ([`Store::access_with_accounts`]).
-//! On PostgreSQL most of that read's cost is the statement's own: starting and ending the
+//! GET /accounts, and the balances and transactions of an account, read their token, the
+//! consent and the PSU's accounts in one query ([`Store::access_with_accounts`]; the other
+//! calls read the token and consent alone, [`Store::access`], a query each). On PostgreSQL
+//! most of that read's cost is the statement's own: starting and ending the
 //! execution of a two-branch join, and a round trip (BENCHMARKS.md, "PostgreSQL's token
 //! reads in batches"). So the reads that arrive while others are being read wait for the
 //! next query, which reads them all (a `VALUES` list joined to the tokens, each row numbered).
@@ -11,7 +13,7 @@
 //! a token or consent revoked before is seen revoked, as with a read of its own.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{LazyLock, Mutex};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::oneshot;
 
@@ -111,21 +113,40 @@ fn request_of(row: &dyn crate::read::Cols) -> Result<usize> {
         .map_err(|_| StoreError::Corrupt("a batch's row names no read of it".into()))
 }
 
-/// Keeps the count of running queries right however a runner ends: one that stops on
-/// finding the queue empty counts itself out under the queue's lock (`counted_out`), so a
-/// read queued meanwhile starts a runner; one that stops otherwise (a panic) on drop.
-struct Running<'s> {
-    batches: &'s AccessBatches,
+impl AccessBatches {
+    /// The queue, whatever a panicking holder left: each change to it is whole under the lock
+    /// (a push, a drain, a count), so it is never seen half made.
+    fn queue(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// One runner counted in [`Queue::runners`], from before its task is spawned until it ends.
+/// A runner that finds the queue empty counts itself out under the queue's lock
+/// (`counted_out`), so that a read queued at that moment starts another. One that ends
+/// otherwise (a panic, its task dropped before it ran, at the runtime's shutdown) is counted
+/// out here; if it was the last, the reads still queued are dropped, and each fails as
+/// unavailable (503) rather than waiting for a runner that will not come.
+struct Running {
+    batches: Arc<AccessBatches>,
     counted_out: bool,
 }
 
-impl Drop for Running<'_> {
+impl Drop for Running {
     fn drop(&mut self) {
-        if !self.counted_out
-            && let Ok(mut queue) = self.batches.queue.lock()
-        {
-            queue.runners = queue.runners.saturating_sub(1);
+        if self.counted_out {
+            return;
         }
+        let stranded = {
+            let mut queue = self.batches.queue();
+            queue.runners = queue.runners.saturating_sub(1);
+            if queue.runners == 0 {
+                std::mem::take(&mut queue.waiting)
+            } else {
+                Vec::new()
+            }
+        };
+        drop(stranded);
     }
 }
 
@@ -145,11 +166,7 @@ impl Store {
     pub(crate) async fn access_in_batch(&self, asked: AccessAsked) -> Result<AccessFound> {
         let (reply, answer) = oneshot::channel();
         let start = {
-            let mut queue = self
-                .access_batches
-                .queue
-                .lock()
-                .map_err(|_| StoreError::Corrupt("the batches' queue was poisoned".into()))?;
+            let mut queue = self.access_batches.queue();
             queue.waiting.push((asked, reply));
             let start = queue.runners == 0
                 || (queue.runners < MAX_RUNNERS && queue.waiting.len() > queue.runners * MAX_BATCH);
@@ -159,8 +176,12 @@ impl Store {
             start
         };
         if start {
+            let running = Running {
+                batches: self.access_batches.clone(),
+                counted_out: false,
+            };
             let store = self.clone();
-            tokio::spawn(async move { store.run_access_batches().await });
+            tokio::spawn(async move { store.run_access_batches(running).await });
         }
         answer.await.map_err(|_| {
             StoreError::Read("the read's batch stopped before it was read".into(), true)
@@ -168,17 +189,11 @@ impl Store {
     }
 
     /// Reads the waiting batches until none is left.
-    async fn run_access_batches(&self) {
+    async fn run_access_batches(&self, mut running: Running) {
         let batches = &self.access_batches;
-        let mut running = Running {
-            batches,
-            counted_out: false,
-        };
         loop {
             let batch: Vec<(AccessAsked, Reply)> = {
-                let Ok(mut queue) = batches.queue.lock() else {
-                    return;
-                };
+                let mut queue = batches.queue();
                 // Requests dropped meanwhile are not read.
                 queue.waiting.retain(|(_, reply)| !reply.is_closed());
                 if queue.waiting.is_empty() {
@@ -198,7 +213,7 @@ impl Store {
             match read {
                 Ok(found) => {
                     for (reply, found) in replies.into_iter().zip(found) {
-                        let _ = reply.send(Ok(found));
+                        let _ = reply.send(found);
                     }
                 }
                 Err(error) => {
@@ -213,7 +228,8 @@ impl Store {
     }
 
     /// One query for the reads of a batch (at most [`MAX_BATCH`]); what each found, in order.
-    async fn read_access_batch(&self, asked: &[AccessAsked]) -> Result<Vec<AccessFound>> {
+    /// A row one read cannot map fails that read alone; the query's failure fails them all.
+    async fn read_access_batch(&self, asked: &[AccessAsked]) -> Result<Vec<Result<AccessFound>>> {
         let (size, sql) = BATCH_SQL
             .iter()
             .find(|(size, _)| *size >= asked.len())
@@ -237,13 +253,17 @@ impl Store {
         }
         // The padding: no token has an empty hash.
         binds.resize(size * PARAMETERS, Bound::Text(String::new()));
-        let mut found: Vec<AccessFound> = asked.iter().map(|_| Default::default()).collect();
+        let mut found: Vec<Result<AccessFound>> =
+            asked.iter().map(|_| Ok(Default::default())).collect();
         self.read_each(sql, &binds, |row| {
             // A padding row finds nothing; were it to, what it found is no read's.
-            match found.get_mut(request_of(row)?) {
-                Some(found) => add_row(found, row),
-                None => Ok(()),
+            if let Some(entry) = found.get_mut(request_of(row)?)
+                && let Ok(so_far) = entry
+                && let Err(error) = add_row(so_far, row)
+            {
+                *entry = Err(error);
             }
+            Ok(())
         })
         .await?;
         Ok(found)

@@ -99,7 +99,10 @@ async fn tokens(store: &Store) -> Vec<(String, String, TokenSecret, String)> {
 
 /// Every kind of read: all the accounts with the registered QSealC, one account with another
 /// QSealC, the token asked at the other bank, and unknown tokens.
-fn asks(made: &[(String, String, TokenSecret, String)]) -> Vec<AccessAsked> {
+fn asks(
+    made: &[(String, String, TokenSecret, String)],
+    unknown: &[TokenSecret],
+) -> Vec<AccessAsked> {
     let ask = |secret: &TokenSecret, bank: &str, seal: &str, only: Option<&str>| AccessAsked {
         token_hash: secret.hash(),
         kind: TokenKind::Access.as_str(),
@@ -117,9 +120,8 @@ fn asks(made: &[(String, String, TokenSecret, String)]) -> Vec<AccessAsked> {
         asks.push(ask(secret, bank, SEAL, Some("")));
         asks.push(ask(secret, other_bank, SEAL, None));
     }
-    for _ in 0..3 {
-        let unknown = TokenSecret::generate().unwrap_or_else(|e| panic!("{e}"));
-        asks.push(ask(&unknown, "17515", SEAL, None));
+    for secret in unknown {
+        asks.push(ask(secret, "17515", SEAL, None));
     }
     asks
 }
@@ -132,31 +134,40 @@ fn folded(store: &Store, found: AccessFound) -> String {
     format!("{:?} {accounts:?}", store.fold_access(tokens, CLIENT))
 }
 
-#[tokio::test]
+fn unknown() -> Vec<TokenSecret> {
+    (0..3)
+        .map(|_| TokenSecret::generate().unwrap_or_else(|e| panic!("{e}")))
+        .collect()
+}
+
+// Two workers: the runners run beside the reads that queue, as in the bank.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_read_of_a_batch_gets_what_a_query_of_its_own_finds() {
     let (store, _db) = seeded().await;
     let made = tokens(&store).await;
-    let asks = asks(&made);
+    let unknown = unknown();
+    let asks = asks(&made, &unknown);
     let mut alone = Vec::new();
     for ask in &asks {
         let secret = made
             .iter()
             .map(|(_, _, secret, _)| secret)
+            .chain(&unknown)
             .find(|secret| secret.hash() == ask.token_hash);
-        let found = match secret {
-            Some(secret) => store
-                .access_alone(
-                    secret,
-                    &ask.bank_code,
-                    &ask.client_id,
-                    &ask.qseal_sha256,
-                    &ask.balance_type,
-                    ask.only.as_deref(),
-                )
-                .await
-                .unwrap_or_else(|e| panic!("{e}")),
-            None => (Vec::new(), Vec::new()),
+        let Some(secret) = secret else {
+            panic!("no secret for {}", ask.token_hash)
         };
+        let found = store
+            .access_alone(
+                secret,
+                &ask.bank_code,
+                &ask.client_id,
+                &ask.qseal_sha256,
+                &ask.balance_type,
+                ask.only.as_deref(),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
         alone.push(folded(&store, found));
     }
     // The reads that must differ do: a revoked token, a consent or none, a QSealC no longer
@@ -206,15 +217,23 @@ fn clone(ask: &AccessAsked) -> AccessAsked {
 async fn a_failed_query_fails_each_of_its_reads_as_unavailable_and_the_next_reads_go_on() {
     let (store, _db) = seeded().await;
     let made = tokens(&store).await;
-    let asks = asks(&made);
+    let asks = asks(&made, &unknown());
 
-    // Reads dropped while they wait are not read, and hold nothing up.
+    // Reads dropped while they wait are not read, and hold nothing up. (The test's runtime has
+    // one thread: no runner runs before the next read is awaited.)
+    let (reads_before, queries_before) = store.batched_token_reads();
     for ask in &asks {
         let answered = store.access_in_batch(clone(ask)).now_or_never();
         assert!(answered.is_none(), "a read answered without waiting");
     }
     let one = store.access_in_batch(clone(&asks[0])).await;
     assert!(one.is_ok(), "{one:?}");
+    let (reads, queries) = store.batched_token_reads();
+    assert_eq!(
+        (reads - reads_before, queries - queries_before),
+        (1, 1),
+        "only the read still waited for was read"
+    );
 
     // PostgreSQL's read connections closed: every read of the batch fails, as a 503 would.
     if let Some(reader) = &store.pg_reader {
