@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
 
-use crate::access_batch::{AccessAsked, AccessFound};
+use crate::access_batch::{AccessAsked, AccessFound, Accounts};
 use crate::accounts::{AccountRecord, BalanceRecord, account, joined_balance};
 use crate::consents::{ConsentRecord, ConsentRow, consent_row, fold_consent};
 use crate::read::{Bound, Cols};
@@ -241,10 +241,34 @@ impl Store {
         client_id: &str,
         qseal_sha256: &str,
     ) -> Result<Option<Access>> {
-        let sql = ACCESS_SQL.as_str();
-        let binds = token_binds(secret, bank_code, client_id, qseal_sha256);
-        let rows = self.read_rows(sql, &binds, token_row).await?;
+        let rows = if self.pg_reader.is_some() {
+            let asked = AccessAsked {
+                token_hash: secret.hash(),
+                kind: TokenKind::Access.as_str(),
+                bank_code: bank_code.to_owned(),
+                client_id: client_id.to_owned(),
+                qseal_sha256: qseal_sha256.to_owned(),
+                balance_type: String::new(),
+                accounts: Accounts::None,
+            };
+            self.access_in_batch(asked).await?.0
+        } else {
+            self.token_alone(secret, bank_code, client_id, qseal_sha256)
+                .await?
+        };
         Ok(self.fold_access(rows, client_id))
+    }
+
+    /// [`Store::access`]'s rows in a query of their own.
+    pub(crate) async fn token_alone(
+        &self,
+        secret: &TokenSecret,
+        bank_code: &str,
+        client_id: &str,
+        qseal_sha256: &str,
+    ) -> Result<Vec<TokenRow>> {
+        let binds = token_binds(secret, bank_code, client_id, qseal_sha256);
+        self.read_rows(ACCESS_SQL.as_str(), &binds, token_row).await
     }
 
     /// The access the token rows describe; a QSealC found no longer registered is forgotten.
@@ -282,7 +306,7 @@ impl Store {
                 client_id: client_id.to_owned(),
                 qseal_sha256: qseal_sha256.to_owned(),
                 balance_type: balance_type.to_owned(),
-                only: only.map(str::to_owned),
+                accounts: only.map_or(Accounts::All, |id| Accounts::One(id.to_owned())),
             };
             self.access_in_batch(asked).await?
         } else {

@@ -1,9 +1,9 @@
 //! On PostgreSQL, the token reads of concurrent requests in one query.
 //!
-//! GET /accounts, and the balances and transactions of an account, read their token, the
-//! consent and the PSU's accounts in one query ([`Store::access_with_accounts`]; the other
-//! calls read the token and consent alone, [`Store::access`], a query each). On PostgreSQL
-//! most of that read's cost is the statement's own: starting and ending the
+//! Every API call reads its token and the consent in one query ([`Store::access`]), with the
+//! PSU's accounts for GET /accounts and an account's balances and transactions
+//! ([`Store::access_with_accounts`]). On PostgreSQL most of that read's cost is the
+//! statement's own: starting and ending the
 //! execution of a two-branch join, and a round trip (BENCHMARKS.md, "PostgreSQL's token
 //! reads in batches"). So the reads that arrive while others are being read wait for the
 //! next query, which reads them all (a `VALUES` list joined to the tokens, each row numbered).
@@ -43,8 +43,28 @@ pub(crate) struct AccessAsked {
     pub client_id: String,
     pub qseal_sha256: String,
     pub balance_type: String,
-    /// The one account asked for, if not all.
-    pub only: Option<String>,
+    pub accounts: Accounts,
+}
+
+/// Which of the PSU's accounts a read wants with its token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Accounts {
+    All,
+    One(String),
+    /// The token and its consent alone ([`Store::access`]).
+    None,
+}
+
+impl Accounts {
+    /// The batch's `only_account`: '' for all the accounts, '=' and its id for one (an empty
+    /// id is one too), '-' for none (no account's '=' and id is '-').
+    fn only_account(&self) -> String {
+        match self {
+            Accounts::All => String::new(),
+            Accounts::One(id) => format!("={id}"),
+            Accounts::None => "-".to_owned(),
+        }
+    }
 }
 
 /// What one request's read found: its token rows, and its PSU's accounts with their balance.
@@ -243,12 +263,7 @@ impl Store {
                 Bound::Text(one.client_id.clone()),
                 Bound::Text(one.qseal_sha256.clone()),
                 Bound::Text(one.balance_type.clone()),
-                // '' for all the accounts, '=' and its id for one (an empty id is one too).
-                Bound::Text(
-                    one.only
-                        .as_ref()
-                        .map_or_else(String::new, |id| format!("={id}")),
-                ),
+                Bound::Text(one.accounts.only_account()),
             ]);
         }
         // The padding: no token has an empty hash.

@@ -302,7 +302,7 @@ impl Metrics {
         );
         registry.register(
             "guichet_token_reads",
-            "Token reads of GET /accounts and of an account's balances and transactions on PostgreSQL, made in queries they may share",
+            "Token reads of API calls on PostgreSQL, made in queries they may share",
             token_reads.clone(),
         );
         registry.register(
@@ -496,7 +496,7 @@ mod tests {
              # HELP guichet_page_cache_bytes Bytes of the transactions pages kept in memory.\n\
              # TYPE guichet_page_cache_bytes gauge\n\
              guichet_page_cache_bytes 0\n\
-             # HELP guichet_token_reads Token reads of GET /accounts and of an account's balances and transactions on PostgreSQL, made in queries they may share.\n\
+             # HELP guichet_token_reads Token reads of API calls on PostgreSQL, made in queries they may share.\n\
              # TYPE guichet_token_reads counter\n\
              guichet_token_reads_total 0\n\
              # HELP guichet_token_read_queries Queries that made the token reads (fewer than the reads when calls share them).\n\

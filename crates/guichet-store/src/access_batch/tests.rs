@@ -103,25 +103,33 @@ fn asks(
     made: &[(String, String, TokenSecret, String)],
     unknown: &[TokenSecret],
 ) -> Vec<AccessAsked> {
-    let ask = |secret: &TokenSecret, bank: &str, seal: &str, only: Option<&str>| AccessAsked {
+    let ask = |secret: &TokenSecret, bank: &str, seal: &str, accounts: Accounts| AccessAsked {
         token_hash: secret.hash(),
         kind: TokenKind::Access.as_str(),
         bank_code: bank.to_owned(),
         client_id: CLIENT.to_owned(),
         qseal_sha256: seal.to_owned(),
         balance_type: "CLBD".to_owned(),
-        only: only.map(str::to_owned),
+        accounts,
     };
     let mut asks = Vec::new();
     for (bank, _, secret, account) in made {
         let other_bank = if bank == "17515" { "30258" } else { "17515" };
-        asks.push(ask(secret, bank, SEAL, None));
-        asks.push(ask(secret, bank, "another-seal", Some(account)));
-        asks.push(ask(secret, bank, SEAL, Some("")));
-        asks.push(ask(secret, other_bank, SEAL, None));
+        asks.push(ask(secret, bank, SEAL, Accounts::All));
+        asks.push(ask(
+            secret,
+            bank,
+            "another-seal",
+            Accounts::One(account.clone()),
+        ));
+        asks.push(ask(secret, bank, SEAL, Accounts::One(String::new())));
+        asks.push(ask(secret, other_bank, SEAL, Accounts::All));
+        asks.push(ask(secret, bank, SEAL, Accounts::None));
+        asks.push(ask(secret, bank, "another-seal", Accounts::None));
     }
     for secret in unknown {
-        asks.push(ask(secret, "17515", SEAL, None));
+        asks.push(ask(secret, "17515", SEAL, Accounts::All));
+        asks.push(ask(secret, "17515", SEAL, Accounts::None));
     }
     asks
 }
@@ -157,6 +165,18 @@ async fn each_read_of_a_batch_gets_what_a_query_of_its_own_finds() {
         let Some(secret) = secret else {
             panic!("no secret for {}", ask.token_hash)
         };
+        let only = match &ask.accounts {
+            Accounts::All => None,
+            Accounts::One(id) => Some(id.as_str()),
+            Accounts::None => {
+                let tokens = store
+                    .token_alone(secret, &ask.bank_code, &ask.client_id, &ask.qseal_sha256)
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"));
+                alone.push(folded(&store, (tokens, Vec::new())));
+                continue;
+            }
+        };
         let found = store
             .access_alone(
                 secret,
@@ -164,7 +184,7 @@ async fn each_read_of_a_batch_gets_what_a_query_of_its_own_finds() {
                 &ask.client_id,
                 &ask.qseal_sha256,
                 &ask.balance_type,
-                ask.only.as_deref(),
+                only,
             )
             .await
             .unwrap_or_else(|e| panic!("{e}"));
@@ -196,7 +216,7 @@ async fn each_read_of_a_batch_gets_what_a_query_of_its_own_finds() {
             "{} at {} ({:?})",
             ask.token_hash,
             ask.bank_code,
-            ask.only
+            ask.accounts
         );
     }
 }
@@ -209,7 +229,7 @@ fn clone(ask: &AccessAsked) -> AccessAsked {
         client_id: ask.client_id.clone(),
         qseal_sha256: ask.qseal_sha256.clone(),
         balance_type: ask.balance_type.clone(),
-        only: ask.only.clone(),
+        accounts: ask.accounts.clone(),
     }
 }
 
