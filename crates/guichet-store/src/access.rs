@@ -242,16 +242,10 @@ impl Store {
         qseal_sha256: &str,
     ) -> Result<Option<Access>> {
         let rows = if self.pg_reader.is_some() {
-            let asked = AccessAsked {
-                token_hash: secret.hash(),
-                kind: TokenKind::Access.as_str(),
-                bank_code: bank_code.to_owned(),
-                client_id: client_id.to_owned(),
-                qseal_sha256: qseal_sha256.to_owned(),
-                balance_type: String::new(),
-                accounts: Accounts::None,
-            };
-            self.access_in_batch(asked).await?.0
+            let asked = AccessAsked::access(secret, bank_code, client_id, qseal_sha256);
+            self.access_in_batch(asked.with(Accounts::None, ""))
+                .await?
+                .0
         } else {
             self.token_alone(secret, bank_code, client_id, qseal_sha256)
                 .await?
@@ -299,16 +293,10 @@ impl Store {
         only: Option<&str>,
     ) -> Result<Option<(Access, Vec<(AccountRecord, Option<BalanceRecord>)>)>> {
         let (tokens, mut accounts) = if self.pg_reader.is_some() {
-            let asked = AccessAsked {
-                token_hash: secret.hash(),
-                kind: TokenKind::Access.as_str(),
-                bank_code: bank_code.to_owned(),
-                client_id: client_id.to_owned(),
-                qseal_sha256: qseal_sha256.to_owned(),
-                balance_type: balance_type.to_owned(),
-                accounts: only.map_or(Accounts::All, |id| Accounts::One(id.to_owned())),
-            };
-            self.access_in_batch(asked).await?
+            let asked = AccessAsked::access(secret, bank_code, client_id, qseal_sha256);
+            let accounts = only.map_or(Accounts::All, |id| Accounts::One(id.to_owned()));
+            self.access_in_batch(asked.with(accounts, balance_type))
+                .await?
         } else {
             self.access_alone(
                 secret,

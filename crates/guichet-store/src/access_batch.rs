@@ -20,6 +20,7 @@ use tokio::sync::oneshot;
 use crate::access::{Given, TokenRow, add_row, token_and_accounts};
 use crate::accounts::{AccountRecord, BalanceRecord};
 use crate::read::Bound;
+use crate::tokens::{TokenKind, TokenSecret};
 use crate::{Result, Store, StoreError};
 
 /// Reads in one query at most (32 measured 5 % slower than 16 at 32 connections: a larger
@@ -44,6 +45,36 @@ pub(crate) struct AccessAsked {
     pub qseal_sha256: String,
     pub balance_type: String,
     pub accounts: Accounts,
+}
+
+impl AccessAsked {
+    /// The access token `secret` of a bank, presented by `client_id` with a request signed
+    /// with the QSealC `qseal_sha256`; no account yet.
+    pub(crate) fn access(
+        secret: &TokenSecret,
+        bank_code: &str,
+        client_id: &str,
+        qseal_sha256: &str,
+    ) -> AccessAsked {
+        AccessAsked {
+            token_hash: secret.hash(),
+            kind: TokenKind::Access.as_str(),
+            bank_code: bank_code.to_owned(),
+            client_id: client_id.to_owned(),
+            qseal_sha256: qseal_sha256.to_owned(),
+            balance_type: String::new(),
+            accounts: Accounts::None,
+        }
+    }
+
+    /// The same read, with these accounts and their balance of `balance_type`.
+    pub(crate) fn with(self, accounts: Accounts, balance_type: &str) -> AccessAsked {
+        AccessAsked {
+            accounts,
+            balance_type: balance_type.to_owned(),
+            ..self
+        }
+    }
 }
 
 /// Which of the PSU's accounts a read wants with its token.
