@@ -23,6 +23,9 @@ const FILL_BATCH: i64 = 100;
 /// The `meta` key set once every operation has its JSON.
 pub(crate) const FILLED: &str = "operation_json_filled";
 
+/// How many times the fill behind the start tries a database busy or unreachable.
+const FILL_ATTEMPTS: u32 = 10;
+
 /// Where a fill has got to: the last row written, in primary-key order.
 type Key = (String, String, i64);
 
@@ -42,16 +45,28 @@ impl Store {
 
     /// [`Store::fill_operation_json`] behind the server's start, which it does not hold up: a
     /// history of millions of operations written before migration 0009 takes minutes, and
-    /// pages answer from the columns meanwhile. A failure is logged; the next start goes on
-    /// from where this one stopped (the rows written keep their JSON).
+    /// pages answer from the columns meanwhile. A database busy or unreachable for a moment
+    /// (another process writing, a restart) is tried again, a second later, up to
+    /// [`FILL_ATTEMPTS`] times; any other failure is logged. The next start goes on from where
+    /// this one stopped (the rows written keep their JSON).
     pub fn fill_operation_json_later(&self) {
         let store = self.clone();
         tokio::spawn(async move {
-            match store.fill_operation_json().await {
-                Ok(0) => {}
-                Ok(filled) => tracing::info!(filled, "operations given their JSON"),
-                Err(error) => {
-                    tracing::warn!(%error, "the JSON of operations kept without it is not written yet");
+            for attempt in 1..=FILL_ATTEMPTS {
+                match store.fill_operation_json().await {
+                    Ok(0) => return,
+                    Ok(filled) => {
+                        tracing::info!(filled, "operations given their JSON");
+                        return;
+                    }
+                    Err(error) if error.is_unavailable() && attempt < FILL_ATTEMPTS => {
+                        tracing::info!(%error, attempt, "the JSON of operations kept without it: trying again");
+                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "the JSON of operations kept without it is not written yet");
+                        return;
+                    }
                 }
             }
         });
