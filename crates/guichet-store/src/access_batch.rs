@@ -3,9 +3,8 @@
 //! Every API call reads its token and the consent in one query ([`Store::access`]), with the
 //! PSU's accounts for GET /accounts and an account's balances and transactions
 //! ([`Store::access_with_accounts`]). On PostgreSQL most of that read's cost is the
-//! statement's own: starting and ending the
-//! execution of a two-branch join, and a round trip (BENCHMARKS.md, "PostgreSQL's token
-//! reads in batches"). So the reads that arrive while others are being read wait for the
+//! statement's own: starting and ending the execution of a two-branch join, and a round trip
+//! (BENCHMARKS.md, "PostgreSQL's token reads in batches"). So the reads that arrive while others are being read wait for the
 //! next query, which reads them all (a `VALUES` list joined to the tokens, each row numbered).
 //! No read waits for a timer: with nothing in flight, a read goes at once, alone.
 //!
@@ -212,8 +211,8 @@ impl Store {
         )
     }
 
-    /// [`Store::access_with_accounts`]'s read on PostgreSQL, with those of the requests
-    /// asking at the same moment.
+    /// The read of [`Store::access`] or [`Store::access_with_accounts`] on PostgreSQL, with
+    /// those of the requests asking at the same moment.
     pub(crate) async fn access_in_batch(&self, asked: AccessAsked) -> Result<AccessFound> {
         let (reply, answer) = oneshot::channel();
         let start = {
