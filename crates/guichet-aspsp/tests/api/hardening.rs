@@ -1,7 +1,8 @@
 //! Hardening of the API edge and of the OAuth2 server: request-head and body limits answered
 //! with ErrorModels, the X-Request-ID echo whatever its bytes, the rate-limit headers of a
 //! refused batch call, refresh-token revocation (portal step 4, RFC 9700 §4.14.2), the QWAC role
-//! checked at /authorize, Digest optional without a body, a QWAC expiring on an open connection.
+//! checked at /authorize, Digest optional without a body, a QWAC expiring on an open connection,
+//! a token revoked while calls are in flight.
 
 use guichet_eidas::Psd2Certificate;
 use guichet_store::on_both_backends;
@@ -404,5 +405,57 @@ on_both_backends! {
         let (status, body) = signed_get_on(&mut connection, &app, &token, "same-2").await;
         assert_eq!(status, 401, "{body}");
         assert!(body.contains("expired"), "{body}");
+    }
+}
+
+on_both_backends! {
+    /// A token revoked while calls are in flight: every call sent after the revocation
+    /// returned is refused, on PostgreSQL too, where concurrent calls share their token's
+    /// query (guichet-store's access_batch): a read waiting for a query is read by one that
+    /// starts after it was asked for.
+    async fn a_token_revoked_under_load_is_refused_by_every_later_call(backend) {
+        use guichet_store::{TokenKind, TokenSecret};
+        let app = TestApp::spawn(backend).await;
+        let token = app.token(CE, "CLAIRE", &["aisp"]).await;
+        let store = app.state().store.clone();
+        let found = store.find_token(&TokenSecret::from_presented(&token), TokenKind::Access, CE).await;
+        let Ok(Some(record)) = found else { panic!("the token: {found:?}") };
+        let answered = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let mut callers = tokio::task::JoinSet::new();
+        for _ in 0..8 {
+            let calls: Vec<Req> = (0..30)
+                .map(|_| app.get(CE, "/accounts", &token).header("PSU-IP-Address", PSU_IP))
+                .collect();
+            let answered = answered.clone();
+            callers.spawn(async move {
+                let mut seen = Vec::new();
+                for call in calls {
+                    let sent = std::time::Instant::now();
+                    seen.push((sent, send(call).await.status().as_u16()));
+                    answered.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                seen
+            });
+        }
+        // The revocation once 40 of the 240 calls are answered, the others in flight or to come.
+        while answered.load(std::sync::atomic::Ordering::Relaxed) < 40 {
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+        let revoked = store.revoke_family(&record.family_id, 1).await;
+        assert!(revoked.is_ok_and(|n| n >= 1), "the token is revoked");
+        let revoked = std::time::Instant::now();
+        let mut seen = Vec::new();
+        while let Some(calls) = callers.join_next().await {
+            seen.extend(calls.unwrap_or_else(|e| panic!("{e}")));
+        }
+        let before: Vec<u16> = seen.iter().filter(|(sent, _)| *sent < revoked).map(|(_, s)| *s).collect();
+        let after: Vec<u16> = seen.iter().filter(|(sent, _)| *sent > revoked).map(|(_, s)| *s).collect();
+        assert!(before.contains(&200), "calls answered before the revocation: {before:?}");
+        assert!(after.len() >= 80, "calls sent after the revocation: {after:?}");
+        assert!(after.iter().all(|s| *s == 401), "after the revocation: {after:?}");
+        if backend == guichet_store::Backend::Postgres {
+            let (reads, queries) = store.batched_token_reads();
+            assert!(queries < reads, "the calls shared queries: {reads} reads, {queries} queries");
+        }
     }
 }
