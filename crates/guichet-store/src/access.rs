@@ -15,7 +15,7 @@ use crate::access_batch::{AccessAsked, AccessFound, Accounts};
 use crate::accounts::{AccountRecord, BalanceRecord, account, joined_balance};
 use crate::consents::{ConsentRecord, ConsentRow, consent_row, fold_consent};
 use crate::read::{Bound, Cols};
-use crate::tokens::{TokenKind, TokenRecord, TokenSecret, token_record};
+use crate::tokens::{TokenRecord, TokenSecret, token_record};
 use crate::tpps::QsealRecord;
 use crate::{Result, Store};
 
@@ -150,18 +150,13 @@ static WITH_ACCOUNTS_SQL: LazyLock<[String; 2]> = LazyLock::new(|| {
 pub(crate) type TokenRow = (TokenRecord, bool, ConsentRow);
 
 /// `$1`…`$5` of [`ALONE`]: the token's hash, its kind and bank, the TPP and the QSealC.
-fn token_binds(
-    secret: &TokenSecret,
-    bank_code: &str,
-    client_id: &str,
-    qseal_sha256: &str,
-) -> Vec<Bound> {
+fn token_binds(asked: &AccessAsked) -> Vec<Bound> {
     vec![
-        Bound::Text(secret.hash()),
-        TokenKind::Access.as_str().into(),
-        bank_code.into(),
-        client_id.into(),
-        qseal_sha256.into(),
+        asked.token_hash.as_str().into(),
+        asked.kind.into(),
+        asked.bank_code.as_str().into(),
+        asked.client_id.as_str().into(),
+        asked.qseal_sha256.as_str().into(),
     ]
 }
 
@@ -241,28 +236,20 @@ impl Store {
         client_id: &str,
         qseal_sha256: &str,
     ) -> Result<Option<Access>> {
-        let rows = if self.pg_reader.is_some() {
-            let asked = AccessAsked::access(secret, bank_code, client_id, qseal_sha256);
-            self.access_in_batch(asked.with(Accounts::None, ""))
-                .await?
-                .0
-        } else {
-            self.token_alone(secret, bank_code, client_id, qseal_sha256)
-                .await?
-        };
+        let asked = AccessAsked::access(secret, bank_code, client_id, qseal_sha256);
+        let (rows, _) = self.read_access(asked).await?;
         Ok(self.fold_access(rows, client_id))
     }
 
-    /// [`Store::access`]'s rows in a query of their own.
-    pub(crate) async fn token_alone(
-        &self,
-        secret: &TokenSecret,
-        bank_code: &str,
-        client_id: &str,
-        qseal_sha256: &str,
-    ) -> Result<Vec<TokenRow>> {
-        let binds = token_binds(secret, bank_code, client_id, qseal_sha256);
-        self.read_rows(ACCESS_SQL.as_str(), &binds, token_row).await
+    /// A token's read: with those of concurrent requests on PostgreSQL
+    /// ([`crate::access_batch`]), in a query of its own on SQLite, where a read costs no round
+    /// trip.
+    async fn read_access(&self, asked: AccessAsked) -> Result<AccessFound> {
+        if self.pg_reader.is_some() {
+            self.access_in_batch(asked).await
+        } else {
+            self.access_alone(&asked).await
+        }
     }
 
     /// The access the token rows describe; a QSealC found no longer registered is forgotten.
@@ -292,22 +279,10 @@ impl Store {
         balance_type: &str,
         only: Option<&str>,
     ) -> Result<Option<(Access, Vec<(AccountRecord, Option<BalanceRecord>)>)>> {
-        let (tokens, mut accounts) = if self.pg_reader.is_some() {
-            let asked = AccessAsked::access(secret, bank_code, client_id, qseal_sha256);
-            let accounts = only.map_or(Accounts::All, |id| Accounts::One(id.to_owned()));
-            self.access_in_batch(asked.with(accounts, balance_type))
-                .await?
-        } else {
-            self.access_alone(
-                secret,
-                bank_code,
-                client_id,
-                qseal_sha256,
-                balance_type,
-                only,
-            )
-            .await?
-        };
+        let accounts = only.map_or(Accounts::All, |id| Accounts::One(id.to_owned()));
+        let asked = AccessAsked::access(secret, bank_code, client_id, qseal_sha256)
+            .with(accounts, balance_type);
+        let (tokens, mut accounts) = self.read_access(asked).await?;
         let Some(access) = self.fold_access(tokens, client_id) else {
             return Ok(None);
         };
@@ -315,21 +290,20 @@ impl Store {
         Ok(Some((access, accounts)))
     }
 
-    /// [`Store::access_with_accounts`]'s rows in a query of their own.
-    pub(crate) async fn access_alone(
-        &self,
-        secret: &TokenSecret,
-        bank_code: &str,
-        client_id: &str,
-        qseal_sha256: &str,
-        balance_type: &str,
-        only: Option<&str>,
-    ) -> Result<AccessFound> {
-        let sql = &WITH_ACCOUNTS_SQL[usize::from(only.is_some())];
-        let mut binds = token_binds(secret, bank_code, client_id, qseal_sha256);
-        binds.push(balance_type.into());
-        if let Some(id) = only {
-            binds.push(id.into());
+    /// A token's read in a query of its own.
+    pub(crate) async fn access_alone(&self, asked: &AccessAsked) -> Result<AccessFound> {
+        let mut binds = token_binds(asked);
+        let sql = match &asked.accounts {
+            Accounts::None => {
+                let tokens = self.read_rows(&ACCESS_SQL, &binds, token_row).await?;
+                return Ok((tokens, Vec::new()));
+            }
+            Accounts::All => &WITH_ACCOUNTS_SQL[0],
+            Accounts::One(_) => &WITH_ACCOUNTS_SQL[1],
+        };
+        binds.push(asked.balance_type.as_str().into());
+        if let Accounts::One(id) = &asked.accounts {
+            binds.push(id.as_str().into());
         }
         let mut found = AccessFound::default();
         self.read_each(sql, &binds, |row| add_row(&mut found, row))

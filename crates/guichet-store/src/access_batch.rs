@@ -36,6 +36,7 @@ const MAX_RUNNERS: usize = 4;
 const PARAMETERS: usize = 7;
 
 /// What one request asks for.
+#[derive(Debug, Clone)]
 pub(crate) struct AccessAsked {
     pub token_hash: String,
     pub kind: &'static str,

@@ -157,35 +157,8 @@ async fn each_read_of_a_batch_gets_what_a_query_of_its_own_finds() {
     let asks = asks(&made, &unknown);
     let mut alone = Vec::new();
     for ask in &asks {
-        let secret = made
-            .iter()
-            .map(|(_, _, secret, _)| secret)
-            .chain(&unknown)
-            .find(|secret| secret.hash() == ask.token_hash);
-        let Some(secret) = secret else {
-            panic!("no secret for {}", ask.token_hash)
-        };
-        let only = match &ask.accounts {
-            Accounts::All => None,
-            Accounts::One(id) => Some(id.as_str()),
-            Accounts::None => {
-                let tokens = store
-                    .token_alone(secret, &ask.bank_code, &ask.client_id, &ask.qseal_sha256)
-                    .await
-                    .unwrap_or_else(|e| panic!("{e}"));
-                alone.push(folded(&store, (tokens, Vec::new())));
-                continue;
-            }
-        };
         let found = store
-            .access_alone(
-                secret,
-                &ask.bank_code,
-                &ask.client_id,
-                &ask.qseal_sha256,
-                &ask.balance_type,
-                only,
-            )
+            .access_alone(ask)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         alone.push(folded(&store, found));
@@ -199,7 +172,7 @@ async fn each_read_of_a_batch_gets_what_a_query_of_its_own_finds() {
     assert!(alone.iter().any(|a| a == "None []"));
 
     let (reads_before, queries_before) = store.batched_token_reads();
-    let batched = join_all(asks.iter().map(|ask| store.access_in_batch(clone(ask)))).await;
+    let batched = join_all(asks.iter().map(|ask| store.access_in_batch(ask.clone()))).await;
     let (reads, queries) = store.batched_token_reads();
     assert_eq!(reads - reads_before, asks.len() as u64);
     assert!(
@@ -221,18 +194,6 @@ async fn each_read_of_a_batch_gets_what_a_query_of_its_own_finds() {
     }
 }
 
-fn clone(ask: &AccessAsked) -> AccessAsked {
-    AccessAsked {
-        token_hash: ask.token_hash.clone(),
-        kind: ask.kind,
-        bank_code: ask.bank_code.clone(),
-        client_id: ask.client_id.clone(),
-        qseal_sha256: ask.qseal_sha256.clone(),
-        balance_type: ask.balance_type.clone(),
-        accounts: ask.accounts.clone(),
-    }
-}
-
 #[tokio::test]
 async fn a_failed_query_fails_each_of_its_reads_as_unavailable_and_the_next_reads_go_on() {
     let (store, _db) = seeded().await;
@@ -243,10 +204,10 @@ async fn a_failed_query_fails_each_of_its_reads_as_unavailable_and_the_next_read
     // one thread: no runner runs before the next read is awaited.)
     let (reads_before, queries_before) = store.batched_token_reads();
     for ask in &asks {
-        let answered = store.access_in_batch(clone(ask)).now_or_never();
+        let answered = store.access_in_batch(ask.clone()).now_or_never();
         assert!(answered.is_none(), "a read answered without waiting");
     }
-    let one = store.access_in_batch(clone(&asks[0])).await;
+    let one = store.access_in_batch(asks[0].clone()).await;
     assert!(one.is_ok(), "{one:?}");
     let (reads, queries) = store.batched_token_reads();
     assert_eq!(
@@ -262,7 +223,7 @@ async fn a_failed_query_fails_each_of_its_reads_as_unavailable_and_the_next_read
     let failed = join_all(
         asks.iter()
             .take(20)
-            .map(|ask| store.access_in_batch(clone(ask))),
+            .map(|ask| store.access_in_batch(ask.clone())),
     )
     .await;
     for read in failed {
