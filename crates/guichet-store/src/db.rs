@@ -223,7 +223,7 @@ impl Store {
     }
 
     async fn migrate(&self) -> Result<()> {
-        let files: [(i64, &str, &'static str, &'static str); 10] = [
+        let files: [(i64, &str, &'static str, &'static str); 11] = [
             (
                 1,
                 "init",
@@ -283,6 +283,12 @@ impl Store {
                 "operations_stamp",
                 include_str!("../migrations/sqlite/0010_operations_stamp.sql"),
                 include_str!("../migrations/postgres/0010_operations_stamp.sql"),
+            ),
+            (
+                11,
+                "pages_from_the_index",
+                include_str!("../migrations/sqlite/0011_pages_from_the_index.sql"),
+                include_str!("../migrations/postgres/0011_pages_from_the_index.sql"),
             ),
         ];
         let migrations = files

@@ -2,6 +2,7 @@
 //! (`operation_json`), one after the other, read as one column per row.
 
 use crate::operation_json::{push_rendered, push_with_status};
+use crate::read::Bound;
 use crate::{Result, Store, TransactionQuery};
 
 /// The page being written: the operations so far, and whether one lacked its JSON.
@@ -24,6 +25,19 @@ impl Sink<'_> {
         push_with_status(self.out, json, self.pending_status);
         self.count += 1;
     }
+}
+
+/// The query of a page's operations' JSON. On SQLite it reads the index of pages alone
+/// (migration 0011): every column it names is in that index. Its one column, the JSON, is read
+/// by its place (0).
+pub(crate) fn page_sql(query: &TransactionQuery) -> (String, Vec<Bound>) {
+    let (filter, binds) = query.filter();
+    let sql = format!(
+        "SELECT json FROM transactions WHERE {filter} \
+         ORDER BY imputation_date DESC, seq DESC {}",
+        query.limit_clause()
+    );
+    (sql, binds)
 }
 
 impl Store {
@@ -50,12 +64,7 @@ impl Store {
         {
             return Ok(count);
         }
-        let (filter, binds) = query.filter();
-        let sql = format!(
-            "SELECT json FROM transactions WHERE {filter} \
-             ORDER BY imputation_date DESC, seq DESC {}",
-            query.limit_clause()
-        );
+        let (sql, binds) = page_sql(query);
         let start = out.len();
         let mut sink = Sink {
             out: &mut *out,
@@ -73,7 +82,7 @@ impl Store {
             }
         } else {
             self.read_each(&sql, &binds, |row| {
-                sink.push(row.opt_text_ref("json")?);
+                sink.push(row.opt_text_ref_at(0)?);
                 Ok(())
             })
             .await?;

@@ -68,6 +68,10 @@ pub(crate) trait Cols {
     /// A text column borrowed from the row (no copy).
     fn text_ref(&self, name: &str) -> Result<&str>;
     fn opt_text_ref(&self, name: &str) -> Result<Option<&str>>;
+    /// The text of the column at `index` of the select list, borrowed: for a query of one
+    /// column read row by row (a page's 500 operations), where a lookup by name is a hash on
+    /// PostgreSQL's rows at every row.
+    fn opt_text_ref_at(&self, index: usize) -> Result<Option<&str>>;
     fn text(&self, name: &str) -> Result<String>;
     fn opt_text(&self, name: &str) -> Result<Option<String>>;
     fn int(&self, name: &str) -> Result<i64>;
@@ -82,6 +86,9 @@ macro_rules! cols_by_try_get {
             }
             fn opt_text_ref(&self, name: &str) -> Result<Option<&str>> {
                 Ok(self.try_get(name)?)
+            }
+            fn opt_text_ref_at(&self, index: usize) -> Result<Option<&str>> {
+                Ok(self.try_get(index)?)
             }
             fn text(&self, name: &str) -> Result<String> {
                 Ok(self.try_get(name)?)
@@ -138,6 +145,12 @@ impl Cols for LiteRow<'_, '_> {
         value
             .as_str_or_null()
             .map_err(|e| StoreError::Corrupt(format!("column '{name}': {e}")))
+    }
+    fn opt_text_ref_at(&self, index: usize) -> Result<Option<&str>> {
+        let value = self.row.get_ref(index)?;
+        value
+            .as_str_or_null()
+            .map_err(|e| StoreError::Corrupt(format!("column {index}: {e}")))
     }
     fn text(&self, name: &str) -> Result<String> {
         Ok(self.row.get(self.index(name)?)?)

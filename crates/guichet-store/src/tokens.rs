@@ -44,8 +44,16 @@ impl fmt::Debug for TokenSecret {
     }
 }
 
+/// Lower-case hexadecimal, written into one string (a token's hash at every request: a
+/// `format!` per byte cost 1.3 % of GET /accounts).
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        out.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
+    }
+    out
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -269,5 +277,17 @@ mod tests {
         assert_eq!(a.hash().len(), 64);
         assert_eq!(a.hash(), TokenSecret::from_presented(a.expose()).hash());
         Ok(())
+    }
+
+    /// A token's hash as every store already holds it: SHA-256, lower-case hexadecimal
+    /// (FIPS 180-2's "abc" example).
+    #[test]
+    fn the_hash_is_sha256_in_lower_case_hexadecimal() {
+        assert_eq!(
+            TokenSecret::from_presented("abc").hash(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(hex(&[0x00, 0x0f, 0xa0, 0xff]), "000fa0ff");
+        assert_eq!(hex(&[]), "");
     }
 }

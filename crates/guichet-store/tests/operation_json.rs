@@ -4,8 +4,10 @@
 //! the same page from the columns, the JSON then written (per account, and at start).
 
 use guichet_store::operation_json::push_rendered;
-use guichet_store::testing::{TestDatabase, execute, forget_operation_json, stale_operation_json};
-use guichet_store::{Store, TransactionQuery, on_both_backends};
+use guichet_store::testing::{
+    TestDatabase, execute, forget_operation_json, page_and_count_plans, stale_operation_json,
+};
+use guichet_store::{Backend, Store, TransactionQuery, on_both_backends};
 
 const BANK: &str = "30258";
 /// ATLAS's current account: booked and pending (OTHR) operations in the sandbox.
@@ -192,4 +194,83 @@ on_both_backends! {
         assert!(text.contains("\"amount\":\"4242.42\"") && text.contains("CORRIGE"), "{text}");
         until_in_step(&store).await;
     }
+}
+
+/// SQLite reads a page from the index of pages alone (migration 0011), whatever its filters, and
+/// counts over the narrow index by day.
+#[tokio::test]
+async fn on_sqlite_a_page_is_read_from_one_index_and_counted_on_the_narrow_one() {
+    let db = TestDatabase::new(Backend::Sqlite).await;
+    let store = seeded(&db).await;
+    let day = |d: i16| {
+        today()
+            .checked_sub(jiff::Span::new().days(d))
+            .map(|d| d.to_string())
+            .ok()
+    };
+    let filtered = [
+        query(500, 0),
+        query(100, 450),
+        TransactionQuery {
+            from_day: day(90),
+            ..query(500, 0)
+        },
+        TransactionQuery {
+            from_day: day(90),
+            to_day: day(10),
+            ..query(100, 0)
+        },
+        TransactionQuery {
+            after_seq: Some(10),
+            ..query(500, 0)
+        },
+        TransactionQuery {
+            after_seq: Some(10),
+            upto_seq: Some(900),
+            ..query(500, 0)
+        },
+        TransactionQuery {
+            to_day: day(30),
+            upto_seq: Some(900),
+            ..query(500, 0)
+        },
+    ];
+    for query in &filtered {
+        let (page, count) = page_and_count_plans(&store, query)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            page,
+            [format!(
+                "SEARCH transactions USING COVERING INDEX transactions_page ({})",
+                if query.from_day.is_some() && query.to_day.is_some() {
+                    "bank_code=? AND account_id=? AND imputation_date>? AND imputation_date<?"
+                } else if query.from_day.is_some() {
+                    "bank_code=? AND account_id=? AND imputation_date>?"
+                } else if query.to_day.is_some() {
+                    "bank_code=? AND account_id=? AND imputation_date<?"
+                } else {
+                    "bank_code=? AND account_id=?"
+                }
+            )],
+            "{query:?}"
+        );
+        assert_eq!(count.len(), 1, "{count:?}");
+        assert!(
+            count[0].contains("COVERING INDEX transactions_by_day"),
+            "{query:?}: {count:?}"
+        );
+    }
+    // The count is still right through the narrow index.
+    let all = store
+        .count_transactions(&query(500, 0))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let listed = store
+        .transactions(&query(100_000, 0))
+        .await
+        .unwrap_or_default()
+        .len();
+    assert_eq!(usize::try_from(all).ok(), Some(listed));
+    assert!(listed > 1_200, "{listed}");
 }

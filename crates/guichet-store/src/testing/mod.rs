@@ -260,3 +260,24 @@ pub async fn execute(store: &crate::Store, sql: &str) -> crate::Result<u64> {
         .await?;
     Ok(done.rows_affected())
 }
+
+/// How SQLite reads a transactions page of `query` and its count: the `detail` lines of
+/// `EXPLAIN QUERY PLAN` for each, on the API's read path (empty on PostgreSQL).
+pub async fn page_and_count_plans(
+    store: &crate::Store,
+    query: &crate::TransactionQuery,
+) -> crate::Result<(Vec<String>, Vec<String>)> {
+    if store.backend() != crate::Backend::Sqlite {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let plan = |(sql, binds): (String, Vec<crate::read::Bound>)| async move {
+        store
+            .read_rows(&format!("EXPLAIN QUERY PLAN {sql}"), &binds, |row| {
+                row.text("detail")
+            })
+            .await
+    };
+    let page = plan(crate::pages::page_sql(query)).await?;
+    let count = plan(store.count_sql(query)).await?;
+    Ok((page, count))
+}
