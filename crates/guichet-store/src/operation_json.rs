@@ -195,6 +195,43 @@ mod tests {
         assert_eq!(same, json.as_bytes());
     }
 
+    /// The JSON the stores keep is this renderer's: a page copies what an import wrote, maybe
+    /// under an earlier release. Changing a byte of it (a member added, renamed, moved) needs a
+    /// migration that forgets the kept JSON (`UPDATE transactions SET json = NULL`), which the
+    /// fill then writes again (fill.rs); otherwise pages would mix both forms. This test fails
+    /// first, to say so.
+    #[test]
+    fn the_kept_json_is_this_renderers_form() {
+        let mut row = pending();
+        row.resource_id = "OP-1".into();
+        row.entry_reference = Some("REF-1".into());
+        row.status = "BOOK".into();
+        row.value_date = Some("2026-12-08".into());
+        row.transaction_date = Some("2026-12-06".into());
+        row.remittance = "LOYER DECEMBRE".into();
+        row.remittance_structured = Some(
+            r#"[{"type":{"code":"SCOR"},"reference":"RF18539007547034"}]"#.into(),
+        );
+        row.btc = Some([
+            Some("PMNT".into()),
+            Some("ICDT".into()),
+            Some("ESCT".into()),
+            Some("101".into()),
+            Some("FFBF".into()),
+        ]);
+        let pinned = concat!(
+            r#"{"resourceId":"OP-1","entryReference":"REF-1","#,
+            r#""transactionAmount":{"currency":"EUR","amount":"-12.34"},"#,
+            r#""creditDebitIndicator":"DBIT","status":"BOOK","bookingDate":"2026-12-07","#,
+            r#""valueDate":"2026-12-08","transactionDate":"2026-12-06","#,
+            r#""bankTransactionCode":{"domain":"PMNT","family":"ICDT","subFamily":"ESCT","#,
+            r#""code":"101","issuer":"FFBF"},"#,
+            r#""remittanceInformation":{"unstructured":["LOYER DECEMBRE"],"#,
+            r#""structured":[{"reference":"RF18539007547034","type":{"code":"SCOR"}}]}}"#,
+        );
+        assert_eq!(operation_json(&row.as_ref()), pinned);
+    }
+
     #[test]
     fn a_booked_operation_keeps_its_status() {
         let mut row = pending();
