@@ -209,9 +209,8 @@ mod tests {
         row.value_date = Some("2026-12-08".into());
         row.transaction_date = Some("2026-12-06".into());
         row.remittance = "LOYER DECEMBRE".into();
-        row.remittance_structured = Some(
-            r#"[{"type":{"code":"SCOR"},"reference":"RF18539007547034"}]"#.into(),
-        );
+        row.remittance_structured =
+            Some(r#"[{"type":{"code":"SCOR"},"reference":"RF18539007547034"}]"#.into());
         row.btc = Some([
             Some("PMNT".into()),
             Some("ICDT".into()),
