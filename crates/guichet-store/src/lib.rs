@@ -41,6 +41,7 @@ pub use limits::CallKey;
 pub use lockout::{LockoutRule, ScaBlockRecord, ScaFailure, ScaTry};
 pub use oauth::{AuthCode, DelegatedLogin, PsuGrant, Redeemed, ScaAttempt};
 pub use page_cache::PageCacheStats;
+pub use pages::PageOperations;
 pub use stats::MinuteRow;
 pub use tokens::{NewToken, TokenKind, TokenRecord, TokenSecret, new_family_id, split_scopes};
 pub use tpps::{QsealRecord, TppRecord};

@@ -1,6 +1,8 @@
 //! A page of operations as GET /transactions answers it: the operations' kept JSON
 //! (`operation_json`), one after the other, read as one column per row.
 
+use bytes::Bytes;
+
 use crate::operation_json::{push_rendered, push_with_status};
 use crate::read::Bound;
 use crate::{Result, Store, TransactionQuery};
@@ -40,10 +42,26 @@ pub(crate) fn page_sql(query: &TransactionQuery) -> (String, Vec<Bound>) {
     (sql, binds)
 }
 
+/// A page's operations as GET /transactions answers them: their JSON separated by commas (the
+/// inside of the page's `transactions` array), and how many. The bytes are shared with the
+/// page kept in memory, if it is kept: an answer sends them without copying them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageOperations {
+    pub json: Bytes,
+    pub count: usize,
+}
+
+/// About 480 bytes of JSON an operation (BENCHMARKS.md); room for a page of `limit`, 1 MiB at
+/// most before it grows.
+fn expected_bytes(limit: i64) -> usize {
+    usize::try_from(limit)
+        .unwrap_or(0)
+        .saturating_mul(512)
+        .min(1 << 20)
+}
+
 impl Store {
-    /// Appends the query's operations to `out` as their STET JSON separated by commas (the
-    /// inside of a page's `transactions` array), a pending one with the bank's
-    /// `pending_status`; answers how many.
+    /// The query's operations, a pending one with the bank's `pending_status`.
     ///
     /// With the account's stamp (`query.stamp`), a page kept with that stamp answers from
     /// memory, and a page read is kept with it (`page_cache`).
@@ -52,22 +70,21 @@ impl Store {
     /// forgets the JSON of a row whose columns change without it) makes the page be written
     /// again from the columns, the same bytes more slowly, and the account's JSON be written
     /// behind the answer.
-    pub async fn write_operations(
+    pub async fn page_operations(
         &self,
         query: &TransactionQuery,
         pending_status: &str,
-        out: &mut Vec<u8>,
-    ) -> Result<usize> {
+    ) -> Result<PageOperations> {
         let stamp = query.stamp;
         if let Some(stamp) = stamp
-            && let Some(count) = self.page_cache.answer(query, stamp, pending_status, out)
+            && let Some(kept) = self.page_cache.answer(query, stamp, pending_status)
         {
-            return Ok(count);
+            return Ok(kept);
         }
         let (sql, binds) = page_sql(query);
-        let start = out.len();
+        let mut out = Vec::with_capacity(expected_bytes(query.limit));
         let mut sink = Sink {
-            out: &mut *out,
+            out: &mut out,
             pending_status,
             count: 0,
             complete: true,
@@ -87,20 +104,30 @@ impl Store {
             })
             .await?;
         }
-        if sink.complete {
-            let count = sink.count;
-            if let Some(stamp) = stamp {
-                self.page_cache
-                    .keep(query, stamp, pending_status, &out[start..], count);
+        let (count, complete) = (sink.count, sink.complete);
+        if complete {
+            if out.capacity() > out.len() + out.len() / 4 {
+                // A kept page holds its allocation: no more than its bytes and a quarter.
+                out.shrink_to_fit();
             }
-            return Ok(count);
+            let page = PageOperations {
+                json: Bytes::from(out),
+                count,
+            };
+            if let Some(stamp) = stamp {
+                self.page_cache.keep(query, stamp, pending_status, &page);
+            }
+            return Ok(page);
         }
-        out.truncate(start);
+        out.clear();
         let count = self
-            .write_operations_from_columns(query, pending_status, out)
+            .write_operations_from_columns(query, pending_status, &mut out)
             .await?;
         self.fill_account_json_later(&query.bank_code, &query.account_id);
-        Ok(count)
+        Ok(PageOperations {
+            json: Bytes::from(out),
+            count,
+        })
     }
 
     async fn write_operations_from_columns(

@@ -27,16 +27,13 @@ fn query(limit: i64, offset: i64) -> TransactionQuery {
     }
 }
 
-/// The page the store answers, as bytes, and how many operations it holds; written after a
-/// prefix, as the API writes it after `{"transactions":[`.
+/// The page the store answers, as bytes, and how many operations it holds.
 async fn page(store: &Store, query: &TransactionQuery, pending: &str) -> (Vec<u8>, usize) {
-    let mut out = b"PREFIX".to_vec();
-    let count = store
-        .write_operations(query, pending, &mut out)
+    let page = store
+        .page_operations(query, pending)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    assert!(out.starts_with(b"PREFIX"), "the page is appended");
-    (out.split_off(6), count)
+    (page.json.to_vec(), page.count)
 }
 
 /// Waits (at most 10 s) until every operation's JSON is what its columns render: the pages

@@ -44,13 +44,13 @@ pub(crate) fn json<T: Serialize>(
     Ok(json_bytes(status, bytes, allowance))
 }
 
-/// A JSON answer already serialised.
+/// A JSON answer already serialised (one buffer, or a page sent in its parts).
 pub(crate) fn json_bytes(
     status: StatusCode,
-    bytes: Vec<u8>,
+    bytes: impl Into<axum::body::Body>,
     allowance: Option<Allowance>,
 ) -> Response {
-    let mut response = (status, bytes).into_response();
+    let mut response = (status, bytes.into()).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),

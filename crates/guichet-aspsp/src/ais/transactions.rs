@@ -6,6 +6,7 @@
 //! recent first (booking day, then technical id), at most `max_operations` (500) per answer;
 //! where the bank paginates, pages of `page_size` linked by `first`, `prev`, `next`, `last`.
 
+use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -15,7 +16,7 @@ use jiff::ToSpan;
 use jiff::civil::Date;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 
-use super::page::PageWriter;
+use super::page::PageBody;
 use super::query::{self, TransactionFilters};
 use super::{ais_psu, consent_of, json_bytes, no_content, psu_account};
 use crate::auth::{EXTENDED_HISTORY, Grant, GrantWithAccount};
@@ -84,14 +85,11 @@ pub async fn get(
     store_query.limit = page_size;
     store_query.offset = (page - 1) * page_size;
     let pending_status = bank.profile.pending_status.as_str();
-    // About 480 bytes of JSON an operation (BENCHMARKS.md).
-    let expected = usize::try_from(page_size).unwrap_or(0).saturating_mul(512);
-    let mut body = PageWriter::with_capacity(1024 + expected.min(1 << 20));
-    let count = state
+    let operations = state
         .store
-        .write_operations(&store_query, pending_status, body.operations())
+        .page_operations(&store_query, pending_status)
         .await?;
-    if count == 0 {
+    if operations.count == 0 {
         return Ok(no_content(allowance));
     }
     let href = |page: i64| {
@@ -120,7 +118,8 @@ pub async fn get(
         links.prev = (page > 1).then(|| href(page - 1));
         links.next = (page < last).then(|| href(page + 1));
     }
-    Ok(json_bytes(StatusCode::OK, body.finish(&links), allowance))
+    let body = PageBody::new(operations.json, &links);
+    Ok(json_bytes(StatusCode::OK, Body::new(body), allowance))
 }
 
 /// The booking days a request covers: `from` inclusive, `to` exclusive.

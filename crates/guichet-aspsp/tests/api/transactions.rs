@@ -157,6 +157,20 @@ on_both_backends! {
         let value = ok_json(app.get(BTP, &path, &token)).await;
         assert_eq!(list(&value).len(), 500);
         assert!(value["_links"].get("next").is_none());
+        // The page is sent in parts (opening, operations, links), kept in memory since its
+        // first read: its length announced, not chunked, and the first read's content.
+        let mut pages = Vec::new();
+        for _ in 0..2 {
+            let response = send(app.get(BTP, &path, &token)).await;
+            assert_eq!(response.status(), 200);
+            assert!(response.headers().get("transfer-encoding").is_none());
+            let announced = response.content_length();
+            let bytes = response.bytes().await.unwrap_or_default();
+            assert_eq!(announced, u64::try_from(bytes.len()).ok());
+            pages.push(bytes);
+        }
+        assert_eq!(pages[0], pages[1]);
+        assert_eq!(serde_json::from_slice::<serde_json::Value>(&pages[0]).ok().as_ref(), Some(&value));
         ok_json(app.get(BTP, &format!("{path}?dateFrom=2026-08-27T00:00:00.000"), &token)).await;
         expect_error(app.get(BTP, &format!("{path}?dateFrom=2026-08-25T00:00:00.000"), &token), 400, "90 days").await;
         expect_error(app.get(BTP, &format!("{path}?page=2"), &token), 400, "paginate").await;

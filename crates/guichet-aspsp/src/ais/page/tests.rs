@@ -8,7 +8,9 @@ use guichet_store::operation_json::{
 };
 use proptest::prelude::*;
 
-use super::PageWriter;
+use http_body::Body;
+
+use super::PageBody;
 use crate::ais::amount;
 
 /// The model of an operation, built field by field: the reference the writer must match.
@@ -146,24 +148,25 @@ proptest! {
             prev: None,
         };
         // As the store answers a page: each operation's kept JSON, its pending status spliced.
-        let mut page = PageWriter::with_capacity(16);
+        let mut operations = Vec::new();
         for (i, row) in rows.iter().enumerate() {
             if i > 0 {
-                page.operations().push(b',');
+                operations.push(b',');
             }
-            push_with_status(page.operations(), &operation_json(&row.as_ref()), &pending);
+            push_with_status(&mut operations, &operation_json(&row.as_ref()), &pending);
         }
-        let written = page.finish(&links);
+        let body = PageBody::new(operations.into(), &links);
+        let written = body.to_vec();
+        prop_assert_eq!(body.size_hint().exact(), u64::try_from(written.len()).ok());
         // As it answers one whose rows lack their JSON: rendered from the columns.
-        let mut page = PageWriter::with_capacity(16);
+        let mut operations = Vec::new();
         for (i, row) in rows.iter().enumerate() {
-            let out = page.operations();
             if i > 0 {
-                out.push(b',');
+                operations.push(b',');
             }
-            push_rendered(out, &row.as_ref(), &pending);
+            push_rendered(&mut operations, &row.as_ref(), &pending);
         }
-        let rendered = page.finish(&links);
+        let rendered = PageBody::new(operations.into(), &links).to_vec();
         prop_assert_eq!(&written, &rendered);
         let expected = serde_json::to_vec(&HalTransactions {
             transactions: rows.iter().map(|row| model(row, &pending)).collect(),
@@ -171,4 +174,51 @@ proptest! {
         })?;
         prop_assert_eq!(String::from_utf8_lossy(&written), String::from_utf8_lossy(&expected));
     }
+}
+
+/// The frames of a page: the opening, the operations as given (the same bytes, not a copy),
+/// the links; an empty part is not sent, and the size announced is what is sent.
+#[test]
+fn a_page_is_sent_in_its_parts_without_copying_the_operations() {
+    let links = TransactionsLinks {
+        self_: GenericLink::to("/accounts/CPT1/transactions"),
+        parent_list: None,
+        balances: None,
+        first: None,
+        last: None,
+        next: None,
+        prev: None,
+    };
+    let poll_all = |mut body: PageBody| {
+        let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+        let mut frames = Vec::new();
+        while let std::task::Poll::Ready(Some(Ok(frame))) =
+            std::pin::Pin::new(&mut body).poll_frame(&mut context)
+        {
+            frames.push(frame.into_data().unwrap_or_default());
+        }
+        assert!(body.is_end_stream());
+        assert_eq!(body.size_hint().exact(), Some(0));
+        frames
+    };
+    let operations = axum::body::Bytes::from_static(b"{\"resourceId\":\"A\"}");
+    let body = PageBody::new(operations.clone(), &links);
+    assert!(!body.is_end_stream());
+    let announced = body.size_hint().exact();
+    let frames = poll_all(body);
+    assert_eq!(frames.len(), 3);
+    assert_eq!(&frames[0][..], b"{\"transactions\":[");
+    assert_eq!(
+        frames[1].as_ptr(),
+        operations.as_ptr(),
+        "the operations are not copied"
+    );
+    assert_eq!(
+        &frames[2][..],
+        b"],\"_links\":{\"self\":{\"href\":\"/accounts/CPT1/transactions\"}}}"
+    );
+    let sent: usize = frames.iter().map(|f| f.len()).sum();
+    assert_eq!(announced, u64::try_from(sent).ok());
+    let empty = poll_all(PageBody::new(axum::body::Bytes::new(), &links));
+    assert_eq!(empty.len(), 2, "no empty frame");
 }
