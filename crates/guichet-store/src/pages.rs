@@ -106,7 +106,7 @@ impl Store {
         }
         let (count, complete) = (sink.count, sink.complete);
         if complete {
-            if out.capacity() > out.len() + out.len() / 4 {
+            if stamp.is_some() && out.capacity() > out.len() + out.len() / 4 {
                 // A kept page holds its allocation: no more than its bytes and a quarter.
                 out.shrink_to_fit();
             }
