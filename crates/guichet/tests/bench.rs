@@ -140,3 +140,53 @@ fn bench_times_the_import_of_a_statement() {
         "{again}"
     );
 }
+
+/// `--rounds N`: the baselines and the bank measured in turn N times, every round printed, and
+/// one ratio line with the medians and each round's ratio.
+#[test]
+fn bench_gives_the_median_of_rounds() {
+    let text = bench(&["--only", "accounts", "--rounds", "2"]);
+    assert!(
+        text.contains("  round 1\n") && text.contains("  round 2\n"),
+        "{text}"
+    );
+    assert_eq!(
+        text.lines()
+            .filter(|l| l.trim_start().starts_with("Guichet"))
+            .count(),
+        2,
+        "{text}"
+    );
+    let ratio = text
+        .lines()
+        .find(|l| l.starts_with("ratio: "))
+        .unwrap_or_else(|| panic!("no ratio\n{text}"));
+    assert_eq!(text.matches("ratio: ").count(), 1, "{text}");
+    assert!(
+        ratio.contains("(medians of 2 rounds; of static + verify: "),
+        "{ratio}"
+    );
+    // The two rounds' ratios, then their median first on the line.
+    let each: Vec<f64> = ratio
+        .rsplit(": ")
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches(')')
+        .split(", ")
+        .filter_map(|r| r.parse().ok())
+        .collect();
+    assert_eq!(each.len(), 2, "{ratio}");
+    let median: f64 = ratio["ratio: ".len()..]
+        .split('×')
+        .next()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(-1.0);
+    assert!(
+        (median - (each[0] + each[1]) / 2.0).abs() <= 0.011,
+        "{ratio}"
+    );
+    for label in ["static handler, same TLS stack", "Guichet"] {
+        let (rate, errors) = row(&text, label);
+        assert!(rate > 0.0 && errors == 0, "{label}\n{text}");
+    }
+}

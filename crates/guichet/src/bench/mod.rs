@@ -62,6 +62,11 @@ pub struct BenchArgs {
     /// Load the bank only, without the baselines (to profile it).
     #[arg(long)]
     no_baseline: bool,
+    /// Measure each request this many times, the baselines and the bank in turn, and give the
+    /// medians of the rounds' ratios: on a shared machine the systems of one round are measured
+    /// seconds apart, two rounds minutes apart.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=20))]
+    rounds: u32,
     /// Instead of loading the bank: write a camt.053 of this many operations (`--per-day` a
     /// statement) and time `guichet import` of it, and of it again, with its peak memory.
     #[arg(long)]
@@ -90,6 +95,32 @@ struct Bench {
     duration: Duration,
     /// Whether the bank keeps the pages it answers (`--page-cache-mb`, not 0).
     pages_kept: bool,
+    rounds: u32,
+}
+
+/// One round of a request's measurements: the baselines (static, then with the verification)
+/// and the bank with its peak memory.
+struct Round {
+    baselines: Option<(LoadResult, LoadResult)>,
+    bank: LoadResult,
+    rss: f64,
+}
+
+impl Round {
+    fn print(&self) {
+        if let Some((plain, verified)) = &self.baselines {
+            print_row("static handler, same TLS stack", plain, None);
+            print_row("static + one RSA-2048 verification", verified, None);
+        }
+        print_row("Guichet", &self.bank, Some(self.rss));
+    }
+
+    /// The bank ÷ static + verify, and ÷ static.
+    fn ratios(&self) -> Option<(f64, f64)> {
+        self.baselines
+            .as_ref()
+            .map(|(plain, verified)| (ratio(&self.bank, verified), ratio(&self.bank, plain)))
+    }
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
@@ -198,6 +229,7 @@ impl Bench {
             connections: args.connections,
             duration: Duration::from_secs(args.seconds.max(1)),
             pages_kept: args.page_cache_mb != Some(0),
+            rounds: args.rounds.max(1),
         })
     }
 
@@ -320,40 +352,68 @@ impl Bench {
         Ok(result)
     }
 
-    /// The three measurements of one request, printed as a table.
+    /// The three measurements of one request, in each round, printed as a table.
     async fn compare(&self, scenario: &Scenario, baselines: bool) -> anyhow::Result<()> {
         let prepared = self
             .signed_get(scenario.bank, scenario.psu, &scenario.path)
             .await?;
-        let baselines = if baselines {
-            Some((
-                self.load_baseline(&prepared, false).await?,
-                self.load_baseline(&prepared, true).await?,
-            ))
-        } else {
-            None
-        };
-        let (bank, rss) = self.load_bank(&prepared).await?;
+        let mut rounds = Vec::new();
+        for _ in 0..self.rounds {
+            rounds.push(self.round(&prepared, baselines).await?);
+        }
         println!(
             "\n{} — answer {} bytes",
             scenario.label,
             prepared.body.len()
         );
         print_header();
-        if let Some((plain, verified)) = &baselines {
-            print_row("static handler, same TLS stack", plain, None);
-            print_row("static + one RSA-2048 verification", verified, None);
+        for (n, round) in rounds.iter().enumerate() {
+            if rounds.len() > 1 {
+                println!("  round {}", n + 1);
+            }
+            round.print();
         }
-        print_row("Guichet", &bank, Some(rss));
         // Without the baselines there is nothing to divide by: no ratio.
-        if let Some((plain, verified)) = &baselines {
+        let ratios: Vec<(f64, f64)> = rounds.iter().filter_map(Round::ratios).collect();
+        if ratios.is_empty() {
+            return Ok(());
+        }
+        let verified: Vec<f64> = ratios.iter().map(|r| r.0).collect();
+        let plain: Vec<f64> = ratios.iter().map(|r| r.1).collect();
+        if ratios.len() == 1 {
             println!(
                 "ratio: {:.2}× of static + verify, {:.2}× of static",
-                ratio(&bank, verified),
-                ratio(&bank, plain)
+                verified[0], plain[0]
+            );
+        } else {
+            let each: Vec<String> = verified.iter().map(|r| format!("{r:.2}")).collect();
+            println!(
+                "ratio: {:.2}× of static + verify, {:.2}× of static (medians of {} rounds; of static + verify: {})",
+                median(&verified),
+                median(&plain),
+                ratios.len(),
+                each.join(", ")
             );
         }
         Ok(())
+    }
+
+    /// The baselines, if asked for, then the bank.
+    async fn round(&self, prepared: &Prepared, baselines: bool) -> anyhow::Result<Round> {
+        let baselines = if baselines {
+            Some((
+                self.load_baseline(prepared, false).await?,
+                self.load_baseline(prepared, true).await?,
+            ))
+        } else {
+            None
+        };
+        let (bank, rss) = self.load_bank(prepared).await?;
+        Ok(Round {
+            baselines,
+            bank,
+            rss,
+        })
     }
 
     /// Grows ATLAS's two accounts to 10,000 and `target` operations and compares their pages.
@@ -422,6 +482,29 @@ struct Prepared {
 
 fn ratio(a: &LoadResult, b: &LoadResult) -> f64 {
     a.per_second() / b.per_second().max(1e-9)
+}
+
+/// The middle value (the mean of the two middle ones for an even count); 0 for none.
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    match n {
+        0 => 0.0,
+        _ if n % 2 == 1 => sorted[n / 2],
+        _ => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_median_of_rounds() {
+        assert_eq!(super::median(&[]), 0.0);
+        assert_eq!(super::median(&[0.4]), 0.4);
+        assert_eq!(super::median(&[0.5, 0.3, 0.4]), 0.4);
+        assert_eq!(super::median(&[0.5, 0.3, 0.4, 0.6]), 0.45);
+    }
 }
 
 fn print_header() {
