@@ -496,17 +496,6 @@ fn median(values: &[f64]) -> f64 {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_median_of_rounds() {
-        assert_eq!(super::median(&[]), 0.0);
-        assert_eq!(super::median(&[0.4]), 0.4);
-        assert_eq!(super::median(&[0.5, 0.3, 0.4]), 0.4);
-        assert_eq!(super::median(&[0.5, 0.3, 0.4, 0.6]), 0.45);
-    }
-}
-
 fn print_header() {
     println!(
         "  {:<44} {:>10} {:>9} {:>9} {:>7} {:>10}",
@@ -524,4 +513,15 @@ fn print_row(label: &str, result: &LoadResult, rss: Option<f64>) {
         result.errors,
         rss.map_or_else(|| "—".to_owned(), |mb| format!("{mb:.1}"))
     );
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_median_of_rounds() {
+        assert_eq!(super::median(&[]), 0.0);
+        assert_eq!(super::median(&[0.4]), 0.4);
+        assert_eq!(super::median(&[0.5, 0.3, 0.4]), 0.4);
+        assert_eq!(super::median(&[0.5, 0.3, 0.4, 0.6]), 0.45);
+    }
 }
