@@ -106,7 +106,8 @@ impl Store {
         }
         let (count, complete) = (sink.count, sink.complete);
         if complete {
-            if stamp.is_some() && out.capacity() > out.len() + out.len() / 4 {
+            let kept = stamp.is_some() && self.page_cache.keeps(out.len());
+            if kept && out.capacity() > out.len() + out.len() / 4 {
                 // A kept page holds its allocation: no more than its bytes and a quarter.
                 out.shrink_to_fit();
             }

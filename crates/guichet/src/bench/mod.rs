@@ -62,9 +62,9 @@ pub struct BenchArgs {
     /// Load the bank only, without the baselines (to profile it).
     #[arg(long)]
     no_baseline: bool,
-    /// Measure each request this many times, the baselines and the bank in turn, and give the
-    /// medians of the rounds' ratios: on a shared machine the systems of one round are measured
-    /// seconds apart, two rounds minutes apart.
+    /// Measure each request (accounts, transactions; not grow or import) this many times, the
+    /// baselines and the bank in turn, and give the medians of the rounds' ratios: on a shared
+    /// machine the systems of one round are measured seconds apart, two rounds minutes apart.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=20))]
     rounds: u32,
     /// Instead of loading the bank: write a camt.053 of this many operations (`--per-day` a
@@ -238,7 +238,11 @@ impl Bench {
         let base = self.server.api(bank)?;
         let now = jiff::Timestamp::now().as_second();
         let scopes = ["aisp".to_owned()];
-        let (token, _) = mint_token(&self.store, bank, psu, &self.qwac, &scopes, now, 3600).await?;
+        // Valid for the whole of the request's rounds (three loads each), and an hour more.
+        let loads = u64::from(self.rounds) * 3 * self.duration.as_secs();
+        let lifetime = 3600 + i64::try_from(loads).unwrap_or(i64::MAX / 2);
+        let (token, _) =
+            mint_token(&self.store, bank, psu, &self.qwac, &scopes, now, lifetime).await?;
         self.consent_all(bank, &base, token.expose(), now).await?;
         let client = self.identity.http_client(&self.ca)?;
         let mut request = client

@@ -157,7 +157,6 @@ proptest! {
         }
         let body = PageBody::new(operations.into(), &links);
         let written = body.to_vec();
-        prop_assert_eq!(body.size_hint().exact(), u64::try_from(written.len()).ok());
         // As it answers one whose rows lack their JSON: rendered from the columns.
         let mut operations = Vec::new();
         for (i, row) in rows.iter().enumerate() {
