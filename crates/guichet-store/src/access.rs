@@ -313,10 +313,17 @@ impl Store {
 }
 
 /// A row of [`token_and_accounts`]: a token row (`'T'`) or an account with its balance.
+/// `found` holds one read's rows: its token rows repeat the same token, one row per granted
+/// account and operation, so the token is read from the first only (a PSU who granted twenty
+/// accounts' balances and transactions has forty).
 pub(crate) fn add_row(found: &mut AccessFound, row: &dyn Cols) -> Result<()> {
     let (tokens, accounts) = found;
     if row.text_ref("kind")? == "T" {
-        tokens.push(token_row(row)?);
+        let token = match tokens.first() {
+            Some((token, seal_registered, _)) => (token.clone(), *seal_registered),
+            None => (token_record(row)?, row.int("seal_registered")? != 0),
+        };
+        tokens.push((token.0, token.1, consent_row(row)?));
     } else {
         let account = account(row)?;
         let balance = joined_balance(row, &account.resource_id)?;
