@@ -160,12 +160,16 @@ fn token_binds(asked: &AccessAsked) -> Vec<Bound> {
     ]
 }
 
-pub(crate) fn token_row(row: &dyn Cols) -> Result<TokenRow> {
-    Ok((
-        token_record(row)?,
-        row.int("seal_registered")? != 0,
-        consent_row(row)?,
-    ))
+/// A token row, added to one read's: its token rows repeat the same token, one row per granted
+/// account and operation, so the token is read from the first only (a PSU who granted twenty
+/// accounts' balances and transactions has forty); the others give their consent row.
+fn add_token_row(tokens: &mut Vec<TokenRow>, row: &dyn Cols) -> Result<()> {
+    let (token, seal_registered) = match tokens.first() {
+        Some((token, seal_registered, _)) => (token.clone(), *seal_registered),
+        None => (token_record(row)?, row.int("seal_registered")? != 0),
+    };
+    tokens.push((token, seal_registered, consent_row(row)?));
+    Ok(())
 }
 
 /// TPPs whose QSealC lists are kept at most (all forgotten at once beyond).
@@ -295,7 +299,9 @@ impl Store {
         let mut binds = token_binds(asked);
         let sql = match &asked.accounts {
             Accounts::None => {
-                let tokens = self.read_rows(&ACCESS_SQL, &binds, token_row).await?;
+                let mut tokens = Vec::new();
+                self.read_each(&ACCESS_SQL, &binds, |row| add_token_row(&mut tokens, row))
+                    .await?;
                 return Ok((tokens, Vec::new()));
             }
             Accounts::All => &WITH_ACCOUNTS_SQL[0],
@@ -312,18 +318,12 @@ impl Store {
     }
 }
 
-/// A row of [`token_and_accounts`]: a token row (`'T'`) or an account with its balance.
-/// `found` holds one read's rows: its token rows repeat the same token, one row per granted
-/// account and operation, so the token is read from the first only (a PSU who granted twenty
-/// accounts' balances and transactions has forty).
+/// A row of [`token_and_accounts`], added to one read's: a token row (`'T'`) or an account
+/// with its balance.
 pub(crate) fn add_row(found: &mut AccessFound, row: &dyn Cols) -> Result<()> {
     let (tokens, accounts) = found;
     if row.text_ref("kind")? == "T" {
-        let token = match tokens.first() {
-            Some((token, seal_registered, _)) => (token.clone(), *seal_registered),
-            None => (token_record(row)?, row.int("seal_registered")? != 0),
-        };
-        tokens.push((token.0, token.1, consent_row(row)?));
+        add_token_row(tokens, row)?;
     } else {
         let account = account(row)?;
         let balance = joined_balance(row, &account.resource_id)?;

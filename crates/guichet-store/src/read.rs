@@ -285,7 +285,7 @@ impl SqliteReader {
 }
 
 /// The names of the first parameters, written once rather than at each bind.
-const PARAMETERS: [&str; 9] = ["$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9"];
+const PARAMETER_NAMES: [&str; 9] = ["$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9"];
 
 fn run(
     connection: &Connection,
@@ -296,7 +296,7 @@ fn run(
     let mut statement = connection.prepare_cached(sql)?;
     // `$n` is a named parameter to SQLite: bind each by its name, wherever it appears.
     for (i, bound) in binds.iter().enumerate() {
-        let name: std::borrow::Cow<'_, str> = PARAMETERS
+        let name: std::borrow::Cow<'_, str> = PARAMETER_NAMES
             .get(i)
             .map_or_else(|| format!("${}", i + 1).into(), |name| (*name).into());
         if let Some(index) = statement.parameter_index(&name)? {
