@@ -1,21 +1,33 @@
 //! A page of operations as GET /transactions answers it: the operations' kept JSON
 //! (`operation_json`), one after the other, read as one column per row.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 
 use crate::operation_json::{push_rendered, push_with_status};
-use crate::read::Bound;
-use crate::{Result, Store, TransactionQuery};
+use crate::pg_reader::PgReader;
+use crate::read::{Bound, Cols};
+use crate::{Result, Store, StoreError, TransactionQuery};
 
 /// The page being written: the operations so far, and whether one lacked its JSON.
-struct Sink<'o> {
-    out: &'o mut Vec<u8>,
-    pending_status: &'o str,
+struct Sink {
+    out: Vec<u8>,
+    pending_status: String,
     count: usize,
     complete: bool,
 }
 
-impl Sink<'_> {
+impl Sink {
+    fn new(limit: i64, pending_status: &str) -> Sink {
+        Sink {
+            out: Vec::with_capacity(expected_bytes(limit)),
+            pending_status: pending_status.to_owned(),
+            count: 0,
+            complete: true,
+        }
+    }
+
     fn push(&mut self, json: Option<&str>) {
         let Some(json) = json else {
             self.complete = false;
@@ -24,8 +36,14 @@ impl Sink<'_> {
         if self.count > 0 {
             self.out.push(b',');
         }
-        push_with_status(self.out, json, self.pending_status);
+        push_with_status(&mut self.out, json, &self.pending_status);
         self.count += 1;
+    }
+
+    /// Adds a row of [`page_sql`].
+    fn push_row(&mut self, row: &dyn Cols) -> Result<()> {
+        self.push(row.opt_text_ref_at(0)?);
+        Ok(())
     }
 }
 
@@ -49,6 +67,28 @@ pub(crate) fn page_sql(query: &TransactionQuery) -> (String, Vec<Bound>) {
 pub struct PageOperations {
     pub json: Bytes,
     pub count: usize,
+}
+
+/// On PostgreSQL, a page's rows come in some thirty reads of the socket (PostgreSQL sends 8 kB
+/// at a time), each a wake of the task that reads them. Read in a task of its own, a wake polls
+/// that task alone rather than the request's whole stack of futures, its span entered and left
+/// each time: 4 to 5 % more first reads a second (BENCHMARKS.md, 7 December, late). A request
+/// dropped meanwhile leaves the read to end (a page at most, within the statement timeout) and
+/// its connection to serve again, where it was closed.
+async fn read_page_in_task(
+    reads: Arc<PgReader>,
+    sql: String,
+    binds: Vec<Bound>,
+    mut sink: Sink,
+) -> Result<Sink> {
+    let read = tokio::spawn(async move {
+        reads
+            .each(&sql, &binds, &mut |row| sink.push_row(row))
+            .await
+            .map(|_| sink)
+    });
+    read.await
+        .map_err(|e| StoreError::Corrupt(format!("a read stopped: {e}")))?
 }
 
 /// About 480 bytes of JSON an operation (BENCHMARKS.md); room for a page of `limit`, 1 MiB at
@@ -82,13 +122,7 @@ impl Store {
             return Ok(kept);
         }
         let (sql, binds) = page_sql(query);
-        let mut out = Vec::with_capacity(expected_bytes(query.limit));
-        let mut sink = Sink {
-            out: &mut out,
-            pending_status,
-            count: 0,
-            complete: true,
-        };
+        let mut sink = Sink::new(query.limit, pending_status);
         if query.offset > 0 {
             // A page far from the first walks the pages before it: off the workers, copied.
             let rows = self
@@ -97,14 +131,18 @@ impl Store {
             for json in &rows {
                 sink.push(json.as_deref());
             }
+        } else if let Some(reads) = &self.pg_reader {
+            sink = read_page_in_task(reads.clone(), sql, binds, sink).await?;
         } else {
-            self.read_each(&sql, &binds, |row| {
-                sink.push(row.opt_text_ref_at(0)?);
-                Ok(())
-            })
-            .await?;
+            self.read_each(&sql, &binds, |row| sink.push_row(row))
+                .await?;
         }
-        let (count, complete) = (sink.count, sink.complete);
+        let Sink {
+            mut out,
+            count,
+            complete,
+            ..
+        } = sink;
         if complete {
             let kept = stamp.is_some() && self.page_cache.keeps(out.len());
             if kept && out.capacity() > out.len() + out.len() / 4 {
@@ -147,5 +185,94 @@ impl Store {
             Ok(())
         })
         .await
+    }
+}
+
+#[cfg(all(test, feature = "test-support"))]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::Backend;
+    use crate::testing::TestDatabase;
+
+    /// Rows of one JSON object each, `{"n":1}` to `{"n":<rows>}`, after PostgreSQL slept
+    /// `sleep` seconds.
+    fn rows_sql(rows: i64, sleep: f64) -> String {
+        format!(
+            "SELECT '{{\"n\":' || x || '}}' AS json \
+             FROM (SELECT pg_sleep({sleep})) AS s, generate_series(1, {rows}) AS x ORDER BY x"
+        )
+    }
+
+    async fn reader(db: &TestDatabase) -> Arc<PgReader> {
+        match PgReader::connect(db.url.expose(), 4).await {
+            Ok(reader) => Arc::new(reader),
+            Err(e) => panic!("cannot open {}: {e}", db.url),
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_page_read_in_its_own_task_gives_its_rows_in_order() {
+        let db = TestDatabase::new(Backend::Postgres).await;
+        let reads = reader(&db).await;
+        let sink = Sink::new(600, "OTHR");
+        let read = read_page_in_task(reads, rows_sql(600, 0.0), Vec::new(), sink).await;
+        let sink = read.unwrap_or_else(|e| panic!("the page: {e}"));
+        let expected = (1..=600)
+            .map(|n| format!("{{\"n\":{n}}}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        assert_eq!(sink.count, 600);
+        assert!(sink.complete);
+        assert_eq!(String::from_utf8_lossy(&sink.out), expected);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_page_whose_request_went_away_is_read_to_its_end_and_its_connection_kept() {
+        let db = TestDatabase::new(Backend::Postgres).await;
+        let reads = reader(&db).await;
+        assert_eq!(reads.state(), (1, 1), "one connection opened at the start");
+        let abandoned = tokio::time::timeout(
+            Duration::from_millis(50),
+            read_page_in_task(
+                reads.clone(),
+                rows_sql(500, 0.3),
+                Vec::new(),
+                Sink::new(500, "PDNG"),
+            ),
+        )
+        .await;
+        assert!(
+            abandoned.is_err(),
+            "the request went away while PostgreSQL slept"
+        );
+        assert_eq!(
+            reads.state(),
+            (1, 0),
+            "the read goes on without its request"
+        );
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while reads.state() != (1, 1) && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(
+            reads.state(),
+            (1, 1),
+            "read to its end, the connection serves again rather than being closed"
+        );
+        let next = read_page_in_task(
+            reads.clone(),
+            rows_sql(3, 0.0),
+            Vec::new(),
+            Sink::new(3, "PDNG"),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("the next page: {e}"));
+        assert_eq!(
+            String::from_utf8_lossy(&next.out),
+            r#"{"n":1},{"n":2},{"n":3}"#
+        );
+        assert_eq!(reads.state(), (1, 1), "on the same connection");
     }
 }
