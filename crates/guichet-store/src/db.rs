@@ -165,7 +165,9 @@ impl Store {
         store.reader = SqliteReader::for_url(url).map(Arc::new);
         if backend == Backend::Postgres {
             let reads = max_connections.saturating_sub(writers).max(1);
-            store.pg_reader = Some(Arc::new(PgReader::connect(url.expose(), reads).await?));
+            let reader = Arc::new(PgReader::connect(url.expose(), reads).await?);
+            reader.close_stale_every(crate::pg_reader::REAP_EVERY);
+            store.pg_reader = Some(reader);
         }
         Ok(store)
     }

@@ -12,17 +12,21 @@
 //! - a read waits at most [`WAIT`] for its turn and a connection, the opening of a new one
 //!   included (then 503, as after the pool's timeout);
 //! - a connection serves at most [`LIFETIME`] and waits unused at most [`IDLE_TIMEOUT`] (as in
-//!   sqlx's pool), so that a failover or a connection balancer sees them move.
+//!   sqlx's pool), so that a failover or a connection balancer sees them move; the idle ones
+//!   are looked at every [`REAP_EVERY`] too, so that an instance gone quiet after a burst gives
+//!   its connections back to PostgreSQL (its `max_connections` is shared by every instance)
+//!   rather than holding them until its next burst.
 
 use std::str::FromStr;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::TryStreamExt;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgRow};
 use sqlx::{AssertSqlSafe, Connection};
 use tokio::sync::Semaphore;
+use tokio::task::JoinHandle;
 
 use crate::read::Bound;
 use crate::{Result, StoreError};
@@ -36,6 +40,10 @@ const LIFETIME: Duration = Duration::from_secs(30 * 60);
 /// How long a connection may wait unused before it is closed (as in sqlx's pool): after a
 /// failover or a restart, the connections of a quiet hour are not found dead at the next burst.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+
+/// How often the idle connections are looked at, and those past their idle time or lifetime
+/// closed, when no read comes to meet them.
+pub(crate) const REAP_EVERY: Duration = Duration::from_secs(30);
 
 /// How long PostgreSQL may run one read: the bank answers every request within 30 s (the
 /// portal's GL 2.4, `edge::ANSWER_DEADLINE`) and drops it then; a read abandoned with its
@@ -142,18 +150,61 @@ impl PgReader {
         });
     }
 
-    /// The most recently used idle connection still within its lifetime and idle time; the
-    /// others met on the way are closed.
+    /// Whether an idle connection may still serve: within its lifetime and its idle time.
+    fn fresh(&self, kept: &Kept) -> bool {
+        kept.opened.elapsed() < self.lifetime && kept.idle_since.elapsed() < self.idle_timeout
+    }
+
+    /// The most recently used idle connection still fresh; the others met on the way are
+    /// closed.
     fn idle_connection(&self) -> Option<Kept> {
         loop {
             let kept = self.idle.lock().ok()?.pop()?;
-            if kept.opened.elapsed() < self.lifetime
-                && kept.idle_since.elapsed() < self.idle_timeout
-            {
+            if self.fresh(&kept) {
                 return Some(kept);
             }
             self.retire(kept);
         }
+    }
+
+    /// Closes the idle connections that are no longer fresh; answers how many.
+    fn close_stale(&self) -> usize {
+        let stale = match self.idle.lock() {
+            Ok(mut idle) => {
+                let (fresh, stale) = std::mem::take(&mut *idle)
+                    .into_iter()
+                    .partition::<Vec<_>, _>(|kept| self.fresh(kept));
+                *idle = fresh;
+                stale
+            }
+            Err(_) => return 0,
+        };
+        let closed = stale.len();
+        for kept in stale {
+            self.retire(kept);
+        }
+        closed
+    }
+
+    /// Every `every`, closes the idle connections no longer fresh, until the reader is closed
+    /// or dropped (the task holds it weakly).
+    pub(crate) fn close_stale_every(self: &Arc<Self>, every: Duration) -> JoinHandle<()> {
+        let reader = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            ticks.tick().await;
+            loop {
+                ticks.tick().await;
+                let Some(reader) = reader.upgrade() else {
+                    return;
+                };
+                if reader.turns.is_closed() {
+                    return;
+                }
+                reader.close_stale();
+            }
+        })
     }
 
     /// An idle connection, or a new one opened by `deadline`.

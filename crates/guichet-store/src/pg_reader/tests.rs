@@ -240,3 +240,72 @@ async fn a_closed_reader_refuses_reads_and_closes_its_connections() {
         Err(e) => assert!(e.is_unavailable(), "{e}"),
     }
 }
+
+/// Whether PostgreSQL still has a server process `pid`, asked on a connection of its own.
+async fn server_process_exists(db: &TestDatabase, pid: i64) -> bool {
+    let other = reader(db, 1).await;
+    let mut found: i64 = -1;
+    let read = other
+        .each(
+            "SELECT COUNT(*) AS n FROM pg_stat_activity WHERE CAST(pid AS BIGINT) = $1",
+            &[Bound::Int(pid)],
+            &mut |row| {
+                found = row.try_get("n")?;
+                Ok(())
+            },
+        )
+        .await;
+    other.close().await;
+    assert!(matches!(read, Ok(1)), "pg_stat_activity: {read:?}");
+    found == 1
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_are_closed_past_their_idle_time_without_a_read_to_meet_them() {
+    let db = TestDatabase::new(Backend::Postgres).await;
+    let mut quiet = reader(&db, 4).await;
+    quiet.idle_timeout = Duration::from_secs(1);
+    let quiet = Arc::new(quiet);
+    // A burst: two reads at once leave two idle connections.
+    let (a, b) = tokio::join!(
+        quiet.rows("SELECT pg_sleep(0.1)", &[]),
+        quiet.rows("SELECT pg_sleep(0.1)", &[])
+    );
+    assert_eq!((a.ok(), b.ok()), (Some(1), Some(1)));
+    assert_eq!(quiet.state(), (2, 2));
+    let pid = backend_pid(&quiet).await;
+    assert!(server_process_exists(&db, pid).await);
+
+    assert_eq!(quiet.close_stale(), 0, "fresh connections are kept");
+    assert_eq!(quiet.state(), (2, 2));
+    let closing = quiet.close_stale_every(Duration::from_millis(50));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while quiet.state() != (0, 0) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(quiet.state(), (0, 0), "no read came, both were closed");
+    while server_process_exists(&db, pid).await && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        !server_process_exists(&db, pid).await,
+        "PostgreSQL's process of the connection ended"
+    );
+
+    // The reader still reads, on a connection of its own; closed, its task ends.
+    assert_ne!(backend_pid(&quiet).await, pid);
+    assert_eq!(quiet.state(), (1, 1));
+    quiet.close().await;
+    let ended = tokio::time::timeout(Duration::from_secs(2), closing).await;
+    assert!(ended.is_ok(), "the task ends once the reader is closed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_task_that_closes_stale_connections_ends_with_its_reader() {
+    let db = TestDatabase::new(Backend::Postgres).await;
+    let dropped = Arc::new(reader(&db, 1).await);
+    let closing = dropped.close_stale_every(Duration::from_millis(20));
+    drop(dropped);
+    let ended = tokio::time::timeout(Duration::from_secs(2), closing).await;
+    assert!(ended.is_ok(), "the task ends once the reader is dropped");
+}
