@@ -309,3 +309,42 @@ async fn the_task_that_closes_stale_connections_ends_with_its_reader() {
     let ended = tokio::time::timeout(Duration::from_secs(2), closing).await;
     assert!(ended.is_ok(), "the task ends once the reader is dropped");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_under_way_when_the_reader_closes_ends_then_its_connection_is_closed() {
+    let db = TestDatabase::new(Backend::Postgres).await;
+    let reader = Arc::new(reader(&db, 2).await);
+    let pid = backend_pid(&reader).await;
+    let reading = {
+        let reader = reader.clone();
+        tokio::spawn(async move {
+            reader
+                .rows(
+                    "SELECT x FROM (SELECT pg_sleep(0.3)) AS s, generate_series(1, 3) AS x",
+                    &[],
+                )
+                .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(reader.state(), (1, 0), "the read holds the connection");
+    reader.close().await;
+    let read = reading.await;
+    assert!(
+        matches!(read, Ok(Ok(3))),
+        "the read under way is answered: {read:?}"
+    );
+    assert_eq!(reader.state(), (0, 0), "its connection is not kept");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while server_process_exists(&db, pid).await && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        !server_process_exists(&db, pid).await,
+        "PostgreSQL's process of the connection ended"
+    );
+    match reader.rows("SELECT 1", &[]).await {
+        Ok(_) => panic!("a closed reader read"),
+        Err(e) => assert!(e.is_unavailable(), "{e}"),
+    }
+}
