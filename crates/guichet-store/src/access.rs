@@ -19,28 +19,27 @@ use crate::tokens::{TokenRecord, TokenSecret, token_record};
 use crate::tpps::QsealRecord;
 use crate::{Result, Store};
 
-/// Where a token's query finds what the request gave: its bound parameters when it is read
-/// alone, the rows of the batch (`r`, [`crate::access_batch`]) when read with others.
+/// Where a token's query finds its token and what the request gave: the token by its bound
+/// parameters when it is read alone; when read with others, the tokens of the batch found
+/// once for both branches of the query (`f`, [`crate::access_batch`]), each with what its
+/// request gave.
 pub(crate) struct Given {
-    pub token_hash: &'static str,
-    pub kind: &'static str,
-    pub bank_code: &'static str,
+    /// The tokens (`t`) the branches start from.
+    pub tokens: &'static str,
+    /// The condition that picks the token asked for among `tokens`, if they are not only those.
+    pub condition: Option<&'static str>,
     pub client_id: &'static str,
     pub qseal_sha256: &'static str,
     pub balance_type: &'static str,
-    /// Whether the tokens are those of the batch's rows.
-    pub batched: bool,
 }
 
 /// `$1`…`$6`: a token read alone.
 pub(crate) const ALONE: Given = Given {
-    token_hash: "$1",
-    kind: "$2",
-    bank_code: "$3",
+    tokens: "tokens t",
+    condition: Some("t.token_hash = $1 AND t.kind = $2 AND t.bank_code = $3"),
     client_id: "$4",
     qseal_sha256: "$5",
     balance_type: "$6",
-    batched: false,
 };
 
 /// The token, whether the QSealC is registered to the client, and the consent (one row per
@@ -60,47 +59,30 @@ fn token_columns(given: &Given) -> String {
     )
 }
 
-/// The token asked for (`FROM` its table, and the condition that finds it).
-fn token_and_condition(given: &Given) -> (&'static str, String) {
-    let condition = format!(
-        "t.token_hash = {} AND t.kind = {} AND t.bank_code = {}",
-        given.token_hash, given.kind, given.bank_code
-    );
-    if given.batched {
-        ("r JOIN tokens t ON", condition)
-    } else {
-        ("tokens t", condition)
-    }
+/// ` WHERE` the condition that picks the token, if any.
+fn token_filter(given: &Given) -> String {
+    given
+        .condition
+        .map(|condition| format!(" WHERE {condition}"))
+        .unwrap_or_default()
 }
 
 /// `FROM` the token asked for, with its consent.
 fn token_from(given: &Given) -> String {
-    let (tokens, condition) = token_and_condition(given);
-    let joins = "LEFT JOIN consents c \
-       ON c.bank_code = t.bank_code AND c.psu_id = t.psu_id AND c.client_id = t.client_id \
-     LEFT JOIN consent_accounts a \
-       ON a.bank_code = c.bank_code AND a.psu_id = c.psu_id AND a.client_id = c.client_id";
-    if given.batched {
-        format!("FROM {tokens} {condition} {joins}")
-    } else {
-        format!("FROM {tokens} {joins} WHERE {condition}")
-    }
+    format!(
+        "FROM {} LEFT JOIN consents c \
+           ON c.bank_code = t.bank_code AND c.psu_id = t.psu_id AND c.client_id = t.client_id \
+         LEFT JOIN consent_accounts a \
+           ON a.bank_code = c.bank_code AND a.psu_id = c.psu_id AND a.client_id = c.client_id{}",
+        given.tokens,
+        token_filter(given)
+    )
 }
 
 /// The accounts of the token's PSU with their balance of the given type, in the columns the
 /// account and joined-balance mappings read; NULL where [`token_columns`] has no counterpart.
 fn account_branch(given: &Given) -> String {
-    let (tokens, condition) = token_and_condition(given);
     let balance_type = given.balance_type;
-    let accounts = "JOIN accounts acc ON acc.bank_code = t.bank_code AND acc.psu_id = t.psu_id";
-    let (join, filter) = if given.batched {
-        (format!("{tokens} {condition} {accounts}"), String::new())
-    } else {
-        (
-            format!("{tokens} {accounts}"),
-            format!(" WHERE {condition}"),
-        )
-    };
     format!(
         "SELECT 'A' AS kind, NULL AS family_id, acc.bank_code, NULL AS client_id, \
      acc.psu_id, NULL AS scopes, NULL AS issued_at, NULL AS expires_at, NULL AS sca_at, \
@@ -111,9 +93,11 @@ fn account_branch(given: &Given) -> String {
      acc.segment, acc.eligible, acc.position, acc.operations_stamp, b.balance_type, b.name AS balance_name, \
      b.amount_minor, b.currency AS balance_currency, b.reference_date, b.last_change, \
      b.last_committed \
-     FROM {join} \
+     FROM {} JOIN accounts acc ON acc.bank_code = t.bank_code AND acc.psu_id = t.psu_id \
      LEFT JOIN balances b \
-       ON b.bank_code = acc.bank_code AND b.account_id = acc.resource_id AND b.balance_type = {balance_type}{filter}"
+       ON b.bank_code = acc.bank_code AND b.account_id = acc.resource_id AND b.balance_type = {balance_type}{}",
+        given.tokens,
+        token_filter(given)
     )
 }
 

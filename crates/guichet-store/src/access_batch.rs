@@ -118,15 +118,24 @@ struct Queue {
     runners: usize,
 }
 
-/// A batch's row of each read, and the columns that read it.
+/// The tokens of a batch's reads (`r`), found once for both branches of its query (the token
+/// and consent, the accounts and balances), each with what its read gave. Joined in each
+/// branch instead, PostgreSQL found them twice, and on small tables planned the second branch
+/// from the accounts: the query ran 6,600–7,000 times a second for sixteen reads (pgbench, two
+/// clients), 10,000 with the tokens found first.
+const FOUND: &str = "f AS MATERIALIZED (SELECT r.n, r.client_id AS asked_client, \
+     r.qseal_sha256 AS asked_seal, r.balance_type AS asked_balance, \
+     r.only_account AS asked_account, t.* \
+     FROM r JOIN tokens t \
+       ON t.token_hash = r.token_hash AND t.kind = r.kind AND t.bank_code = r.bank_code)";
+
+/// The batch's tokens, and what each read gave.
 const BATCHED: Given = Given {
-    token_hash: "r.token_hash",
-    kind: "r.kind",
-    bank_code: "r.bank_code",
-    client_id: "r.client_id",
-    qseal_sha256: "r.qseal_sha256",
-    balance_type: "r.balance_type",
-    batched: true,
+    tokens: "f t",
+    condition: None,
+    client_id: "t.asked_client",
+    qseal_sha256: "t.asked_seal",
+    balance_type: "t.asked_balance",
 };
 
 /// The sizes of batch a query is written for, the last [`MAX_BATCH`]. A batch is padded to
@@ -152,9 +161,10 @@ fn batch_sql(reads: usize) -> String {
         .collect();
     format!(
         "WITH r(n, token_hash, kind, bank_code, client_id, qseal_sha256, balance_type, only_account) \
-         AS (VALUES {}) {} WHERE (r.only_account = '' OR '=' || acc.resource_id = r.only_account)",
+         AS (VALUES {}), {FOUND} {} \
+         WHERE (t.asked_account = '' OR '=' || acc.resource_id = t.asked_account)",
         rows.join(", "),
-        token_and_accounts(&BATCHED, "r.n AS request, ")
+        token_and_accounts(&BATCHED, "t.n AS request, ")
     )
 }
 
