@@ -72,9 +72,9 @@ pub struct PageOperations {
 /// On PostgreSQL, a page's rows come in some thirty reads of the socket (PostgreSQL sends 8 kB
 /// at a time), each a wake of the task that reads them. Read in a task of its own, a wake polls
 /// that task alone rather than the request's whole stack of futures, its span entered and left
-/// each time: 4 to 5 % more first reads a second (BENCHMARKS.md, 7 December, late night). A request
-/// dropped meanwhile leaves the read to end (a page at most, within the statement timeout) and
-/// its connection to serve again, where it was closed.
+/// each time: 4 to 5 % more first reads a second (BENCHMARKS.md, 7 December, late night). A
+/// request dropped meanwhile leaves the read to end (a page at most, within the statement
+/// timeout) and its connection to serve again, where it was closed.
 async fn read_page_in_task(
     reads: Arc<PgReader>,
     sql: String,
