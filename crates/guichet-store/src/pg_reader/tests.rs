@@ -260,6 +260,18 @@ async fn server_process_exists(db: &TestDatabase, pid: i64) -> bool {
     found == 1
 }
 
+/// Waits, 5 s at most, for PostgreSQL's server process `pid` to end.
+async fn server_process_ends(db: &TestDatabase, pid: i64) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while server_process_exists(db, pid).await && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        !server_process_exists(db, pid).await,
+        "PostgreSQL's process of the connection ended"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_connections_are_closed_past_their_idle_time_without_a_read_to_meet_them() {
     let db = TestDatabase::new(Backend::Postgres).await;
@@ -284,13 +296,7 @@ async fn idle_connections_are_closed_past_their_idle_time_without_a_read_to_meet
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(quiet.state(), (0, 0), "no read came, both were closed");
-    while server_process_exists(&db, pid).await && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(
-        !server_process_exists(&db, pid).await,
-        "PostgreSQL's process of the connection ended"
-    );
+    server_process_ends(&db, pid).await;
 
     // The reader still reads, on a connection of its own; closed, its task ends.
     assert_ne!(backend_pid(&quiet).await, pid);
@@ -335,14 +341,7 @@ async fn a_read_under_way_when_the_reader_closes_ends_then_its_connection_is_clo
         "the read under way is answered: {read:?}"
     );
     assert_eq!(reader.state(), (0, 0), "its connection is not kept");
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while server_process_exists(&db, pid).await && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(
-        !server_process_exists(&db, pid).await,
-        "PostgreSQL's process of the connection ended"
-    );
+    server_process_ends(&db, pid).await;
     match reader.rows("SELECT 1", &[]).await {
         Ok(_) => panic!("a closed reader read"),
         Err(e) => assert!(e.is_unavailable(), "{e}"),
