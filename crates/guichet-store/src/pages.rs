@@ -6,7 +6,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::operation_json::{push_rendered, push_with_status};
-use crate::pg_reader::PgReader;
+use crate::pg_reader::{ABANDONED_READ_DEADLINE, PgReader};
 use crate::read::{Bound, Cols};
 use crate::{Result, Store, StoreError, TransactionQuery};
 
@@ -73,22 +73,38 @@ pub struct PageOperations {
 /// at a time), each a wake of the task that reads them. Read in a task of its own, a wake polls
 /// that task alone rather than the request's whole stack of futures, its span entered and left
 /// each time: 4 to 5 % more first reads a second (BENCHMARKS.md, 7 December, late night). A
-/// request dropped meanwhile leaves the read to end (a page at most, within the statement
-/// timeout) and its connection to serve again, where it was closed.
+/// request dropped meanwhile leaves the read to end and its connection to serve again, where
+/// it was closed; a read that takes longer than [`ABANDONED_READ_DEADLINE`] (a PostgreSQL that
+/// no longer answers at all, which its statement timeout cannot stop) is dropped then, its
+/// connection closed and its turn freed (`deadline`, that one but in tests).
 async fn read_page_in_task(
     reads: Arc<PgReader>,
     sql: String,
     binds: Vec<Bound>,
     mut sink: Sink,
+    deadline: std::time::Duration,
 ) -> Result<Sink> {
     let read = tokio::spawn(async move {
-        reads
-            .each(&sql, &binds, &mut |row| sink.push_row(row))
-            .await
-            .map(|_| sink)
+        let mut push = |row: &sqlx::postgres::PgRow| sink.push_row(row);
+        let rows = reads.each(&sql, &binds, &mut push);
+        match tokio::time::timeout(deadline, rows).await {
+            Ok(read) => read.map(|_| sink),
+            Err(_) => Err(StoreError::Read(
+                "PostgreSQL did not send a page of operations in time".into(),
+                true,
+            )),
+        }
     });
-    read.await
-        .map_err(|e| StoreError::Corrupt(format!("a read stopped: {e}")))?
+    match read.await {
+        Ok(read) => read,
+        Err(stopped) if stopped.is_cancelled() => Err(StoreError::Read(
+            "a page's read stopped with the runtime".into(),
+            true,
+        )),
+        Err(stopped) => Err(StoreError::Corrupt(format!(
+            "a page's read stopped: {stopped}"
+        ))),
+    }
 }
 
 /// About 480 bytes of JSON an operation (BENCHMARKS.md); room for a page of `limit`, 1 MiB at
@@ -132,7 +148,8 @@ impl Store {
                 sink.push(json.as_deref());
             }
         } else if let Some(reads) = &self.pg_reader {
-            sink = read_page_in_task(reads.clone(), sql, binds, sink).await?;
+            sink =
+                read_page_in_task(reads.clone(), sql, binds, sink, ABANDONED_READ_DEADLINE).await?;
         } else {
             self.read_each(&sql, &binds, |row| sink.push_row(row))
                 .await?;
@@ -205,11 +222,18 @@ mod tests {
         )
     }
 
-    async fn reader(db: &TestDatabase) -> Arc<PgReader> {
-        match PgReader::connect(db.url.expose(), 4).await {
+    const LONG: Duration = ABANDONED_READ_DEADLINE;
+
+    /// A reader of up to `max` connections at once.
+    async fn reader_of(db: &TestDatabase, max: u32) -> Arc<PgReader> {
+        match PgReader::connect(db.url.expose(), max).await {
             Ok(reader) => Arc::new(reader),
             Err(e) => panic!("cannot open {}: {e}", db.url),
         }
+    }
+
+    async fn reader(db: &TestDatabase) -> Arc<PgReader> {
+        reader_of(db, 4).await
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -217,7 +241,7 @@ mod tests {
         let db = TestDatabase::new(Backend::Postgres).await;
         let reads = reader(&db).await;
         let sink = Sink::new(600, "OTHR");
-        let read = read_page_in_task(reads, rows_sql(600, 0.0), Vec::new(), sink).await;
+        let read = read_page_in_task(reads, rows_sql(600, 0.0), Vec::new(), sink, LONG).await;
         let sink = read.unwrap_or_else(|e| panic!("the page: {e}"));
         let expected = (1..=600)
             .map(|n| format!("{{\"n\":{n}}}"))
@@ -228,18 +252,38 @@ mod tests {
         assert_eq!(String::from_utf8_lossy(&sink.out), expected);
     }
 
+    /// The server process of the connection that answers the next read.
+    async fn backend_pid(reads: &Arc<PgReader>) -> String {
+        let sql = "SELECT CAST(pg_backend_pid() AS TEXT) AS json".to_owned();
+        let read =
+            read_page_in_task(reads.clone(), sql, Vec::new(), Sink::new(1, "PDNG"), LONG).await;
+        let sink = read.unwrap_or_else(|e| panic!("pg_backend_pid: {e}"));
+        String::from_utf8_lossy(&sink.out).into_owned()
+    }
+
+    /// Waits, 10 s at most, for the reader's (open, idle) connections to be `state`.
+    async fn until_state(reads: &PgReader, state: (u32, usize), what: &str) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while reads.state() != state && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(reads.state(), state, "{what}");
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_page_whose_request_went_away_is_read_to_its_end_and_its_connection_kept() {
         let db = TestDatabase::new(Backend::Postgres).await;
         let reads = reader(&db).await;
-        assert_eq!(reads.state(), (1, 1), "one connection opened at the start");
+        let before = backend_pid(&reads).await;
+        assert_eq!(reads.state(), (1, 1), "one connection, idle");
         let abandoned = tokio::time::timeout(
             Duration::from_millis(50),
             read_page_in_task(
                 reads.clone(),
-                rows_sql(500, 0.3),
+                rows_sql(500, 1.0),
                 Vec::new(),
                 Sink::new(500, "PDNG"),
+                LONG,
             ),
         )
         .await;
@@ -247,32 +291,45 @@ mod tests {
             abandoned.is_err(),
             "the request went away while PostgreSQL slept"
         );
-        assert_eq!(
-            reads.state(),
-            (1, 0),
-            "the read goes on without its request"
-        );
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while reads.state() != (1, 1) && std::time::Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        assert_eq!(
-            reads.state(),
+        until_state(&reads, (1, 0), "the read goes on without its request").await;
+        until_state(
+            &reads,
             (1, 1),
-            "read to its end, the connection serves again rather than being closed"
-        );
-        let next = read_page_in_task(
-            reads.clone(),
-            rows_sql(3, 0.0),
-            Vec::new(),
-            Sink::new(3, "PDNG"),
+            "read to its end, the connection serves again rather than being closed",
         )
-        .await
-        .unwrap_or_else(|e| panic!("the next page: {e}"));
-        assert_eq!(
-            String::from_utf8_lossy(&next.out),
-            r#"{"n":1},{"n":2},{"n":3}"#
+        .await;
+        assert_eq!(backend_pid(&reads).await, before, "the same connection");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_read_past_its_deadline_is_dropped_its_connection_closed_and_its_turn_freed() {
+        let db = TestDatabase::new(Backend::Postgres).await;
+        // One read at a time: the next read finds the turn free, or waits and fails.
+        let reads = reader_of(&db, 1).await;
+        let before = backend_pid(&reads).await;
+        let started = std::time::Instant::now();
+        let late = read_page_in_task(
+            reads.clone(),
+            rows_sql(500, 3.0),
+            Vec::new(),
+            Sink::new(500, "PDNG"),
+            Duration::from_millis(200),
+        )
+        .await;
+        match late {
+            Ok(_) => panic!("a read of 3 s answered within a deadline of 200 ms"),
+            Err(e) => assert!(e.is_unavailable(), "answered 503: {e}"),
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
         );
-        assert_eq!(reads.state(), (1, 1), "on the same connection");
+        assert_eq!(reads.state(), (0, 0), "its connection is closed, not kept");
+        assert_ne!(
+            backend_pid(&reads).await,
+            before,
+            "the next read has a connection of its own"
+        );
     }
 }

@@ -45,6 +45,12 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 /// closed, when no read comes to meet them.
 pub(crate) const REAP_EVERY: Duration = Duration::from_secs(30);
 
+/// How long a read left to end by its request (a page of operations, `pages.rs`) may take
+/// before it is dropped and its connection closed: PostgreSQL's own limit and a second, for a
+/// PostgreSQL that no longer answers at all (a failover, a partition), which its statement
+/// timeout does not stop.
+pub(crate) const ABANDONED_READ_DEADLINE: Duration = Duration::from_secs(31);
+
 /// How long PostgreSQL may run one read: the bank answers every request within 30 s (the
 /// portal's GL 2.4, `edge::ANSWER_DEADLINE`) and drops it then; a read abandoned with its
 /// request would otherwise run on in PostgreSQL until it next sends a row.

@@ -11,6 +11,10 @@ use crate::{Backend, ConsentRecord};
 
 const CLIENT: &str = "PSDFR-ACPR-12345";
 const SEAL: &str = "registered-seal";
+/// Another TPP, with a QSealC of its own registered: a read is checked against the QSealCs of
+/// the client that presents the token, not of the client the token was issued to.
+const OTHER_CLIENT: &str = "PSDFR-ACPR-99999";
+const OTHER_SEAL: &str = "other-registered-seal";
 
 async fn seeded() -> (Store, TestDatabase) {
     let db = TestDatabase::new(Backend::Postgres).await;
@@ -23,7 +27,8 @@ async fn seeded() -> (Store, TestDatabase) {
         .unwrap_or_else(|e| panic!("{e}"));
     let registered = format!(
         "INSERT INTO tpp_qseals (client_id, sha256, sha1, serial, issuer, not_after, pem) \
-         VALUES ('{CLIENT}', '{SEAL}', 's', '1', 'CN=x', 0, '')"
+         VALUES ('{CLIENT}', '{SEAL}', 's', '1', 'CN=x', 0, ''), \
+                ('{OTHER_CLIENT}', '{OTHER_SEAL}', 's', '2', 'CN=y', 0, '')"
     );
     execute(&store, &registered)
         .await
@@ -103,14 +108,17 @@ fn asks(
     made: &[(String, String, TokenSecret, String)],
     unknown: &[TokenSecret],
 ) -> Vec<AccessAsked> {
-    let ask = |secret: &TokenSecret, bank: &str, seal: &str, accounts: Accounts| AccessAsked {
+    let by = |client: &str, secret: &TokenSecret, bank: &str, seal: &str, accounts| AccessAsked {
         token_hash: secret.hash(),
         kind: TokenKind::Access.as_str(),
         bank_code: bank.to_owned(),
-        client_id: CLIENT.to_owned(),
+        client_id: client.to_owned(),
         qseal_sha256: seal.to_owned(),
         balance_type: "CLBD".to_owned(),
         accounts,
+    };
+    let ask = |secret: &TokenSecret, bank: &str, seal: &str, accounts| {
+        by(CLIENT, secret, bank, seal, accounts)
     };
     let mut asks = Vec::new();
     for (bank, _, secret, account) in made {
@@ -126,6 +134,10 @@ fn asks(
         asks.push(ask(secret, other_bank, SEAL, Accounts::All));
         asks.push(ask(secret, bank, SEAL, Accounts::None));
         asks.push(ask(secret, bank, "another-seal", Accounts::None));
+        // Presented by another client: its own QSealC is registered to it, the token's
+        // client's is not.
+        asks.push(by(OTHER_CLIENT, secret, bank, OTHER_SEAL, Accounts::All));
+        asks.push(by(OTHER_CLIENT, secret, bank, SEAL, Accounts::None));
     }
     for secret in unknown {
         asks.push(ask(secret, "17515", SEAL, Accounts::All));
@@ -165,11 +177,23 @@ async fn each_read_of_a_batch_gets_what_a_query_of_its_own_finds() {
     }
     // The reads that must differ do: a revoked token, a consent or none, a QSealC no longer
     // registered, one account or all, the other bank, an unknown token.
+    // (Those of the other client find what the token's client's find, but for the QSealC.)
     let distinct: std::collections::HashSet<&String> = alone.iter().collect();
-    assert!(distinct.len() > asks.len() / 2, "{alone:#?}");
+    let own = asks.iter().filter(|ask| ask.client_id == CLIENT).count();
+    assert!(distinct.len() > own / 2, "{alone:#?}");
     assert!(alone.iter().any(|a| a.contains("revoked_at: Some(3)")));
     assert!(alone.iter().any(|a| a.contains("seal_registered: false")));
     assert!(alone.iter().any(|a| a == "None []"));
+    for (ask, alone) in asks.iter().zip(&alone) {
+        if ask.client_id == OTHER_CLIENT && !alone.starts_with("None") {
+            let registered = ask.qseal_sha256 == OTHER_SEAL;
+            assert!(
+                alone.contains(&format!("seal_registered: {registered}")),
+                "the QSealC {} presented by {OTHER_CLIENT}: {alone}",
+                ask.qseal_sha256
+            );
+        }
+    }
 
     let (reads_before, queries_before) = store.batched_token_reads();
     let batched = join_all(asks.iter().map(|ask| store.access_in_batch(ask.clone()))).await;

@@ -276,7 +276,7 @@ async fn server_process_ends(db: &TestDatabase, pid: i64) {
 async fn idle_connections_are_closed_past_their_idle_time_without_a_read_to_meet_them() {
     let db = TestDatabase::new(Backend::Postgres).await;
     let mut quiet = reader(&db, 4).await;
-    quiet.idle_timeout = Duration::from_secs(1);
+    quiet.idle_timeout = Duration::from_secs(3);
     let quiet = Arc::new(quiet);
     // A burst: two reads at once leave two idle connections.
     let (a, b) = tokio::join!(
@@ -284,14 +284,13 @@ async fn idle_connections_are_closed_past_their_idle_time_without_a_read_to_meet
         quiet.rows("SELECT pg_sleep(0.1)", &[])
     );
     assert_eq!((a.ok(), b.ok()), (Some(1), Some(1)));
+    assert_eq!(quiet.close_stale(), 0, "fresh connections are kept");
     assert_eq!(quiet.state(), (2, 2));
     let pid = backend_pid(&quiet).await;
     assert!(server_process_exists(&db, pid).await);
 
-    assert_eq!(quiet.close_stale(), 0, "fresh connections are kept");
-    assert_eq!(quiet.state(), (2, 2));
     let closing = quiet.close_stale_every(Duration::from_millis(50));
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + Duration::from_secs(10);
     while quiet.state() != (0, 0) && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -326,13 +325,16 @@ async fn a_read_under_way_when_the_reader_closes_ends_then_its_connection_is_clo
         tokio::spawn(async move {
             reader
                 .rows(
-                    "SELECT x FROM (SELECT pg_sleep(0.3)) AS s, generate_series(1, 3) AS x",
+                    "SELECT x FROM (SELECT pg_sleep(1)) AS s, generate_series(1, 3) AS x",
                     &[],
                 )
                 .await
         })
     };
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while reader.state() != (1, 0) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     assert_eq!(reader.state(), (1, 0), "the read holds the connection");
     reader.close().await;
     let read = reading.await;
