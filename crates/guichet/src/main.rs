@@ -88,12 +88,17 @@ fn init_logs(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
     guard
 }
 
+/// The logs without `RUST_LOG`: `info`, but PostgreSQL's notices only from its warnings up.
+/// Its NOTICEs are sqlx's `info`: at every start, that the table of migrations already exists
+/// ("relation \"_sqlx_migrations\" already exists, skipping"), which is no news to an operator.
+const DEFAULT_LOGS: &str = "info,sqlx::postgres::notice=warn";
+
 /// `RUST_LOG` as a static filter when it holds only levels and targets (`info`,
 /// `warn,guichet::access=off`), its pieces trimmed and empty ones dropped as `EnvFilter` does;
 /// none when it names spans or fields (`[`, `{`), which only `EnvFilter` reads. The static
 /// filter does not follow every span entered and left, as `EnvFilter` must: that cost a tenth
 /// of the bank's time on PostgreSQL, where a request's future is polled at each packet
-/// (BENCHMARKS.md, 7 December). Unset or empty, `info`.
+/// (BENCHMARKS.md, 7 December). Unset or empty, [`DEFAULT_LOGS`].
 fn static_filter(spec: &str) -> Option<tracing_subscriber::filter::Targets> {
     if spec.contains(['[', '{']) {
         return None;
@@ -110,7 +115,7 @@ fn static_filter(spec: &str) -> Option<tracing_subscriber::filter::Targets> {
         return None;
     }
     let spec = if pieces.is_empty() {
-        "info".to_owned()
+        DEFAULT_LOGS.to_owned()
     } else {
         pieces.join(",")
     };
@@ -232,6 +237,9 @@ mod tests {
         let default = static_filter("").unwrap_or_default();
         assert!(default.would_enable("guichet", &Level::INFO));
         assert!(!default.would_enable("guichet", &Level::DEBUG));
+        assert!(default.would_enable("sqlx::query", &Level::INFO));
+        assert!(!default.would_enable("sqlx::postgres::notice", &Level::INFO));
+        assert!(default.would_enable("sqlx::postgres::notice", &Level::WARN));
         let one = static_filter("info,guichet_store=debug").unwrap_or_default();
         assert!(one.would_enable("guichet_store::pages", &Level::DEBUG));
         assert!(!one.would_enable("sqlx", &Level::DEBUG));
