@@ -124,11 +124,11 @@ pub(crate) fn token_and_accounts(given: &Given, first: &str) -> String {
 static ACCESS_SQL: LazyLock<String> =
     LazyLock::new(|| format!("SELECT {} {}", token_columns(&ALONE), token_from(&ALONE)));
 
-/// [`Store::access_with_accounts`]'s query, for all the PSU's accounts and for one (`$7`).
-/// The query for one account adds its condition to the accounts' branch's `WHERE`, which
-/// only a token picked by a condition has.
+// The query for one account adds its condition to the accounts' branch's `WHERE`, which only
+// a token picked by a condition has.
 const _: () = assert!(ALONE.condition.is_some());
 
+/// [`Store::access_with_accounts`]'s query, for all the PSU's accounts and for one (`$7`).
 static WITH_ACCOUNTS_SQL: LazyLock<[String; 2]> = LazyLock::new(|| {
     let all = token_and_accounts(&ALONE, "");
     let one = format!("{all} AND acc.resource_id = $7");
