@@ -3,11 +3,18 @@
 //! them. A file is taken once its size has stayed the same for one poll (a file still being
 //! copied is left for the next), in name order; files whose name starts with a dot are
 //! ignored (the usual temporary names of copies in progress).
+//!
+//! Only a refused file goes to `failed/`. One whose import failed because the database could
+//! not take it (down, restarting, busy; a deadlock with another writer) stays where it is and
+//! is imported again at the next poll: a failover does not send a night's statements to
+//! `failed/`. A file gone between the listing and its reading or moving (taken by hand, or by
+//! another process watching the folder) is left alone.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::ImportSummary;
 use super::statements::BankChoice;
 use crate::Store;
 
@@ -16,6 +23,18 @@ use crate::Store;
 pub struct InboxPass {
     pub done: Vec<PathBuf>,
     pub failed: Vec<PathBuf>,
+    /// Files left for the next poll: the database could not take them.
+    pub kept: Vec<PathBuf>,
+}
+
+/// What became of one file.
+enum Taken {
+    Imported(ImportSummary),
+    Refused(String),
+    /// The database could not take it now: tried again at the next poll.
+    Later(String),
+    /// Gone before it was read (taken by hand or by another process).
+    Gone,
 }
 
 /// An inbox folder and the sizes seen at the last poll.
@@ -59,37 +78,53 @@ impl Inbox {
         ready.sort();
         let mut pass = InboxPass::default();
         for path in ready {
-            self.seen.remove(&path);
-            let outcome = self.import(store, &path).await;
             let name = path.file_name().map(|n| n.to_owned()).unwrap_or_default();
-            match outcome {
-                Ok(summary) => {
+            match self.take(store, &path).await {
+                Taken::Imported(summary) => {
                     tracing::info!(file = %path.display(), added = summary.added, updated = summary.updated, "statement imported");
                     let to = self.dir.join("done").join(&name);
-                    std::fs::rename(&path, &to)?;
-                    pass.done.push(to);
+                    if moved(&path, &to)? {
+                        pass.done.push(to);
+                    }
                 }
-                Err(reason) => {
+                Taken::Refused(reason) => {
                     tracing::warn!(file = %path.display(), %reason, "statement refused");
                     let to = self.dir.join("failed").join(&name);
-                    std::fs::rename(&path, &to)?;
-                    let mut why = to.clone().into_os_string();
-                    why.push(".reason");
-                    std::fs::write(PathBuf::from(why), format!("{reason}\n"))?;
-                    pass.failed.push(to);
+                    if moved(&path, &to)? {
+                        let mut why = to.clone().into_os_string();
+                        why.push(".reason");
+                        std::fs::write(PathBuf::from(why), format!("{reason}\n"))?;
+                        pass.failed.push(to);
+                    }
                 }
+                Taken::Later(reason) => {
+                    tracing::warn!(file = %path.display(), %reason, "statement kept for the next look: the database cannot take it now");
+                    pass.kept.push(path);
+                    continue;
+                }
+                Taken::Gone => {}
             }
+            self.seen.remove(&path);
         }
         Ok(pass)
     }
 
-    async fn import(&self, store: &Store, path: &Path) -> Result<super::ImportSummary, String> {
-        let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    /// Imports one file.
+    async fn take(&self, store: &Store, path: &Path) -> Taken {
+        let file = match std::fs::File::open(path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Taken::Gone,
+            Err(e) => return Taken::Refused(e.to_string()),
+        };
         let input = std::io::BufReader::with_capacity(64 * 1024, file);
-        store
+        match store
             .import_statement(input, BankChoice::ByBic(&self.banks))
             .await
-            .map_err(|e| e.to_string())
+        {
+            Ok(summary) => Taken::Imported(summary),
+            Err(error) if error.is_transient() => Taken::Later(error.to_string()),
+            Err(error) => Taken::Refused(error.to_string()),
+        }
     }
 
     /// Polls every `period` until `stop` turns true.
@@ -110,3 +145,15 @@ impl Inbox {
         }
     }
 }
+
+/// Moves a file; false if it was no longer there (taken by hand or by another process).
+fn moved(from: &Path, to: &Path) -> std::io::Result<bool> {
+    match std::fs::rename(from, to) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(all(test, feature = "test-support"))]
+mod tests;

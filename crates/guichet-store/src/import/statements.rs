@@ -34,6 +34,23 @@ pub enum ImportError {
     Store(#[from] StoreError),
 }
 
+impl ImportError {
+    /// Whether the same file may be imported if tried again: the database could not be
+    /// reached (down, restarting, busy: [`StoreError::is_unavailable`]), or PostgreSQL stopped
+    /// this import to break a deadlock or a serialization failure with another writer (SQLSTATE
+    /// 40P01, 40001). The file itself was not refused.
+    pub fn is_transient(&self) -> bool {
+        let ImportError::Store(error) = self else {
+            return false;
+        };
+        if error.is_unavailable() {
+            return true;
+        }
+        matches!(error, StoreError::Database(sqlx::Error::Database(db))
+            if db.code().is_some_and(|code| matches!(code.as_ref(), "40P01" | "40001")))
+    }
+}
+
 impl From<sqlx::Error> for ImportError {
     fn from(error: sqlx::Error) -> ImportError {
         ImportError::Store(StoreError::Database(error))

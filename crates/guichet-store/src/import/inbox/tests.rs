@@ -1,0 +1,111 @@
+//! The inbox against a real PostgreSQL: a file the database cannot take now is kept for the
+//! next poll, not refused.
+
+use super::*;
+use crate::Backend;
+use crate::testing::TestDatabase;
+
+const BANK: &str = "30258";
+const BIC: &str = "BTPBFRPPXXX";
+
+fn folder(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "guichet-inbox-{name}-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    dir
+}
+
+fn inbox(dir: &Path) -> Inbox {
+    Inbox::new(dir, vec![(BANK.to_owned(), BIC.to_owned())]).unwrap_or_else(|e| panic!("{e}"))
+}
+
+async fn pass(inbox: &mut Inbox, store: &Store) -> InboxPass {
+    inbox.pass(store).await.unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[tokio::test]
+async fn a_statement_the_database_cannot_take_is_kept_for_the_next_poll_then_imported() {
+    let db = TestDatabase::new(Backend::Postgres).await;
+    let store = Store::connect(&db.url, 4)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    store
+        .seed_sandbox(&[BANK], jiff::civil::date(2026, 12, 7), 0)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let files = store
+        .export_camt(BANK, "2026-12-07T18:00:00", BIC)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let dir = folder("outage");
+    let file = dir.join("statement.xml");
+    std::fs::write(&file, &files.statement).unwrap_or_else(|e| panic!("{e}"));
+    // PostgreSQL out of reach, as in a failover: a store whose connections are closed.
+    let down = Store::connect(&db.url, 4)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    down.close().await;
+
+    let mut inbox = inbox(&dir);
+    assert_eq!(
+        pass(&mut inbox, &down).await,
+        InboxPass::default(),
+        "first seen"
+    );
+    let kept = pass(&mut inbox, &down).await;
+    assert_eq!(kept.kept, vec![file.clone()], "{kept:?}");
+    assert!(kept.done.is_empty() && kept.failed.is_empty(), "{kept:?}");
+    assert!(file.exists(), "left where it was");
+    assert_eq!(
+        std::fs::read_dir(dir.join("failed"))
+            .map(|d| d.count())
+            .ok(),
+        Some(0),
+        "nothing refused"
+    );
+    // Still down at the next poll: kept again, without waiting for another sighting.
+    assert_eq!(pass(&mut inbox, &down).await.kept, vec![file.clone()]);
+
+    // Back: imported at the next poll.
+    let done = pass(&mut inbox, &store).await;
+    assert_eq!(done.done, vec![dir.join("done/statement.xml")], "{done:?}");
+    assert!(done.kept.is_empty() && done.failed.is_empty(), "{done:?}");
+    assert!(!file.exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn a_refused_statement_still_goes_to_failed_and_a_file_gone_meanwhile_is_left_alone() {
+    let db = TestDatabase::new(Backend::Postgres).await;
+    let store = Store::connect(&db.url, 4)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let dir = folder("refused");
+    let broken = dir.join("broken.xml");
+    std::fs::write(&broken, "<Document>not a statement").unwrap_or_else(|e| panic!("{e}"));
+    let mut inbox = inbox(&dir);
+    pass(&mut inbox, &store).await;
+    let refused = pass(&mut inbox, &store).await;
+    assert_eq!(
+        refused.failed,
+        vec![dir.join("failed/broken.xml")],
+        "{refused:?}"
+    );
+    assert!(refused.kept.is_empty());
+    assert!(dir.join("failed/broken.xml.reason").exists());
+
+    // Taken by another instance between the listing and the reading.
+    assert!(matches!(
+        inbox.take(&store, &dir.join("taken-by-another.xml")).await,
+        Taken::Gone
+    ));
+    assert_eq!(
+        moved(&dir.join("taken-by-another.xml"), &dir.join("done/x.xml")).ok(),
+        Some(false)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
