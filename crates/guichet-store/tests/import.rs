@@ -336,3 +336,39 @@ on_both_backends! {
         fresh.close().await;
     }
 }
+
+on_both_backends! {
+    // Two imports of the same new operations at once (an inbox and `guichet import`, a file
+    // dropped twice): the operations are numbered from the account's last one, so the second
+    // import waits for the first and finds them, rather than numbering them again (on
+    // PostgreSQL it failed on the primary key and its file was refused).
+    async fn two_imports_of_the_same_new_operations_at_once_both_succeed_and_write_them_once(backend) {
+        let db = TestDatabase::new(backend).await;
+        // Two writers on PostgreSQL (a quarter of 8), as two processes would have.
+        let store = Store::connect(&db.url, 8).await.unwrap_or_else(|e| panic!("{e}"));
+        store.import_customers(BANK, &customers()).await.unwrap_or_else(|e| panic!("{e}"));
+        let entries = (0..300)
+            .map(|n| entry(&format!("REF{n:05}"), 100 + n, EntryStatus::Booked, "2026-12-04"))
+            .collect();
+        let statement = document(Kind::Statement053, "2026-12-04T20:00:00Z", Vec::new(), entries);
+        let (first, second) = tokio::join!(import(&store, &statement), import(&store, &statement));
+        let (first, second) = match (first, second) {
+            (Ok(first), Ok(second)) => (first, second),
+            other => panic!("both imports succeed: {other:?}"),
+        };
+        assert_eq!(first.added + second.added, 300, "{first:?} {second:?}");
+        assert_eq!(first.unchanged + second.unchanged, 300, "{first:?} {second:?}");
+        let query = TransactionQuery {
+            bank_code: BANK.into(),
+            account_id: "CPT08111222301".into(),
+            limit: 1000,
+            ..TransactionQuery::default()
+        };
+        let written = store.transactions(&query).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(written.len(), 300);
+        let mut seqs: Vec<i64> = written.iter().map(|tx| tx.seq).collect();
+        seqs.sort_unstable();
+        seqs.dedup();
+        assert_eq!(seqs.len(), 300, "each operation numbered once");
+    }
+}

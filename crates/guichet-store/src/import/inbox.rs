@@ -8,7 +8,8 @@
 //! not take it (down, restarting, busy; a deadlock with another writer) stays where it is and
 //! is imported again at the next poll: a failover does not send a night's statements to
 //! `failed/`. A file gone between the listing and its reading or moving (taken by hand, or by
-//! another process watching the folder) is left alone.
+//! another instance watching the folder: the imports of an account wait for one another, and
+//! a file imported twice changes nothing) is left alone.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

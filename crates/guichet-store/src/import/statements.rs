@@ -17,7 +17,7 @@ use rust_decimal::Decimal;
 use sqlx::Row;
 
 use super::operations::{Written, write_entry};
-use crate::{Store, StoreError};
+use crate::{Backend, Store, StoreError};
 
 /// Why a file was refused; nothing of it was written.
 #[derive(Debug, thiserror::Error)]
@@ -122,7 +122,7 @@ impl Store {
         while let Some(item) = reader.next_item()? {
             match item {
                 Item::Account(account) => {
-                    let opened = open_account(&mut tx, &account, bank).await?;
+                    let opened = open_account(&mut tx, self.backend(), &account, bank).await?;
                     accounts.insert((opened.bank_code.clone(), opened.account_id.clone()));
                     summary.accounts = accounts.len();
                     summary.statements += 1;
@@ -170,6 +170,7 @@ fn created_seconds(text: &str) -> i64 {
 
 async fn open_account(
     tx: &mut Tx,
+    backend: Backend,
     account: &AccountHeader,
     bank: BankChoice<'_>,
 ) -> Result<Current, ImportError> {
@@ -196,6 +197,21 @@ async fn open_account(
         AccountId::Iban(iban) => ("iban", iban.as_str(), "Acct/Id/IBAN"),
         AccountId::Other(id) => ("resource_id", id.as_str(), "Acct/Id/Othr/Id"),
     };
+    if backend == Backend::Postgres {
+        // The account's operations are numbered from its last one: another import of the same
+        // account numbers its new operations alike, so the second waits for the first to end,
+        // and its next statement, which reads the last number, sees what the first wrote. On
+        // SQLite the writer is one at a time (`BEGIN IMMEDIATE`). Two imports that lock the
+        // same accounts in different orders may deadlock: PostgreSQL then stops one, a failure
+        // the inbox tries again (`ImportError::is_transient`).
+        let lock =
+            format!("SELECT 1 FROM accounts WHERE bank_code = $1 AND {column} = $2 FOR UPDATE");
+        sqlx::query(sqlx::AssertSqlSafe(lock))
+            .bind(&bank_code)
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+    }
     let sql = format!(
         "SELECT a.resource_id, a.currency, \
          (SELECT COALESCE(MAX(t.seq), 0) FROM transactions t \
