@@ -104,17 +104,28 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
             Ok(line) => println!("{line}"),
             Err(error) => {
                 failed += 1;
-                eprintln!("{}: refused, nothing imported: {error:#}", path.display());
+                eprintln!("{}: {}: {error:#}", path.display(), why_not(&error));
             }
         }
     }
     store.close().await;
     anyhow::ensure!(
         failed == 0,
-        "{failed} of {} files refused",
+        "{failed} of {} files not imported",
         args.files.len()
     );
     Ok(())
+}
+
+/// Why a file was not imported: refused, or the database could not take it now (down,
+/// busy, a deadlock with another import), when the same file may be given again.
+fn why_not(error: &anyhow::Error) -> &'static str {
+    match error.downcast_ref::<guichet_store::import::ImportError>() {
+        Some(error) if error.is_transient() => {
+            "not imported, the database could not take it now (nothing written; give it again)"
+        }
+        _ => "refused, nothing imported",
+    }
 }
 
 async fn import_one(
@@ -137,4 +148,32 @@ async fn import_one(
         summary.unchanged,
         summary.skipped
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use guichet_store::StoreError;
+    use guichet_store::import::ImportError;
+
+    use super::why_not;
+
+    #[test]
+    fn a_file_the_database_could_not_take_is_not_called_refused() {
+        let unavailable = ImportError::Store(StoreError::Read("connection refused".into(), true));
+        assert!(why_not(&anyhow::Error::from(unavailable)).starts_with("not imported"));
+        let broken = ImportError::Refused {
+            line: 3,
+            element: "Ntry/Amt".into(),
+            message: "no amount".into(),
+        };
+        assert_eq!(
+            why_not(&anyhow::Error::from(broken)),
+            "refused, nothing imported"
+        );
+        let other = ImportError::Store(StoreError::Corrupt("a column unreadable".into()));
+        assert_eq!(
+            why_not(&anyhow::Error::from(other)),
+            "refused, nothing imported"
+        );
+    }
 }

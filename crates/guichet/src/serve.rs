@@ -192,12 +192,21 @@ fn start_inbox(
         .name("inbox".into())
         .spawn(move || {
             runtime.block_on(async move {
-                match guichet_store::Store::connect(&url, 2).await {
-                    Ok(store) => {
-                        let period = std::time::Duration::from_secs(seconds.max(1));
-                        inbox.run(store, period, stopped).await;
+                let period = std::time::Duration::from_secs(seconds.max(1));
+                let mut stopped = stopped;
+                // The database may be out of reach at the start (a failover): tried again
+                // every period, as the files are.
+                loop {
+                    match guichet_store::Store::connect(&url, 2).await {
+                        Ok(store) => return inbox.run(store, period, stopped).await,
+                        Err(error) => {
+                            tracing::error!(%error, "the inbox cannot reach the database; trying again")
+                        }
                     }
-                    Err(error) => tracing::error!(%error, "the inbox cannot reach the database"),
+                    tokio::select! {
+                        _ = tokio::time::sleep(period) => {}
+                        _ = stopped.changed() => return,
+                    }
                 }
             });
         })?;

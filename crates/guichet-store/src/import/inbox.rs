@@ -99,9 +99,11 @@ impl Inbox {
                     }
                 }
                 Taken::Later(reason) => {
+                    // The next files would meet the same database: all are left to the next
+                    // poll, which takes them without waiting for another sighting.
                     tracing::warn!(file = %path.display(), %reason, "statement kept for the next look: the database cannot take it now");
                     pass.kept.push(path);
-                    continue;
+                    break;
                 }
                 Taken::Gone => {}
             }
@@ -147,11 +149,14 @@ impl Inbox {
     }
 }
 
-/// Moves a file; false if it was no longer there (taken by hand or by another process).
+/// Moves a file; false if it was no longer there (taken by hand or by another process). A
+/// folder `to` that is missing (`done/` or `failed/` deleted) is an error, as any other.
 fn moved(from: &Path, to: &Path) -> std::io::Result<bool> {
     match std::fs::rename(from, to) {
         Ok(()) => Ok(true),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && from.symlink_metadata().is_err() => {
+            Ok(false)
+        }
         Err(e) => Err(e),
     }
 }

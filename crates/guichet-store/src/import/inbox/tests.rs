@@ -44,6 +44,8 @@ async fn a_statement_the_database_cannot_take_is_kept_for_the_next_poll_then_imp
     let dir = folder("outage");
     let file = dir.join("statement.xml");
     std::fs::write(&file, &files.statement).unwrap_or_else(|e| panic!("{e}"));
+    let report = dir.join("statement2.xml");
+    std::fs::write(&report, &files.statement).unwrap_or_else(|e| panic!("{e}"));
     // PostgreSQL out of reach, as in a failover: a store whose connections are closed.
     let down = Store::connect(&db.url, 4)
         .await
@@ -56,8 +58,10 @@ async fn a_statement_the_database_cannot_take_is_kept_for_the_next_poll_then_imp
         InboxPass::default(),
         "first seen"
     );
+    // The first file kept, the pass stops: the second would meet the same database.
     let kept = pass(&mut inbox, &down).await;
     assert_eq!(kept.kept, vec![file.clone()], "{kept:?}");
+    assert!(report.exists());
     assert!(kept.done.is_empty() && kept.failed.is_empty(), "{kept:?}");
     assert!(file.exists(), "left where it was");
     assert_eq!(
@@ -70,11 +74,18 @@ async fn a_statement_the_database_cannot_take_is_kept_for_the_next_poll_then_imp
     // Still down at the next poll: kept again, without waiting for another sighting.
     assert_eq!(pass(&mut inbox, &down).await.kept, vec![file.clone()]);
 
-    // Back: imported at the next poll.
+    // Back: both imported at the next poll.
     let done = pass(&mut inbox, &store).await;
-    assert_eq!(done.done, vec![dir.join("done/statement.xml")], "{done:?}");
+    assert_eq!(
+        done.done,
+        vec![
+            dir.join("done/statement.xml"),
+            dir.join("done/statement2.xml")
+        ],
+        "{done:?}"
+    );
     assert!(done.kept.is_empty() && done.failed.is_empty(), "{done:?}");
-    assert!(!file.exists());
+    assert!(!file.exists() && !report.exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -107,5 +118,10 @@ async fn a_refused_statement_still_goes_to_failed_and_a_file_gone_meanwhile_is_l
         moved(&dir.join("taken-by-another.xml"), &dir.join("done/x.xml")).ok(),
         Some(false)
     );
+    // A folder deleted by hand is an error, not a file gone.
+    let here = dir.join("here.xml");
+    std::fs::write(&here, "x").unwrap_or_else(|e| panic!("{e}"));
+    assert!(moved(&here, &dir.join("no-such-folder/here.xml")).is_err());
+    assert!(here.exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
