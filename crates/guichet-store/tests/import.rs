@@ -7,8 +7,8 @@ use guichet_camt::{
     Kind, ProprietaryReference, Version, write_document,
 };
 use guichet_store::import::{BankChoice, CustomerFile, ImportError, RESOURCE_ID_REFERENCE};
-use guichet_store::testing::{TestDatabase, stale_operation_json};
-use guichet_store::{Store, TransactionQuery, on_both_backends};
+use guichet_store::testing::{TestDatabase, execute, stale_operation_json, tables_never_analyzed};
+use guichet_store::{Backend, Store, TransactionQuery, on_both_backends};
 use rust_decimal::Decimal;
 
 const BANK: &str = "30258";
@@ -371,4 +371,72 @@ on_both_backends! {
         seqs.dedup();
         assert_eq!(seqs.len(), 300, "each operation numbered once");
     }
+}
+
+/// Whether PostgreSQL has statistics of the operations' table.
+async fn transactions_analyzed(store: &Store) -> bool {
+    match tables_never_analyzed(store).await {
+        Ok(never) => !never.contains(&"transactions".to_owned()),
+        Err(e) => panic!("reading pg_class: {e}"),
+    }
+}
+
+// A large import gives PostgreSQL's planner fresh statistics of what it wrote; a small one
+// leaves them to autovacuum (turned off here for the table, so that only the import could
+// have analyzed it).
+#[tokio::test]
+async fn a_large_import_refreshes_postgresqls_statistics_and_a_small_one_does_not() {
+    let db = TestDatabase::new(Backend::Postgres).await;
+    let store = Store::connect(&db.url, 4)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    store
+        .import_customers(BANK, &customers())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    execute(
+        &store,
+        "ALTER TABLE transactions SET (autovacuum_enabled = false)",
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let entries = |from: i64, count: i64| {
+        (from..from + count)
+            .map(|n| {
+                entry(
+                    &format!("REF{n:06}"),
+                    100 + n,
+                    EntryStatus::Booked,
+                    "2026-12-03",
+                )
+            })
+            .collect()
+    };
+    let small = document(
+        Kind::Statement053,
+        "2026-12-03T20:00:00Z",
+        Vec::new(),
+        entries(0, 100),
+    );
+    import(&store, &small)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        !transactions_analyzed(&store).await,
+        "100 operations: left to autovacuum"
+    );
+    let large = document(
+        Kind::Statement053,
+        "2026-12-04T20:00:00Z",
+        Vec::new(),
+        entries(100, 10_000),
+    );
+    let summary = import(&store, &large)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(summary.added, 10_000);
+    assert!(
+        transactions_analyzed(&store).await,
+        "10,000 operations: analyzed"
+    );
 }

@@ -282,6 +282,9 @@ impl Store {
             }
         }
         tx.commit().await?;
+        if summary.psus + summary.accounts >= super::ANALYZE_AFTER {
+            self.analyze(&["psus", "accounts"]).await;
+        }
         Ok(summary)
     }
 }

@@ -152,6 +152,9 @@ impl Store {
             write_last_committed(&mut tx, bank_code, account_id).await?;
         }
         tx.commit().await?;
+        if summary.added + summary.updated >= super::ANALYZE_AFTER {
+            self.analyze(&["transactions", "balances"]).await;
+        }
         Ok(summary)
     }
 }
