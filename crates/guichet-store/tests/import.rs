@@ -440,3 +440,115 @@ async fn a_large_import_refreshes_postgresqls_statistics_and_a_small_one_does_no
         "10,000 operations: analyzed"
     );
 }
+
+/// A statement of both accounts of the customer file, the current account first.
+fn both_accounts(created: &str) -> String {
+    let header = Header {
+        kind: Kind::Statement053,
+        version: Version::V08,
+        message_id: format!("MSG-{created}"),
+        created: created.into(),
+    };
+    let account = |iban: &str, id: &str| AccountHeader {
+        statement_id: format!("ST-{id}-{created}"),
+        electronic_sequence: None,
+        created: Some(created.into()),
+        account: AccountId::Iban(iban.into()),
+        currency: Some("EUR".into()),
+        name: None,
+        owner_name: None,
+        servicer_bic: Some("BTPBFRPPXXX".into()),
+        line: 0,
+    };
+    let booked = |prefix: &str| {
+        (0..3)
+            .map(|n| {
+                entry(
+                    &format!("{prefix}{n}"),
+                    100 + n,
+                    EntryStatus::Booked,
+                    "2026-12-03",
+                )
+            })
+            .collect()
+    };
+    write_document(
+        Kind::Statement053,
+        Version::V08,
+        &header,
+        &[
+            (account(CURRENT, "C"), Vec::new(), booked("CUR")),
+            (account(SAVINGS, "S"), Vec::new(), booked("SAV")),
+        ],
+    )
+}
+
+// An import that meets another writer holding its accounts in the other order is stopped by
+// PostgreSQL's deadlock detection: a failure of the database, which the inbox tries again,
+// not a refusal of the file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_stopped_by_a_deadlock_is_a_failure_to_try_again() {
+    use sqlx::Connection;
+    let db = TestDatabase::new(Backend::Postgres).await;
+    let store = Store::connect(&db.url, 8)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    store
+        .import_customers(BANK, &customers())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut other = sqlx::PgConnection::connect(db.url.expose())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let lock = |iban: &str| format!("SELECT 1 FROM accounts WHERE iban = '{iban}' FOR UPDATE");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("BEGIN; {}", lock(SAVINGS))))
+        .execute(&mut other)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    // The import locks the current account, then waits for the savings account.
+    let importing = {
+        let store = store.clone();
+        let statement = both_accounts("2026-12-03T20:00:00Z");
+        tokio::spawn(async move { import(&store, &statement).await })
+    };
+    let mut watch = sqlx::PgConnection::connect(db.url.expose())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pg_stat_activity \
+             WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        .fetch_one(&mut watch)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        if waiting > 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the import never waited for its lock"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // The other writer now waits for the current account: a cycle, which the import, waiting
+    // for longer, finds first (deadlock_timeout) and is stopped by.
+    let other_lock = sqlx::raw_sql(sqlx::AssertSqlSafe(lock(CURRENT)))
+        .execute(&mut other)
+        .await;
+    let _ = sqlx::raw_sql("ROLLBACK").execute(&mut other).await;
+    let imported = importing.await.unwrap_or_else(|e| panic!("{e}"));
+    match (imported, other_lock) {
+        (Err(error), Ok(_)) => {
+            assert!(error.is_transient(), "{error}");
+            assert!(error.to_string().contains("deadlock"), "{error}");
+        }
+        (imported, other_lock) => {
+            panic!("the import was to be stopped: {imported:?}; the other writer: {other_lock:?}")
+        }
+    }
+    // Tried again, it goes through.
+    let again = import(&store, &both_accounts("2026-12-03T20:00:00Z")).await;
+    assert_eq!(again.map(|summary| summary.added).ok(), Some(6));
+}
