@@ -552,3 +552,72 @@ async fn an_import_stopped_by_a_deadlock_is_a_failure_to_try_again() {
     let again = import(&store, &both_accounts("2026-12-03T20:00:00Z")).await;
     assert_eq!(again.map(|summary| summary.added).ok(), Some(6));
 }
+
+/// A French IBAN of bank 30258 with valid check digits (ISO 13616: mod 97).
+fn french_iban(account: u64) -> String {
+    let bban = format!("3025800001{account:011}00");
+    let mut rest = 0u32;
+    for c in format!("{bban}FR00").chars() {
+        let value = c.to_digit(36).unwrap_or_else(|| panic!("{c}"));
+        for digit in value.to_string().chars() {
+            rest = (rest * 10 + digit.to_digit(10).unwrap_or(0)) % 97;
+        }
+    }
+    format!("FR{:02}{bban}", 98 - rest)
+}
+
+/// Whether PostgreSQL has statistics of each of `tables`.
+async fn analyzed(store: &Store, tables: &[&str]) -> Vec<bool> {
+    let never = tables_never_analyzed(store)
+        .await
+        .unwrap_or_else(|e| panic!("reading pg_class: {e}"));
+    tables
+        .iter()
+        .map(|table| !never.contains(&(*table).to_owned()))
+        .collect()
+}
+
+// A customer file of 5,000 customers and their 5,000 accounts refreshes PostgreSQL's
+// statistics of both tables; one of a single customer leaves them to autovacuum (off here).
+#[tokio::test]
+async fn a_large_customer_file_refreshes_postgresqls_statistics() {
+    let db = TestDatabase::new(Backend::Postgres).await;
+    let store = Store::connect(&db.url, 4)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    for table in ["psus", "accounts"] {
+        execute(
+            &store,
+            &format!("ALTER TABLE {table} SET (autovacuum_enabled = false)"),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    }
+    store
+        .import_customers(BANK, &customers())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        analyzed(&store, &["psus", "accounts"]).await,
+        [false, false]
+    );
+    let many: Vec<String> = (0..5_000u64)
+        .map(|n| {
+            format!(
+                r#"{{"psuId": "P{n:05}", "login": "user{n}", "kind": "person",
+                    "displayName": "CLIENT {n}", "segment": "retail", "accounts": [
+                      {{"iban": "{}", "name": "Compte chèques", "currency": "EUR",
+                        "cashAccountType": "CACC", "status": "active"}}]}}"#,
+                french_iban(900_000 + n)
+            )
+        })
+        .collect();
+    let file = CustomerFile::parse(&format!(r#"{{"customers": [{}]}}"#, many.join(",")))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let summary = store
+        .import_customers(BANK, &file)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((summary.psus, summary.accounts), (5_000, 5_000));
+    assert_eq!(analyzed(&store, &["psus", "accounts"]).await, [true, true]);
+}
