@@ -211,6 +211,7 @@ mod tests {
 
     use super::*;
     use crate::Backend;
+    use crate::pg_reader::tests::{backend_pid, until_state};
     use crate::testing::TestDatabase;
 
     /// Rows of one JSON object each, `{"n":1}` to `{"n":<rows>}`, after PostgreSQL slept
@@ -250,24 +251,6 @@ mod tests {
         assert_eq!(sink.count, 600);
         assert!(sink.complete);
         assert_eq!(String::from_utf8_lossy(&sink.out), expected);
-    }
-
-    /// The server process of the connection that answers the next read.
-    async fn backend_pid(reads: &Arc<PgReader>) -> String {
-        let sql = "SELECT CAST(pg_backend_pid() AS TEXT) AS json".to_owned();
-        let read =
-            read_page_in_task(reads.clone(), sql, Vec::new(), Sink::new(1, "PDNG"), LONG).await;
-        let sink = read.unwrap_or_else(|e| panic!("pg_backend_pid: {e}"));
-        String::from_utf8_lossy(&sink.out).into_owned()
-    }
-
-    /// Waits, 10 s at most, for the reader's (open, idle) connections to be `state`.
-    async fn until_state(reads: &PgReader, state: (u32, usize), what: &str) {
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while reads.state() != state && std::time::Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        assert_eq!(reads.state(), state, "{what}");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -295,4 +295,4 @@ impl PgReader {
 }
 
 #[cfg(all(test, feature = "test-support"))]
-mod tests;
+pub(crate) mod tests;

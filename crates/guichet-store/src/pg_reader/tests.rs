@@ -23,7 +23,7 @@ impl PgReader {
 }
 
 /// The server process behind the connection that answers the next read.
-async fn backend_pid(reader: &PgReader) -> i64 {
+pub(crate) async fn backend_pid(reader: &PgReader) -> i64 {
     let mut pid = -1;
     let read = reader
         .each(
@@ -241,6 +241,15 @@ async fn a_closed_reader_refuses_reads_and_closes_its_connections() {
     }
 }
 
+/// Waits, 10 s at most, for the reader's (open, idle) connections to be `state`.
+pub(crate) async fn until_state(reader: &PgReader, state: (u32, usize), what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while reader.state() != state && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(reader.state(), state, "{what}");
+}
+
 /// Whether PostgreSQL still has a server process `pid`, asked on a connection of its own.
 async fn server_process_exists(db: &TestDatabase, pid: i64) -> bool {
     let other = reader(db, 1).await;
@@ -290,11 +299,7 @@ async fn idle_connections_are_closed_past_their_idle_time_without_a_read_to_meet
     assert!(server_process_exists(&db, pid).await);
 
     let closing = quiet.close_stale_every(Duration::from_millis(50));
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while quiet.state() != (0, 0) && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert_eq!(quiet.state(), (0, 0), "no read came, both were closed");
+    until_state(&quiet, (0, 0), "no read came, both were closed").await;
     server_process_ends(&db, pid).await;
 
     // The reader still reads, on a connection of its own; closed, its task ends.
@@ -331,11 +336,7 @@ async fn a_read_under_way_when_the_reader_closes_ends_then_its_connection_is_clo
                 .await
         })
     };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while reader.state() != (1, 0) && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert_eq!(reader.state(), (1, 0), "the read holds the connection");
+    until_state(&reader, (1, 0), "the read holds the connection").await;
     reader.close().await;
     let read = reading.await;
     assert!(
