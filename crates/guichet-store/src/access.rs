@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
 
-use crate::access_batch::{AccessAsked, AccessFound, Accounts};
+use crate::access_batch::{AccessAsked, Accounts};
 use crate::accounts::{AccountRecord, BalanceRecord, account, joined_balance};
 use crate::consents::{ConsentRecord, ConsentRow, consent_row, fold_consent};
 use crate::read::{Bound, Cols};
@@ -55,7 +55,8 @@ fn token_columns(given: &Given) -> String {
          t.issued_at, t.expires_at, t.sca_at, t.revoked_at, t.cert_thumbprint, \
          CAST(CASE WHEN EXISTS (SELECT 1 FROM tpp_qseals q \
              WHERE q.client_id = {client_id} AND q.sha256 = {qseal_sha256}) THEN 1 ELSE 0 END AS BIGINT) AS seal_registered, \
-         c.psu_identity, c.trusted_beneficiaries, c.updated_at, a.account_id, a.operation"
+         c.psu_identity, c.trusted_beneficiaries, c.updated_at, a.account_id, a.operation, \
+         s.stamp AS access_stamp"
     )
 }
 
@@ -67,13 +68,15 @@ fn token_filter(given: &Given) -> String {
         .unwrap_or_default()
 }
 
-/// `FROM` the token asked for, with its consent.
+/// `FROM` the token asked for, with its consent and its PSU's access stamp (migration 0012).
 fn token_from(given: &Given) -> String {
     format!(
         "FROM {} LEFT JOIN consents c \
            ON c.bank_code = t.bank_code AND c.psu_id = t.psu_id AND c.client_id = t.client_id \
          LEFT JOIN consent_accounts a \
-           ON a.bank_code = c.bank_code AND a.psu_id = c.psu_id AND a.client_id = c.client_id{}",
+           ON a.bank_code = c.bank_code AND a.psu_id = c.psu_id AND a.client_id = c.client_id \
+         LEFT JOIN access_stamps s \
+           ON s.bank_code = t.bank_code AND s.psu_id = COALESCE(t.psu_id, ''){}",
         given.tokens,
         token_filter(given)
     )
@@ -88,7 +91,7 @@ fn account_branch(given: &Given) -> String {
      acc.psu_id, NULL AS scopes, NULL AS issued_at, NULL AS expires_at, NULL AS sca_at, \
      NULL AS revoked_at, NULL AS cert_thumbprint, NULL AS seal_registered, NULL AS psu_identity, \
      NULL AS trusted_beneficiaries, NULL AS updated_at, NULL AS account_id, NULL AS operation, \
-     acc.resource_id, acc.iban, acc.currency, acc.name, acc.details, acc.usage, \
+     NULL AS access_stamp, acc.resource_id, acc.iban, acc.currency, acc.name, acc.details, acc.usage, \
      acc.cash_account_type, acc.product, acc.psu_status, acc.company_scheme, acc.company_id, \
      acc.segment, acc.eligible, acc.position, acc.operations_stamp, b.balance_type, b.name AS balance_name, \
      b.amount_minor, b.currency AS balance_currency, b.reference_date, b.last_change, \
@@ -137,6 +140,15 @@ static WITH_ACCOUNTS_SQL: LazyLock<[String; 2]> = LazyLock::new(|| {
 
 pub(crate) type TokenRow = (TokenRecord, bool, ConsentRow);
 
+/// What one token's read found: its token rows, its PSU's accounts with their balance, and
+/// the PSU's access stamp as the read found it (none without a token or a stamp).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AccessFound {
+    pub tokens: Vec<TokenRow>,
+    pub accounts: Vec<(AccountRecord, Option<BalanceRecord>)>,
+    pub stamp: Option<i64>,
+}
+
 /// `$1`…`$5` of [`ALONE`]: the token's hash, its kind and bank, the TPP and the QSealC.
 fn token_binds(asked: &AccessAsked) -> Vec<Bound> {
     vec![
@@ -151,12 +163,15 @@ fn token_binds(asked: &AccessAsked) -> Vec<Bound> {
 /// A token row, added to one read's: its token rows repeat the same token, one row per granted
 /// account and operation, so the token is read from the first only (a PSU who granted twenty
 /// accounts' balances and transactions has forty); the others give their consent row.
-fn add_token_row(tokens: &mut Vec<TokenRow>, row: &dyn Cols) -> Result<()> {
-    let (token, seal_registered) = match tokens.first() {
+fn add_token_row(found: &mut AccessFound, row: &dyn Cols) -> Result<()> {
+    let (token, seal_registered) = match found.tokens.first() {
         Some((token, seal_registered, _)) => (token.clone(), *seal_registered),
-        None => (token_record(row)?, row.int("seal_registered")? != 0),
+        None => {
+            found.stamp = row.opt_int("access_stamp")?;
+            (token_record(row)?, row.int("seal_registered")? != 0)
+        }
     };
-    tokens.push((token, seal_registered, consent_row(row)?));
+    found.tokens.push((token, seal_registered, consent_row(row)?));
     Ok(())
 }
 
@@ -229,14 +244,14 @@ impl Store {
         qseal_sha256: &str,
     ) -> Result<Option<Access>> {
         let asked = AccessAsked::access(secret, bank_code, client_id, qseal_sha256);
-        let (rows, _) = self.read_access(asked).await?;
-        Ok(self.fold_access(rows, client_id))
+        let found = self.read_access(asked).await?;
+        Ok(self.fold_access(found.tokens, client_id))
     }
 
-    /// A token's read: with those of concurrent requests on PostgreSQL
+    /// A token's read made now: with those of concurrent requests on PostgreSQL
     /// ([`crate::access_batch`]), in a query of its own on SQLite, where a read costs no round
     /// trip.
-    async fn read_access(&self, asked: AccessAsked) -> Result<AccessFound> {
+    pub(crate) async fn read_access_now(&self, asked: AccessAsked) -> Result<AccessFound> {
         if self.pg_reader.is_some() {
             self.access_in_batch(asked).await
         } else {
@@ -274,7 +289,11 @@ impl Store {
         let accounts = only.map_or(Accounts::All, |id| Accounts::One(id.to_owned()));
         let asked = AccessAsked::access(secret, bank_code, client_id, qseal_sha256)
             .with(accounts, balance_type);
-        let (tokens, mut accounts) = self.read_access(asked).await?;
+        let AccessFound {
+            tokens,
+            mut accounts,
+            ..
+        } = self.read_access(asked).await?;
         let Some(access) = self.fold_access(tokens, client_id) else {
             return Ok(None);
         };
@@ -287,10 +306,10 @@ impl Store {
         let mut binds = token_binds(asked);
         let sql = match &asked.accounts {
             Accounts::None => {
-                let mut tokens = Vec::new();
-                self.read_each(&ACCESS_SQL, &binds, |row| add_token_row(&mut tokens, row))
+                let mut found = AccessFound::default();
+                self.read_each(&ACCESS_SQL, &binds, |row| add_token_row(&mut found, row))
                     .await?;
-                return Ok((tokens, Vec::new()));
+                return Ok(found);
             }
             Accounts::All => &WITH_ACCOUNTS_SQL[0],
             Accounts::One(_) => &WITH_ACCOUNTS_SQL[1],
@@ -309,13 +328,12 @@ impl Store {
 /// A row of [`token_and_accounts`], added to one read's: a token row (`'T'`) or an account
 /// with its balance.
 pub(crate) fn add_row(found: &mut AccessFound, row: &dyn Cols) -> Result<()> {
-    let (tokens, accounts) = found;
     if row.text_ref("kind")? == "T" {
-        add_token_row(tokens, row)?;
+        add_token_row(found, row)?;
     } else {
         let account = account(row)?;
         let balance = joined_balance(row, &account.resource_id)?;
-        accounts.push((account, balance));
+        found.accounts.push((account, balance));
     }
     Ok(())
 }

@@ -11,7 +11,9 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AssertSqlSafe, Executor, SqlSafeStr};
 
 use crate::access::QsealCache;
-use crate::access_batch::AccessBatches;
+use crate::access_batch::TokenReads;
+use crate::access_cache::{AccessCache, StampChecks};
+use crate::batches::Batches;
 use crate::page_cache::{PageCache, PageCacheStats};
 use crate::pg_reader::PgReader;
 use crate::read::SqliteReader;
@@ -101,7 +103,11 @@ pub struct Store {
     /// The registered QSealCs (see [`crate::access`]).
     pub(crate) qseal_cache: Arc<QsealCache>,
     /// The token reads waiting for a query on PostgreSQL (see [`crate::access_batch`]).
-    pub(crate) access_batches: Arc<AccessBatches>,
+    pub(crate) access_batches: Arc<Batches<TokenReads>>,
+    /// The token reads kept in this process (see [`crate::access_cache`]).
+    pub(crate) access_cache: Arc<AccessCache>,
+    /// Their checks waiting for a query on PostgreSQL.
+    pub(crate) stamp_checks: Arc<Batches<StampChecks>>,
     /// The accounts whose operations' JSON this process is writing (see [`crate::fill`]).
     pub(crate) filling: Arc<std::sync::Mutex<std::collections::HashSet<(String, String)>>>,
     /// Pages of operations kept with their account's stamp (see [`crate::page_cache`]).
@@ -157,6 +163,8 @@ impl Store {
             pg_reader: None,
             qseal_cache: Arc::default(),
             access_batches: Arc::default(),
+            access_cache: Arc::default(),
+            stamp_checks: Arc::default(),
             filling: Arc::default(),
             page_cache: Arc::new(PageCache::new(u64::from(DEFAULT_PAGE_CACHE_MB) << 20)),
         };
@@ -225,7 +233,7 @@ impl Store {
     }
 
     async fn migrate(&self) -> Result<()> {
-        let files: [(i64, &str, &'static str, &'static str); 11] = [
+        let files: [(i64, &str, &'static str, &'static str); 12] = [
             (
                 1,
                 "init",
@@ -291,6 +299,12 @@ impl Store {
                 "pages_from_the_index",
                 include_str!("../migrations/sqlite/0011_pages_from_the_index.sql"),
                 include_str!("../migrations/postgres/0011_pages_from_the_index.sql"),
+            ),
+            (
+                12,
+                "access_stamps",
+                include_str!("../migrations/sqlite/0012_access_stamps.sql"),
+                include_str!("../migrations/postgres/0012_access_stamps.sql"),
             ),
         ];
         let migrations = files

@@ -8,7 +8,9 @@
 
 mod access;
 mod access_batch;
+mod access_cache;
 mod accounts;
+mod batches;
 mod consents;
 mod db;
 mod fill;

@@ -149,9 +149,16 @@ fn asks(
 /// What a read found, as the API folds it: the token, the QSealC's registration, the consent,
 /// and the accounts in the bank's order.
 fn folded(store: &Store, found: AccessFound) -> String {
-    let (tokens, mut accounts) = found;
+    let AccessFound {
+        tokens,
+        mut accounts,
+        stamp,
+    } = found;
     accounts.sort_by_key(|(account, _)| account.position);
-    format!("{:?} {accounts:?}", store.fold_access(tokens, CLIENT))
+    format!(
+        "{:?} {accounts:?} {stamp:?}",
+        store.fold_access(tokens, CLIENT)
+    )
 }
 
 fn unknown() -> Vec<TokenSecret> {
@@ -183,7 +190,7 @@ async fn each_read_of_a_batch_gets_what_a_query_of_its_own_finds() {
     assert!(distinct.len() > own / 2, "{alone:#?}");
     assert!(alone.iter().any(|a| a.contains("revoked_at: Some(3)")));
     assert!(alone.iter().any(|a| a.contains("seal_registered: false")));
-    assert!(alone.iter().any(|a| a == "None []"));
+    assert!(alone.iter().any(|a| a == "None [] None"));
     for (ask, alone) in asks.iter().zip(&alone) {
         if ask.client_id == OTHER_CLIENT && !alone.starts_with("None") {
             let registered = ask.qseal_sha256 == OTHER_SEAL;
