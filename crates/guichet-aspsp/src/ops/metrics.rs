@@ -30,6 +30,7 @@
 //! | `guichet_page_cache_bytes` | gauge | (none) |
 //! | `guichet_token_reads_total` | counter | (none; always present; 0 on SQLite) |
 //! | `guichet_token_read_queries_total` | counter | (none; always present; 0 on SQLite) |
+//! | `guichet_token_reads_kept_total` | counter | (none; always present) |
 //!
 //! Counters are registered without their `_total` suffix: `prometheus-client` appends it when
 //! encoding (and, since 0.26, refuses a registered counter name ending in `_total` in debug
@@ -80,6 +81,7 @@ pub struct Metrics {
     page_cache_bytes: Gauge,
     token_reads: Counter,
     token_read_queries: Counter,
+    token_reads_kept: Counter,
 }
 
 impl Default for Metrics {
@@ -107,6 +109,7 @@ impl Metrics {
         let page_cache_bytes = Gauge::default();
         let token_reads = Counter::default();
         let token_read_queries = Counter::default();
+        let token_reads_kept = Counter::default();
 
         let mut registry = Registry::default();
         registry.register(
@@ -180,6 +183,11 @@ impl Metrics {
             "Queries that made the token reads (fewer than the reads when calls share them)",
             token_read_queries.clone(),
         );
+        registry.register(
+            "guichet_token_reads_kept",
+            "Token reads of API calls answered by a read this instance kept, its PSU's stamp read unchanged",
+            token_reads_kept.clone(),
+        );
 
         Metrics {
             registry,
@@ -197,6 +205,7 @@ impl Metrics {
             page_cache_bytes,
             token_reads,
             token_read_queries,
+            token_reads_kept,
         }
     }
 
@@ -309,13 +318,15 @@ impl Metrics {
             .set(i64::try_from(stats.bytes).unwrap_or(i64::MAX));
     }
 
-    /// The store's counts of token reads and of the queries that made them
-    /// (`Store::batched_token_reads`).
-    pub fn token_reads(&self, (reads, queries): (u64, u64)) {
+    /// The store's counts of token reads made on PostgreSQL and of the queries that made them
+    /// (`Store::batched_token_reads`), and of the token reads answered by a kept read
+    /// (`Store::kept_token_reads`).
+    pub fn token_reads(&self, (reads, queries): (u64, u64), kept: u64) {
         // The store's counts, never lowered: two scrapes at once set the same value.
         for (counter, count) in [
             (&self.token_reads, reads),
             (&self.token_read_queries, queries),
+            (&self.token_reads_kept, kept),
         ] {
             counter
                 .inner()

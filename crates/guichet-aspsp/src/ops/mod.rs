@@ -76,7 +76,10 @@ async fn scrape(State(state): State<SharedState>) -> Response {
     let (size, idle) = state.store.pool_state();
     state.metrics.db_pool(size, idle);
     state.metrics.page_cache(state.store.page_cache_stats());
-    state.metrics.token_reads(state.store.batched_token_reads());
+    state.metrics.token_reads(
+        state.store.batched_token_reads(),
+        state.store.kept_token_reads(),
+    );
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, metrics::CONTENT_TYPE)],

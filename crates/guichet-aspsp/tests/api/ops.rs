@@ -127,14 +127,26 @@ on_both_backends! {
         );
         assert!(text.lines().any(|line| line == timed), "missing {timed}\n{text}");
         // On PostgreSQL the call's token was read in a query of its own (nothing else ran);
-        // SQLite's reads cost no round trip and are not counted.
+        // SQLite's reads cost no round trip and are not counted. Nothing was kept yet.
         let read = u8::from(backend == guichet_store::Backend::Postgres);
-        for line in [
+        let counts = |text: &str, lines: [String; 3]| {
+            for line in lines {
+                assert!(text.lines().any(|l| l == line), "missing {line}\n{text}");
+            }
+        };
+        counts(&text, [
             format!("guichet_token_reads_total {read}"),
             format!("guichet_token_read_queries_total {read}"),
-        ] {
-            assert!(text.lines().any(|l| l == line), "missing {line}\n{text}");
-        }
+            "guichet_token_reads_kept_total 0".into(),
+        ]);
+        // The same call again is answered by the kept read, its PSU's stamp unchanged.
+        ok_json(app.get(CE, "/accounts", &token)).await;
+        let (_, _, text) = ops(&app, "/metrics").await;
+        counts(&text, [
+            format!("guichet_token_reads_total {read}"),
+            format!("guichet_token_read_queries_total {read}"),
+            "guichet_token_reads_kept_total 1".into(),
+        ]);
     }
 }
 

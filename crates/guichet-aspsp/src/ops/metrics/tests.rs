@@ -22,6 +22,9 @@ fn a_fresh_registry_shows_only_the_unlabelled_series() {
          # HELP guichet_token_read_queries Queries that made the token reads (fewer than the reads when calls share them).\n\
          # TYPE guichet_token_read_queries counter\n\
          guichet_token_read_queries_total 0\n\
+         # HELP guichet_token_reads_kept Token reads of API calls answered by a read this instance kept, its PSU's stamp read unchanged.\n\
+         # TYPE guichet_token_reads_kept counter\n\
+         guichet_token_reads_kept_total 0\n\
          # EOF\n"
     );
 }
