@@ -22,21 +22,41 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
 use crate::access::AccessFound;
-use crate::access_batch::AccessAsked;
+use crate::access_batch::{AccessAsked, Accounts};
 use crate::batches::{
     BatchRead, Batches, SIZES, numbered_rows, padded, query_for, request_of,
 };
 use crate::read::{Bound, Cols};
 use crate::{Result, Store};
 
-/// Reads kept at most (all forgotten at once beyond): a read is a few hundred bytes for a
-/// token whose consent names a few accounts.
-const MAX_KEPT_READS: usize = 10_000;
+/// Bytes of kept reads at most, as [`weight`] counts them (all forgotten at once beyond).
+const MAX_KEPT_BYTES: usize = 16 << 20;
 
-/// Reads kept, by what was asked.
+/// A read weighing more is not kept (a PSU of hundreds of accounts): it is made at each
+/// call, as without this cache.
+const MAX_READ_BYTES: usize = 256 << 10;
+
+/// A read's weight in memory, counted generously: each token row holds a copy of the token
+/// (its hash, ids, scopes and instants) and a consent row; each account its record and
+/// balance; and the key.
+fn weight(asked: &AccessAsked, found: &AccessFound) -> usize {
+    const TOKEN_ROW: usize = 512;
+    const ACCOUNT: usize = 1024;
+    const KEY: usize = 512;
+    found.tokens.len() * TOKEN_ROW + found.accounts.len() * ACCOUNT + KEY + asked.token_hash.len()
+}
+
+/// Reads kept, by what was asked, and their weight.
+#[derive(Default)]
+struct Kept {
+    reads: HashMap<AccessAsked, (Arc<AccessFound>, usize)>,
+    bytes: usize,
+}
+
+/// The reads kept in this process.
 #[derive(Default)]
 pub(crate) struct AccessCache {
-    kept: Mutex<HashMap<AccessAsked, Arc<AccessFound>>>,
+    kept: Mutex<Kept>,
     /// Reads answered from a kept read.
     answered: AtomicU64,
 }
@@ -44,24 +64,43 @@ pub(crate) struct AccessCache {
 impl AccessCache {
     fn get(&self, asked: &AccessAsked) -> Option<Arc<AccessFound>> {
         let kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
-        kept.get(asked).cloned()
+        kept.reads.get(asked).map(|(found, _)| found.clone())
     }
 
-    /// Keeps a read of a known token that found its PSU's stamp.
+    /// Keeps a read of a known token that found its PSU's stamp, and for one account, the
+    /// account: a read of an account that is not the PSU's (any resourceId a TPP puts in a
+    /// path) is not kept.
     fn keep(&self, asked: AccessAsked, found: &AccessFound) {
-        if found.stamp.is_none() || found.tokens.is_empty() {
+        let one_not_found = matches!(asked.accounts, Accounts::One(_)) && found.accounts.is_empty();
+        if found.stamp.is_none() || found.tokens.is_empty() || one_not_found {
+            return;
+        }
+        let weight = weight(&asked, found);
+        if weight > MAX_READ_BYTES {
             return;
         }
         let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
-        if kept.len() >= MAX_KEPT_READS {
-            kept.clear();
+        if kept.bytes + weight > MAX_KEPT_BYTES {
+            *kept = Kept::default();
         }
-        kept.insert(asked, Arc::new(found.clone()));
+        kept.bytes += weight;
+        if let Some((_, replaced)) = kept.reads.insert(asked, (Arc::new(found.clone()), weight)) {
+            kept.bytes -= replaced;
+        }
     }
 
     fn forget(&self, asked: &AccessAsked) {
         let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
-        kept.remove(asked);
+        if let Some((_, weight)) = kept.reads.remove(asked) {
+            kept.bytes -= weight;
+        }
+    }
+
+    /// The reads kept now, and their weight.
+    #[cfg(test)]
+    fn size(&self) -> (usize, usize) {
+        let kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
+        (kept.reads.len(), kept.bytes)
     }
 }
 
@@ -209,5 +248,94 @@ impl Store {
         self.read_row(&CHECK_SQL, &binds, stamp_found)
             .await?
             .ok_or_else(|| crate::StoreError::Corrupt("a stamp's check found no row".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accounts::AccountRecord;
+    use crate::tokens::{TokenRecord, TokenSecret};
+
+    fn asked(n: usize, accounts: Accounts) -> AccessAsked {
+        let secret = TokenSecret::generate().unwrap_or_else(|e| panic!("{e}"));
+        AccessAsked::access(&secret, "17515", &format!("client-{n}"), "seal").with(accounts, "CLBD")
+    }
+
+    fn found(tokens: usize, accounts: usize) -> AccessFound {
+        let token = TokenRecord {
+            family_id: "family".into(),
+            bank_code: "17515".into(),
+            client_id: "client".into(),
+            psu_id: Some("PSU".into()),
+            scopes: vec!["aisp".into()],
+            issued_at: 0,
+            expires_at: 1,
+            sca_at: None,
+            revoked_at: None,
+            cert_thumbprint: None,
+        };
+        let account = AccountRecord {
+            bank_code: "17515".into(),
+            resource_id: "CPT1".into(),
+            psu_id: "PSU".into(),
+            iban: "FR76".into(),
+            currency: "EUR".into(),
+            name: "Compte".into(),
+            details: None,
+            usage: None,
+            cash_account_type: "CACC".into(),
+            product: None,
+            psu_status: None,
+            company_scheme: None,
+            company_id: None,
+            segment: "retail".into(),
+            eligible: true,
+            position: 0,
+            operations_stamp: None,
+        };
+        AccessFound {
+            tokens: (0..tokens)
+                .map(|_| (token.clone(), true, (None, None, None, None, None)))
+                .collect(),
+            accounts: (0..accounts).map(|_| (account.clone(), None)).collect(),
+            stamp: Some(7),
+        }
+    }
+
+    #[test]
+    fn the_kept_reads_stay_within_their_bytes() {
+        let cache = AccessCache::default();
+        let one = found(2, 1);
+        let each = weight(&asked(0, Accounts::All), &one);
+        for n in 0..(MAX_KEPT_BYTES / each) * 3 {
+            cache.keep(asked(n, Accounts::All), &one);
+            let (_, bytes) = cache.size();
+            assert!(bytes <= MAX_KEPT_BYTES, "{bytes} after {n}");
+        }
+        let (reads, bytes) = cache.size();
+        assert!(reads > 0 && bytes == reads * each, "{reads} reads, {bytes} bytes");
+        // Kept again under the same key, a read counts once; forgotten, not at all.
+        let cache = AccessCache::default();
+        let again = asked(1, Accounts::All);
+        cache.keep(again.clone(), &one);
+        cache.keep(again.clone(), &one);
+        assert_eq!(cache.size(), (1, each));
+        cache.forget(&again);
+        assert_eq!(cache.size(), (0, 0));
+    }
+
+    #[test]
+    fn reads_that_found_nothing_to_keep_are_not_kept() {
+        let cache = AccessCache::default();
+        // No token; no stamp; an account that is not the PSU's; a PSU of too many accounts.
+        cache.keep(asked(0, Accounts::All), &AccessFound::default());
+        cache.keep(asked(1, Accounts::All), &AccessFound { stamp: None, ..found(2, 1) });
+        cache.keep(asked(2, Accounts::One("CPT-ELSEWHERE".into())), &found(2, 0));
+        cache.keep(asked(3, Accounts::All), &found(2, MAX_READ_BYTES / 1024));
+        assert_eq!(cache.size(), (0, 0));
+        cache.keep(asked(4, Accounts::One("CPT1".into())), &found(2, 1));
+        cache.keep(asked(5, Accounts::None), &found(2, 0));
+        assert_eq!(cache.size().0, 2);
     }
 }

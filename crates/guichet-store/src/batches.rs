@@ -7,8 +7,8 @@
 //! (a `VALUES` list, each row numbered). No read waits for a timer: with nothing in flight, a
 //! read goes at once, alone.
 //!
-//! Nothing is served from memory: each read's query starts after the read was asked for, so
-//! a write committed before is seen, as with a read of its own.
+//! Each read's query starts after the read was asked for, so a write committed before is
+//! seen, as with a read of its own.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};

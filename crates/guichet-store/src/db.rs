@@ -232,6 +232,9 @@ impl Store {
         (open, idle)
     }
 
+    /// Each migration runs in a transaction. On PostgreSQL, one that writes the tables of a
+    /// token's read (0012's deferred triggers) and then alters or truncates one of them must run
+    /// `SET CONSTRAINTS ALL IMMEDIATE` between the two.
     async fn migrate(&self) -> Result<()> {
         let files: [(i64, &str, &'static str, &'static str); 12] = [
             (

@@ -226,3 +226,31 @@ async fn a_long_write_of_a_psu_does_not_hold_up_the_revocation_of_its_tokens() {
     assert_eq!(reader.kept_token_reads(), kept, "read afresh after the import");
     assert_ne!(said(&after), said(&seen));
 }
+
+on_both_backends! {
+    /// A read of one account is kept like a read of all; an account moved to another PSU is
+    /// gone from the kept reads of the PSU it left.
+    async fn a_read_of_one_account_is_kept_until_the_account_moves(backend) {
+        let (reader, writer, _db, secret, _) = two_instances(backend).await;
+        let account = account_of(&read(&reader, &secret).await).resource_id.clone();
+        let one = || async {
+            reader
+                .access_with_accounts(&secret, BANK, CLIENT, SEAL, "CLBD", Some(&account))
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+        };
+        let first = one().await;
+        assert_eq!(account_of(&first).resource_id, account);
+        assert_eq!(reader.kept_token_reads(), 0, "a read of one account is a read of its own");
+        assert_eq!(said(&one().await), said(&first));
+        assert_eq!(reader.kept_token_reads(), 1);
+        // MARC, at the same bank.
+        let sql = format!("UPDATE accounts SET psu_id = 'D0999990I0' WHERE bank_code = '{BANK}' AND resource_id = '{account}'");
+        execute(&writer, &sql).await.unwrap_or_else(|e| panic!("{e}"));
+        let moved = one().await;
+        assert!(moved.as_ref().is_some_and(|(_, accounts)| accounts.is_empty()), "{moved:?}");
+        let all = read(&reader, &secret).await;
+        assert!(all.as_ref().is_some_and(|(_, accounts)| accounts.is_empty()), "{all:?}");
+        assert_eq!(reader.kept_token_reads(), 1, "both read afresh");
+    }
+}

@@ -14,6 +14,13 @@
 -- commit only: a long import of a PSU's operations does not hold up the PSU's tokens and
 -- consents until it ends. '' stands for the PSU of tokens that have none. TRUNCATE moves
 -- every stamp.
+--
+-- Two transactions that write rows of several PSUs each (two imports of different accounts of
+-- the same customers) stamp them at commit in the order of their writes, and may deadlock
+-- there: PostgreSQL stops one (40P01), which the inbox imports again and `guichet import`
+-- asks to be given again. A transaction that writes these tables and then alters or truncates
+-- one of them must first run its deferred triggers (SET CONSTRAINTS ALL IMMEDIATE): a later
+-- migration that does so says it.
 -- PostgreSQL dialect; kept line for line with ../sqlite/0012_access_stamps.sql.
 
 CREATE TABLE access_stamps (
@@ -47,16 +54,18 @@ BEGIN
   RETURN NULL;
 END $$ LANGUAGE plpgsql;
 
--- Balances: the PSU is their account's.
+-- Balances: the PSU is their account's, read under a share lock: an account moved to another
+-- PSU by a transaction committing meanwhile is found with its new PSU once that one commits,
+-- where a plain read would stamp the PSU it left.
 CREATE FUNCTION access_stamp_balance() RETURNS trigger AS $$
 BEGIN
   IF TG_OP <> 'INSERT' THEN
     PERFORM stamp_access(a.bank_code, a.psu_id) FROM accounts a
-     WHERE a.bank_code = OLD.bank_code AND a.resource_id = OLD.account_id;
+     WHERE a.bank_code = OLD.bank_code AND a.resource_id = OLD.account_id FOR SHARE;
   END IF;
   IF TG_OP <> 'DELETE' THEN
     PERFORM stamp_access(a.bank_code, a.psu_id) FROM accounts a
-     WHERE a.bank_code = NEW.bank_code AND a.resource_id = NEW.account_id;
+     WHERE a.bank_code = NEW.bank_code AND a.resource_id = NEW.account_id FOR SHARE;
   END IF;
   RETURN NULL;
 END $$ LANGUAGE plpgsql;

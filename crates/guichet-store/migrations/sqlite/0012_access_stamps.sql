@@ -11,7 +11,9 @@
 --
 -- SQLite has no transaction ids: a random 64-bit value, which a later write does not give
 -- again but with a chance of 2^-64; its writer is one at a time, so a stamp written at each
--- row holds no one up. '' stands for the PSU of tokens that have none.
+-- row holds no one up. An update stamps the row's PSU before the update only when it moved
+-- (each operation imported updates its account: one write more, not two). '' stands for the
+-- PSU of tokens that have none.
 -- SQLite dialect; kept line for line with ../postgres/0012_access_stamps.sql.
 
 CREATE TABLE access_stamps (
@@ -28,7 +30,8 @@ INSERT OR IGNORE INTO access_stamps (bank_code, psu_id, stamp)
 
 CREATE TRIGGER tokens_access_stamp_update AFTER UPDATE ON tokens FOR EACH ROW
 BEGIN
-  INSERT INTO access_stamps VALUES (OLD.bank_code, COALESCE(OLD.psu_id, ''), random())
+  INSERT INTO access_stamps SELECT OLD.bank_code, COALESCE(OLD.psu_id, ''), random()
+   WHERE OLD.bank_code IS NOT NEW.bank_code OR OLD.psu_id IS NOT NEW.psu_id
     ON CONFLICT (bank_code, psu_id) DO UPDATE SET stamp = excluded.stamp;
   INSERT INTO access_stamps VALUES (NEW.bank_code, COALESCE(NEW.psu_id, ''), random())
     ON CONFLICT (bank_code, psu_id) DO UPDATE SET stamp = excluded.stamp;
@@ -46,7 +49,8 @@ BEGIN
 END;
 CREATE TRIGGER consents_access_stamp_update AFTER UPDATE ON consents FOR EACH ROW
 BEGIN
-  INSERT INTO access_stamps VALUES (OLD.bank_code, OLD.psu_id, random())
+  INSERT INTO access_stamps SELECT OLD.bank_code, OLD.psu_id, random()
+   WHERE OLD.bank_code IS NOT NEW.bank_code OR OLD.psu_id IS NOT NEW.psu_id
     ON CONFLICT (bank_code, psu_id) DO UPDATE SET stamp = excluded.stamp;
   INSERT INTO access_stamps VALUES (NEW.bank_code, NEW.psu_id, random())
     ON CONFLICT (bank_code, psu_id) DO UPDATE SET stamp = excluded.stamp;
@@ -64,7 +68,8 @@ BEGIN
 END;
 CREATE TRIGGER consent_accounts_access_stamp_update AFTER UPDATE ON consent_accounts FOR EACH ROW
 BEGIN
-  INSERT INTO access_stamps VALUES (OLD.bank_code, OLD.psu_id, random())
+  INSERT INTO access_stamps SELECT OLD.bank_code, OLD.psu_id, random()
+   WHERE OLD.bank_code IS NOT NEW.bank_code OR OLD.psu_id IS NOT NEW.psu_id
     ON CONFLICT (bank_code, psu_id) DO UPDATE SET stamp = excluded.stamp;
   INSERT INTO access_stamps VALUES (NEW.bank_code, NEW.psu_id, random())
     ON CONFLICT (bank_code, psu_id) DO UPDATE SET stamp = excluded.stamp;
@@ -82,7 +87,8 @@ BEGIN
 END;
 CREATE TRIGGER accounts_access_stamp_update AFTER UPDATE ON accounts FOR EACH ROW
 BEGIN
-  INSERT INTO access_stamps VALUES (OLD.bank_code, OLD.psu_id, random())
+  INSERT INTO access_stamps SELECT OLD.bank_code, OLD.psu_id, random()
+   WHERE OLD.bank_code IS NOT NEW.bank_code OR OLD.psu_id IS NOT NEW.psu_id
     ON CONFLICT (bank_code, psu_id) DO UPDATE SET stamp = excluded.stamp;
   INSERT INTO access_stamps VALUES (NEW.bank_code, NEW.psu_id, random())
     ON CONFLICT (bank_code, psu_id) DO UPDATE SET stamp = excluded.stamp;
@@ -103,6 +109,7 @@ CREATE TRIGGER balances_access_stamp_update AFTER UPDATE ON balances FOR EACH RO
 BEGIN
   INSERT INTO access_stamps SELECT a.bank_code, a.psu_id, random() FROM accounts a
    WHERE a.bank_code = OLD.bank_code AND a.resource_id = OLD.account_id
+     AND (OLD.bank_code IS NOT NEW.bank_code OR OLD.account_id IS NOT NEW.account_id)
     ON CONFLICT (bank_code, psu_id) DO UPDATE SET stamp = excluded.stamp;
   INSERT INTO access_stamps SELECT a.bank_code, a.psu_id, random() FROM accounts a
    WHERE a.bank_code = NEW.bank_code AND a.resource_id = NEW.account_id
