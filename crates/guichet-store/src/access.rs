@@ -171,7 +171,9 @@ fn add_token_row(found: &mut AccessFound, row: &dyn Cols) -> Result<()> {
             (token_record(row)?, row.int("seal_registered")? != 0)
         }
     };
-    found.tokens.push((token, seal_registered, consent_row(row)?));
+    found
+        .tokens
+        .push((token, seal_registered, consent_row(row)?));
     Ok(())
 }
 

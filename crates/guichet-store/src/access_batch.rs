@@ -8,9 +8,7 @@
 use std::sync::{Arc, LazyLock};
 
 use crate::access::{AccessFound, Given, add_row, token_and_accounts};
-use crate::batches::{
-    BatchRead, Batches, SIZES, numbered_rows, padded, query_for, request_of,
-};
+use crate::batches::{BatchRead, Batches, SIZES, numbered_rows, padded, query_for, request_of};
 use crate::read::Bound;
 use crate::tokens::{TokenKind, TokenSecret};
 use crate::{Result, Store};
@@ -101,7 +99,6 @@ const BATCHED: Given = Given {
     qseal_sha256: "t.asked_seal",
     balance_type: "t.asked_balance",
 };
-
 
 /// The query of a batch of each of [`SIZES`].
 static BATCH_SQL: LazyLock<Vec<(usize, String)>> =

@@ -23,9 +23,7 @@ use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
 use crate::access::AccessFound;
 use crate::access_batch::{AccessAsked, Accounts};
-use crate::batches::{
-    BatchRead, Batches, SIZES, numbered_rows, padded, query_for, request_of,
-};
+use crate::batches::{BatchRead, Batches, SIZES, numbered_rows, padded, query_for, request_of};
 use crate::read::{Bound, Cols};
 use crate::{Result, Store};
 
@@ -314,7 +312,10 @@ mod tests {
             assert!(bytes <= MAX_KEPT_BYTES, "{bytes} after {n}");
         }
         let (reads, bytes) = cache.size();
-        assert!(reads > 0 && bytes == reads * each, "{reads} reads, {bytes} bytes");
+        assert!(
+            reads > 0 && bytes == reads * each,
+            "{reads} reads, {bytes} bytes"
+        );
         // Kept again under the same key, a read counts once; forgotten, not at all.
         let cache = AccessCache::default();
         let again = asked(1, Accounts::All);
@@ -330,8 +331,17 @@ mod tests {
         let cache = AccessCache::default();
         // No token; no stamp; an account that is not the PSU's; a PSU of too many accounts.
         cache.keep(asked(0, Accounts::All), &AccessFound::default());
-        cache.keep(asked(1, Accounts::All), &AccessFound { stamp: None, ..found(2, 1) });
-        cache.keep(asked(2, Accounts::One("CPT-ELSEWHERE".into())), &found(2, 0));
+        cache.keep(
+            asked(1, Accounts::All),
+            &AccessFound {
+                stamp: None,
+                ..found(2, 1)
+            },
+        );
+        cache.keep(
+            asked(2, Accounts::One("CPT-ELSEWHERE".into())),
+            &found(2, 0),
+        );
         cache.keep(asked(3, Accounts::All), &found(2, MAX_READ_BYTES / 1024));
         assert_eq!(cache.size(), (0, 0));
         cache.keep(asked(4, Accounts::One("CPT1".into())), &found(2, 1));

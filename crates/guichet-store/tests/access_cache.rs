@@ -17,7 +17,10 @@ const PSU: &str = "D0999994I0";
 const CLIENT: &str = "PSDFR-ACPR-12345";
 const SEAL: &str = "registered-seal";
 
-type Read = Option<(guichet_store::Access, Vec<(AccountRecord, Option<BalanceRecord>)>)>;
+type Read = Option<(
+    guichet_store::Access,
+    Vec<(AccountRecord, Option<BalanceRecord>)>,
+)>;
 
 /// Two instances on one database (the first seeds it), with GEORGES's token and consent to
 /// the balances and transactions of his account, and the TPP's QSealC registered.
@@ -223,7 +226,11 @@ async fn a_long_write_of_a_psu_does_not_hold_up_the_revocation_of_its_tokens() {
     // The import's commit moved the stamp again: its balance is seen.
     let kept = reader.kept_token_reads();
     let after = read(&reader, &secret).await;
-    assert_eq!(reader.kept_token_reads(), kept, "read afresh after the import");
+    assert_eq!(
+        reader.kept_token_reads(),
+        kept,
+        "read afresh after the import"
+    );
     assert_ne!(said(&after), said(&seen));
 }
 
