@@ -52,11 +52,19 @@ fn token_columns(given: &Given) -> String {
     } = given;
     format!(
         "t.family_id, t.bank_code, t.client_id, t.psu_id, t.scopes, \
-         t.issued_at, t.expires_at, t.sca_at, t.revoked_at, t.cert_thumbprint, \
-         CAST(CASE WHEN EXISTS (SELECT 1 FROM tpp_qseals q \
-             WHERE q.client_id = {client_id} AND q.sha256 = {qseal_sha256}) THEN 1 ELSE 0 END AS BIGINT) AS seal_registered, \
+         t.issued_at, t.expires_at, t.sca_at, t.revoked_at, t.cert_thumbprint, {}, \
          c.psu_identity, c.trusted_beneficiaries, c.updated_at, a.account_id, a.operation, \
-         s.stamp AS access_stamp"
+         s.stamp AS access_stamp",
+        seal_registered(client_id, qseal_sha256)
+    )
+}
+
+/// Whether the QSealC `seal` is registered to `client`: 1 or 0, as `seal_registered`.
+pub(crate) fn seal_registered(client: &str, seal: &str) -> String {
+    format!(
+        "CAST(CASE WHEN EXISTS (SELECT 1 FROM tpp_qseals q \
+           WHERE q.client_id = {client} AND q.sha256 = {seal}) THEN 1 ELSE 0 END AS BIGINT) \
+         AS seal_registered"
     )
 }
 

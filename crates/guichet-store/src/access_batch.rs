@@ -8,7 +8,7 @@
 use std::sync::{Arc, LazyLock};
 
 use crate::access::{AccessFound, Given, add_row, token_and_accounts};
-use crate::batches::{BatchRead, Batches, SIZES, numbered_rows, padded, query_for, request_of};
+use crate::batches::{BatchRead, Batches, SIZES, numbered_rows, read_batch};
 use crate::read::Bound;
 use crate::tokens::{TokenKind, TokenSecret};
 use crate::{Result, Store};
@@ -16,6 +16,7 @@ use crate::{Result, Store};
 /// The parameters of one read: `$1`…`$7` of its row of the batch.
 const PARAMETERS: usize = 7;
 
+/// What one request asks for (and the key of its read kept, [`crate::access_cache`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct AccessAsked {
     pub token_hash: String,
@@ -126,10 +127,8 @@ impl BatchRead for TokenReads {
     }
 
     async fn read(store: &Store, asked: &[AccessAsked]) -> Result<Vec<Result<AccessFound>>> {
-        let (size, sql) = query_for(&BATCH_SQL, asked.len())?;
-        let mut binds = Vec::with_capacity(size * PARAMETERS);
-        for one in asked {
-            binds.extend([
+        let binds_of = |one: &AccessAsked| {
+            vec![
                 Bound::Text(one.token_hash.clone()),
                 one.kind.into(),
                 Bound::Text(one.bank_code.clone()),
@@ -137,25 +136,9 @@ impl BatchRead for TokenReads {
                 Bound::Text(one.qseal_sha256.clone()),
                 Bound::Text(one.balance_type.clone()),
                 Bound::Text(one.accounts.only_account()),
-            ]);
-        }
-        // The padding: no token has an empty hash.
-        let binds = padded(binds, size, PARAMETERS);
-        let mut found: Vec<Result<AccessFound>> =
-            asked.iter().map(|_| Ok(Default::default())).collect();
-        store
-            .read_each(sql, &binds, |row| {
-                // A padding row finds nothing; were it to, what it found is no read's.
-                if let Some(entry) = found.get_mut(request_of(row)?)
-                    && let Ok(so_far) = entry
-                    && let Err(error) = add_row(so_far, row)
-                {
-                    *entry = Err(error);
-                }
-                Ok(())
-            })
-            .await?;
-        Ok(found)
+            ]
+        };
+        read_batch(store, &BATCH_SQL, asked, PARAMETERS, binds_of, add_row).await
     }
 }
 

@@ -21,9 +21,9 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
-use crate::access::AccessFound;
+use crate::access::{AccessFound, seal_registered};
 use crate::access_batch::{AccessAsked, Accounts};
-use crate::batches::{BatchRead, Batches, SIZES, numbered_rows, padded, query_for, request_of};
+use crate::batches::{BatchRead, Batches, SIZES, numbered_rows, read_batch};
 use crate::read::{Bound, Cols};
 use crate::{Result, Store};
 
@@ -119,15 +119,6 @@ pub(crate) struct StampFound {
     seal_registered: bool,
 }
 
-/// Whether the QSealC `q` of `client` is registered, as the token's read says it.
-fn seal_registered(client: &str, seal: &str) -> String {
-    format!(
-        "CAST(CASE WHEN EXISTS (SELECT 1 FROM tpp_qseals q \
-           WHERE q.client_id = {client} AND q.sha256 = {seal}) THEN 1 ELSE 0 END AS BIGINT) \
-         AS seal_registered"
-    )
-}
-
 /// A check alone (SQLite, where a read costs no round trip): `$1`…`$4`.
 static CHECK_SQL: LazyLock<String> = LazyLock::new(|| {
     format!(
@@ -174,28 +165,19 @@ impl BatchRead for StampChecks {
     }
 
     async fn read(store: &Store, asked: &[StampAsked]) -> Result<Vec<Result<StampFound>>> {
-        let (size, sql) = query_for(&BATCH_SQL, asked.len())?;
-        let mut binds = Vec::with_capacity(size * PARAMETERS);
-        for one in asked {
-            binds.extend([
+        let binds_of = |one: &StampAsked| {
+            vec![
                 Bound::Text(one.bank_code.clone()),
                 Bound::Text(one.psu_id.clone()),
                 Bound::Text(one.client_id.clone()),
                 Bound::Text(one.qseal_sha256.clone()),
-            ]);
-        }
-        let binds = padded(binds, size, PARAMETERS);
-        let mut found: Vec<Result<StampFound>> =
-            asked.iter().map(|_| Ok(StampFound::default())).collect();
-        store
-            .read_each(sql, &binds, |row| {
-                if let Some(entry) = found.get_mut(request_of(row)?) {
-                    *entry = stamp_found(row);
-                }
-                Ok(())
-            })
-            .await?;
-        Ok(found)
+            ]
+        };
+        let add = |found: &mut StampFound, row: &dyn Cols| {
+            *found = stamp_found(row)?;
+            Ok(())
+        };
+        read_batch(store, &BATCH_SQL, asked, PARAMETERS, binds_of, add).await
     }
 }
 

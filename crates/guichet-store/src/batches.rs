@@ -130,7 +130,7 @@ impl<R: BatchRead> Drop for Running<R> {
 
 /// The query of a batch of `size` reads, padded: the smallest of `queries` (one per size of
 /// [`SIZES`]) that takes `reads`.
-pub(crate) fn query_for(queries: &[(usize, String)], reads: usize) -> Result<(usize, &str)> {
+fn query_for(queries: &[(usize, String)], reads: usize) -> Result<(usize, &str)> {
     queries
         .iter()
         .find(|(size, _)| *size >= reads)
@@ -153,17 +153,45 @@ pub(crate) fn numbered_rows(reads: usize, parameters: usize) -> String {
     rows.join(", ")
 }
 
-/// The parameters of a batch padded to `size` reads of `parameters` each: no read's text is
-/// empty where a padding row's is.
-pub(crate) fn padded(mut binds: Vec<Bound>, size: usize, parameters: usize) -> Vec<Bound> {
-    binds.resize(size * parameters, Bound::Text(String::new()));
-    binds
-}
-
 /// Where a row of a batch's answer goes: its `request` column.
-pub(crate) fn request_of(row: &dyn Cols) -> Result<usize> {
+fn request_of(row: &dyn Cols) -> Result<usize> {
     usize::try_from(row.int("request")?)
         .map_err(|_| StoreError::Corrupt("a batch's row names no read of it".into()))
+}
+
+/// One query for the reads `asked`: the smallest of `queries` (one per size of [`SIZES`]) that
+/// takes them, each read's `parameters` texts from `binds_of`, the batch padded with empty
+/// texts (rows that find nothing: no token has an empty hash, no bank an empty code). Each row
+/// is added by `add` to the read its `request` column names; what each read found, in order.
+/// A row one read cannot take fails that read alone; the query's failure fails them all.
+pub(crate) async fn read_batch<A, T: Default + Send>(
+    store: &Store,
+    queries: &[(usize, String)],
+    asked: &[A],
+    parameters: usize,
+    binds_of: impl Fn(&A) -> Vec<Bound>,
+    add: impl Fn(&mut T, &dyn Cols) -> Result<()> + Sync,
+) -> Result<Vec<Result<T>>> {
+    let (size, sql) = query_for(queries, asked.len())?;
+    let mut binds = Vec::with_capacity(size * parameters);
+    for one in asked {
+        binds.extend(binds_of(one));
+    }
+    binds.resize(size * parameters, Bound::Text(String::new()));
+    let mut found: Vec<Result<T>> = asked.iter().map(|_| Ok(T::default())).collect();
+    store
+        .read_each(sql, &binds, |row| {
+            // A padding row finds nothing; were it to, what it found is no read's.
+            if let Some(entry) = found.get_mut(request_of(row)?)
+                && let Ok(so_far) = entry
+                && let Err(error) = add(so_far, row)
+            {
+                *entry = Err(error);
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(found)
 }
 
 impl Store {
