@@ -51,13 +51,17 @@ fn token_columns(given: &Given) -> String {
         ..
     } = given;
     format!(
-        "t.family_id, t.bank_code, t.client_id, t.psu_id, t.scopes, \
-         t.issued_at, t.expires_at, t.sca_at, t.revoked_at, t.cert_thumbprint, {}, \
+        "{TOKEN_COLUMNS}, {}, \
          c.psu_identity, c.trusted_beneficiaries, c.updated_at, a.account_id, a.operation, \
          s.stamp AS access_stamp",
         seal_registered(client_id, qseal_sha256)
     )
 }
+
+/// The token's own columns, as `token_record` reads them: also those a batch's tokens carry
+/// (`access_batch`), which its branches read.
+pub(crate) const TOKEN_COLUMNS: &str = "t.family_id, t.bank_code, t.client_id, t.psu_id, \
+     t.scopes, t.issued_at, t.expires_at, t.sca_at, t.revoked_at, t.cert_thumbprint";
 
 /// Whether the QSealC `seal` is registered to `client`: 1 or 0, as `seal_registered`.
 pub(crate) fn seal_registered(client: &str, seal: &str) -> String {

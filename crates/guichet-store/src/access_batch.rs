@@ -7,7 +7,7 @@
 
 use std::sync::{Arc, LazyLock};
 
-use crate::access::{AccessFound, Given, add_row, token_and_accounts};
+use crate::access::{AccessFound, Given, TOKEN_COLUMNS, add_row, token_and_accounts};
 use crate::batches::{BatchRead, Batches, SIZES, numbered_rows, read_batch};
 use crate::read::Bound;
 use crate::tokens::{TokenKind, TokenSecret};
@@ -84,13 +84,17 @@ impl Accounts {
 /// branch instead, PostgreSQL found them twice, and on small tables planned the second branch
 /// from the accounts: the query ran 6,600–7,000 times a second for sixteen reads (pgbench, two
 /// clients), 10,000 with the tokens found first. It names the columns of the tokens that
-/// `token_columns` and the accounts' branch read. `MATERIALIZED`: PostgreSQL 12 and later.
-const FOUND: &str = "f AS MATERIALIZED (SELECT r.n, r.client_id AS asked_client, \
-     r.qseal_sha256 AS asked_seal, r.balance_type AS asked_balance, \
-     r.only_account AS asked_account, t.family_id, t.bank_code, t.client_id, t.psu_id, \
-     t.scopes, t.issued_at, t.expires_at, t.sca_at, t.revoked_at, t.cert_thumbprint \
-     FROM r JOIN tokens t \
-       ON t.token_hash = r.token_hash AND t.kind = r.kind AND t.bank_code = r.bank_code)";
+/// `token_columns` and the accounts' branch read ([`TOKEN_COLUMNS`]). `MATERIALIZED`:
+/// PostgreSQL 12 and later.
+fn found() -> String {
+    format!(
+        "f AS MATERIALIZED (SELECT r.n, r.client_id AS asked_client, \
+         r.qseal_sha256 AS asked_seal, r.balance_type AS asked_balance, \
+         r.only_account AS asked_account, {TOKEN_COLUMNS} \
+         FROM r JOIN tokens t \
+           ON t.token_hash = r.token_hash AND t.kind = r.kind AND t.bank_code = r.bank_code)"
+    )
+}
 
 /// The batch's tokens, and what each read gave.
 const BATCHED: Given = Given {
@@ -108,9 +112,10 @@ static BATCH_SQL: LazyLock<Vec<(usize, String)>> =
 fn batch_sql(reads: usize) -> String {
     format!(
         "WITH r(n, token_hash, kind, bank_code, client_id, qseal_sha256, balance_type, only_account) \
-         AS (VALUES {}), {FOUND} {} \
+         AS (VALUES {}), {} {} \
          WHERE (t.asked_account = '' OR '=' || acc.resource_id = t.asked_account)",
         numbered_rows(reads, PARAMETERS),
+        found(),
         token_and_accounts(&BATCHED, "t.n AS request, ")
     )
 }

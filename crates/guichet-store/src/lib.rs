@@ -70,6 +70,14 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// Whether PostgreSQL stopped the transaction to break a deadlock or a serialization
+    /// failure with another writer (SQLSTATE 40P01, 40001): the same work may succeed if
+    /// tried again.
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, StoreError::Database(sqlx::Error::Database(db))
+            if db.code().is_some_and(|code| matches!(code.as_ref(), "40P01" | "40001")))
+    }
+
     /// Whether the database cannot be reached right now (down, restarting, pool exhausted):
     /// the request may succeed later, and the bank answers 503 rather than 500.
     pub fn is_unavailable(&self) -> bool {

@@ -211,7 +211,7 @@ mod tests {
 
     use super::*;
     use crate::Backend;
-    use crate::pg_reader::tests::{backend_pid, until_state};
+    use crate::pg_reader::tests::{backend_pid, closed_then_new, until_state};
     use crate::testing::TestDatabase;
 
     /// Rows of one JSON object each, `{"n":1}` to `{"n":<rows>}`, after PostgreSQL slept
@@ -227,10 +227,7 @@ mod tests {
 
     /// A reader of up to `max` connections at once.
     async fn reader_of(db: &TestDatabase, max: u32) -> Arc<PgReader> {
-        match PgReader::connect(db.url.expose(), max).await {
-            Ok(reader) => Arc::new(reader),
-            Err(e) => panic!("cannot open {}: {e}", db.url),
-        }
+        Arc::new(crate::pg_reader::tests::reader(db, max).await)
     }
 
     async fn reader(db: &TestDatabase) -> Arc<PgReader> {
@@ -308,11 +305,6 @@ mod tests {
             "{:?}",
             started.elapsed()
         );
-        assert_eq!(reads.state(), (0, 0), "its connection is closed, not kept");
-        assert_ne!(
-            backend_pid(&reads).await,
-            before,
-            "the next read has a connection of its own"
-        );
+        closed_then_new(&reads, before, "a read past its deadline").await;
     }
 }

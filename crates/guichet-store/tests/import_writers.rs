@@ -7,6 +7,7 @@ mod camt_files;
 use camt_files::*;
 use guichet_camt::Kind;
 use guichet_store::import::CustomerFile;
+use guichet_store::sandbox::personas::french_iban;
 use guichet_store::testing::{execute, tables_never_analyzed};
 use guichet_store::{Backend, Store, TransactionQuery, on_both_backends};
 
@@ -162,19 +163,6 @@ async fn an_import_stopped_by_a_deadlock_is_a_failure_to_try_again() {
     assert_eq!(again.map(|summary| summary.added).ok(), Some(6));
 }
 
-/// A French IBAN of bank 30258 with valid check digits (ISO 13616: mod 97).
-fn french_iban(account: u64) -> String {
-    let bban = format!("3025800001{account:011}00");
-    let mut rest = 0u32;
-    for c in format!("{bban}FR00").chars() {
-        let value = c.to_digit(36).unwrap_or_else(|| panic!("{c}"));
-        for digit in value.to_string().chars() {
-            rest = (rest * 10 + digit.to_digit(10).unwrap_or(0)) % 97;
-        }
-    }
-    format!("FR{:02}{bban}", 98 - rest)
-}
-
 /// Whether PostgreSQL has statistics of each of `tables`.
 async fn analyzed(store: &Store, tables: &[&str]) -> Vec<bool> {
     let never = tables_never_analyzed(store)
@@ -214,7 +202,7 @@ async fn a_large_customer_file_refreshes_postgresqls_statistics() {
                     "displayName": "CLIENT {n}", "segment": "retail", "accounts": [
                       {{"iban": "{}", "name": "Compte chèques", "currency": "EUR",
                         "cashAccountType": "CACC", "status": "active"}}]}}"#,
-                french_iban(900_000 + n)
+                french_iban(BANK, "00001", &format!("{:011}", 900_000 + n))
             )
         })
         .collect();

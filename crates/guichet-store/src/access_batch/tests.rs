@@ -191,8 +191,10 @@ async fn each_read_of_a_batch_gets_what_a_query_of_its_own_finds() {
     assert!(alone.iter().any(|a| a.contains("revoked_at: Some(3)")));
     assert!(alone.iter().any(|a| a.contains("seal_registered: false")));
     assert!(alone.iter().any(|a| a == "None [] None"));
+    let mut by_other_client = 0;
     for (ask, alone) in asks.iter().zip(&alone) {
         if ask.client_id == OTHER_CLIENT && !alone.starts_with("None") {
+            by_other_client += 1;
             let registered = ask.qseal_sha256 == OTHER_SEAL;
             assert!(
                 alone.contains(&format!("seal_registered: {registered}")),
@@ -201,6 +203,7 @@ async fn each_read_of_a_batch_gets_what_a_query_of_its_own_finds() {
             );
         }
     }
+    assert!(by_other_client > 0, "no token was found by {OTHER_CLIENT}");
 
     let (reads_before, queries_before) = store.batched_token_reads();
     let batched = join_all(asks.iter().map(|ask| store.access_in_batch(ask.clone()))).await;

@@ -40,14 +40,7 @@ impl ImportError {
     /// this import to break a deadlock or a serialization failure with another writer (SQLSTATE
     /// 40P01, 40001). The file itself was not refused.
     pub fn is_transient(&self) -> bool {
-        let ImportError::Store(error) = self else {
-            return false;
-        };
-        if error.is_unavailable() {
-            return true;
-        }
-        matches!(error, StoreError::Database(sqlx::Error::Database(db))
-            if db.code().is_some_and(|code| matches!(code.as_ref(), "40P01" | "40001")))
+        matches!(self, ImportError::Store(error) if error.is_unavailable() || error.is_conflict())
     }
 }
 

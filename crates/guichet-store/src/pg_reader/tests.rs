@@ -8,7 +8,7 @@ use super::*;
 use crate::Backend;
 use crate::testing::TestDatabase;
 
-async fn reader(db: &TestDatabase, max: u32) -> PgReader {
+pub(crate) async fn reader(db: &TestDatabase, max: u32) -> PgReader {
     match PgReader::connect(db.url.expose(), max).await {
         Ok(reader) => reader,
         Err(e) => panic!("cannot open {}: {e}", db.url),
@@ -44,7 +44,7 @@ pub(crate) async fn backend_pid(reader: &PgReader) -> i64 {
 
 /// After a read whose connection must not be kept: none is open, and the next read has a
 /// connection of its own (another server process than `before`); answers that one's pid.
-async fn closed_then_new(reader: &PgReader, before: i64, what: &str) -> i64 {
+pub(crate) async fn closed_then_new(reader: &PgReader, before: i64, what: &str) -> i64 {
     assert_eq!(
         reader.state(),
         (0, 0),
