@@ -191,24 +191,8 @@ fn start_inbox(
     std::thread::Builder::new()
         .name("inbox".into())
         .spawn(move || {
-            runtime.block_on(async move {
-                let period = std::time::Duration::from_secs(seconds.max(1));
-                let mut stopped = stopped;
-                // The database may be out of reach at the start (a failover): tried again
-                // every period, as the files are.
-                loop {
-                    match guichet_store::Store::connect(&url, 2).await {
-                        Ok(store) => return inbox.run(store, period, stopped).await,
-                        Err(error) => {
-                            tracing::error!(%error, "the inbox cannot reach the database; trying again")
-                        }
-                    }
-                    tokio::select! {
-                        _ = tokio::time::sleep(period) => {}
-                        _ = stopped.changed() => return,
-                    }
-                }
-            });
+            let period = std::time::Duration::from_secs(seconds.max(1));
+            runtime.block_on(inbox.run_on(&url, period, stopped));
         })?;
     Ok(())
 }

@@ -141,11 +141,40 @@ impl Inbox {
             if let Err(error) = self.pass(&store).await {
                 tracing::error!(dir = %self.dir.display(), %error, "the inbox cannot be read");
             }
-            tokio::select! {
-                _ = tokio::time::sleep(period) => {}
-                _ = stop.changed() => return,
+            if !rested(period, &mut stop).await {
+                return;
             }
         }
+    }
+
+    /// Connects to the database at `url` with connections of its own (two), then polls
+    /// ([`Inbox::run`]). The database may be out of reach at the start (a failover): the
+    /// connection is tried again every period, as the files are.
+    pub async fn run_on(
+        self,
+        url: &crate::DatabaseUrl,
+        period: Duration,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) {
+        loop {
+            match Store::connect(url, 2).await {
+                Ok(store) => return self.run(store, period, stop).await,
+                Err(error) => {
+                    tracing::error!(%error, "the inbox cannot reach the database; trying again")
+                }
+            }
+            if !rested(period, &mut stop).await {
+                return;
+            }
+        }
+    }
+}
+
+/// Waits `period`; false if `stop` changed meanwhile.
+async fn rested(period: Duration, stop: &mut tokio::sync::watch::Receiver<bool>) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(period) => true,
+        _ = stop.changed() => false,
     }
 }
 

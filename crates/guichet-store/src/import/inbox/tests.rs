@@ -1,5 +1,6 @@
-//! The inbox against a real PostgreSQL: a file the database cannot take now is kept for the
-//! next poll, not refused.
+//! The inbox against a real PostgreSQL (and a SQLite file not there yet): a file the database
+//! cannot take now is kept for the next poll, not refused; a database out of reach at the
+//! start is tried again.
 
 use super::*;
 use crate::Backend;
@@ -123,5 +124,55 @@ async fn a_refused_statement_still_goes_to_failed_and_a_file_gone_meanwhile_is_l
     std::fs::write(&here, "x").unwrap_or_else(|e| panic!("{e}"));
     assert!(moved(&here, &dir.join("no-such-folder/here.xml")).is_err());
     assert!(here.exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `guichet serve --inbox` started while its database is out of reach (here a SQLite file
+/// whose folder is not there yet, as a volume not mounted) keeps trying every period, then
+/// imports once the database is there, and stops when told.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inbox_started_before_its_database_connects_once_it_is_there() {
+    let place = folder("late-database");
+    let (ready, later) = (place.join("ready"), place.join("later"));
+    std::fs::create_dir_all(&ready).unwrap_or_else(|e| panic!("{e}"));
+    let store = Store::connect(
+        &crate::DatabaseUrl::sqlite_file(&ready.join("guichet.db")),
+        4,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    store
+        .seed_sandbox(&[BANK], jiff::civil::date(2026, 12, 7), 0)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let files = store
+        .export_camt(BANK, "2026-12-07T18:00:00", BIC)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    store.close().await;
+    let dir = folder("late-inbox");
+    std::fs::write(dir.join("statement.xml"), &files.statement).unwrap_or_else(|e| panic!("{e}"));
+
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let url = crate::DatabaseUrl::sqlite_file(&later.join("guichet.db"));
+    let period = Duration::from_millis(100);
+    let running = tokio::spawn({
+        let inbox = inbox(&dir);
+        async move { inbox.run_on(&url, period, stopped).await }
+    });
+    tokio::time::sleep(period * 4).await;
+    assert!(!running.is_finished(), "it keeps trying");
+    assert!(dir.join("statement.xml").exists(), "nothing taken yet");
+    std::fs::rename(&ready, &later).unwrap_or_else(|e| panic!("{e}"));
+    let done = dir.join("done").join("statement.xml");
+    let started = std::time::Instant::now();
+    while !done.exists() && started.elapsed() < Duration::from_secs(20) {
+        tokio::time::sleep(period).await;
+    }
+    assert!(done.exists(), "imported once the database is there");
+    let _ = stop.send(true);
+    let ended = tokio::time::timeout(Duration::from_secs(5), running).await;
+    assert!(ended.is_ok(), "the inbox stops when told");
+    let _ = std::fs::remove_dir_all(&place);
     let _ = std::fs::remove_dir_all(&dir);
 }
