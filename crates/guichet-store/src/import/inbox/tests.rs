@@ -24,6 +24,19 @@ fn inbox(dir: &Path) -> Inbox {
     Inbox::new(dir, vec![(BANK.to_owned(), BIC.to_owned())]).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// The sandbox's bank seeded in `store`, and its day's statement as the bank exports it.
+async fn seeded_statement(store: &Store) -> String {
+    store
+        .seed_sandbox(&[BANK], jiff::civil::date(2026, 12, 7), 0)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    store
+        .export_camt(BANK, "2026-12-07T18:00:00", BIC)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .statement
+}
+
 async fn pass(inbox: &mut Inbox, store: &Store) -> InboxPass {
     inbox.pass(store).await.unwrap_or_else(|e| panic!("{e}"))
 }
@@ -34,19 +47,12 @@ async fn a_statement_the_database_cannot_take_is_kept_for_the_next_poll_then_imp
     let store = Store::connect(&db.url, 4)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    store
-        .seed_sandbox(&[BANK], jiff::civil::date(2026, 12, 7), 0)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let files = store
-        .export_camt(BANK, "2026-12-07T18:00:00", BIC)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let statement = seeded_statement(&store).await;
     let dir = folder("outage");
     let file = dir.join("statement.xml");
-    std::fs::write(&file, &files.statement).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&file, &statement).unwrap_or_else(|e| panic!("{e}"));
     let report = dir.join("statement2.xml");
-    std::fs::write(&report, &files.statement).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&report, &statement).unwrap_or_else(|e| panic!("{e}"));
     // PostgreSQL out of reach, as in a failover: a store whose connections are closed.
     let down = Store::connect(&db.url, 4)
         .await
@@ -141,17 +147,10 @@ async fn an_inbox_started_before_its_database_connects_once_it_is_there() {
     )
     .await
     .unwrap_or_else(|e| panic!("{e}"));
-    store
-        .seed_sandbox(&[BANK], jiff::civil::date(2026, 12, 7), 0)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let files = store
-        .export_camt(BANK, "2026-12-07T18:00:00", BIC)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let statement = seeded_statement(&store).await;
     store.close().await;
     let dir = folder("late-inbox");
-    std::fs::write(dir.join("statement.xml"), &files.statement).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.join("statement.xml"), &statement).unwrap_or_else(|e| panic!("{e}"));
 
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let url = crate::DatabaseUrl::sqlite_file(&later.join("guichet.db"));
