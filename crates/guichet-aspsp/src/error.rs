@@ -63,8 +63,9 @@ pub enum ApiError {
     /// 500: a fault on the bank's side. The cause goes to the log, never to the client.
     #[error("internal error: {0}")]
     Internal(String),
-    /// 503 when the database cannot be reached for a moment (the request may be retried),
-    /// else 500. The cause goes to the log.
+    /// 503 when the database cannot be reached for a moment or stopped the request's
+    /// transaction in a conflict with another writer (`StoreError::is_transient`: the request
+    /// may be made again), else 500. The cause goes to the log.
     #[error("the bank's systems are unavailable for a moment; retry shortly")]
     Database(guichet_store::StoreError),
 }
@@ -85,7 +86,7 @@ impl ApiError {
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            ApiError::Database(e) if e.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Database(e) if e.is_transient() => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Database(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -105,7 +106,7 @@ impl ApiError {
             ApiError::Internal(_) => {
                 "internal error; quote the X-Request-ID to the bank's support".into()
             }
-            ApiError::Database(e) if !e.is_unavailable() => {
+            ApiError::Database(e) if !e.is_transient() => {
                 "internal error; quote the X-Request-ID to the bank's support".into()
             }
             other => other.to_string(),
@@ -142,8 +143,8 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match &self {
             ApiError::Internal(cause) => tracing::error!(%cause, "request failed"),
-            ApiError::Database(e) if e.is_unavailable() => {
-                tracing::warn!(error = %e, "database unavailable")
+            ApiError::Database(e) if e.is_transient() => {
+                tracing::warn!(error = %e, "database unavailable or in conflict")
             }
             ApiError::Database(e) => tracing::error!(error = %e, "request failed"),
             _ => {}
@@ -174,8 +175,10 @@ impl IntoResponse for ApiError {
             } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
             }
-            ApiError::Database(e) if e.is_unavailable() => {
-                headers.insert(header::RETRY_AFTER, HeaderValue::from(5));
+            // A conflict is over once the other writer commits; an outage takes longer.
+            ApiError::Database(e) if e.is_transient() => {
+                let seconds = if e.is_unavailable() { 5 } else { 1 };
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
             }
             _ => {}
         }

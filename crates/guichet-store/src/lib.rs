@@ -78,6 +78,15 @@ impl StoreError {
             if db.code().is_some_and(|code| matches!(code.as_ref(), "40P01" | "40001")))
     }
 
+    /// Whether the same request may succeed if made again shortly: the database cannot be
+    /// reached right now, or PostgreSQL stopped the transaction in a conflict with another
+    /// writer. The bank answers 503 with `Retry-After` (RFC 9110 §15.6.4: "a temporary
+    /// overload or scheduled maintenance, which will likely be alleviated after some delay"),
+    /// never 500: nothing of the stopped transaction was written.
+    pub fn is_transient(&self) -> bool {
+        self.is_unavailable() || self.is_conflict()
+    }
+
     /// Whether the database cannot be reached right now (down, restarting, pool exhausted):
     /// the request may succeed later, and the bank answers 503 rather than 500.
     pub fn is_unavailable(&self) -> bool {

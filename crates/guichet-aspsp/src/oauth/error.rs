@@ -133,8 +133,8 @@ impl IntoResponse for OAuthError {
 
 impl From<guichet_store::StoreError> for OAuthError {
     fn from(e: guichet_store::StoreError) -> Self {
-        if e.is_unavailable() {
-            tracing::warn!(error = %e, "database unavailable");
+        if e.is_transient() {
+            tracing::warn!(error = %e, "database unavailable or in conflict");
             return OAuthError::TemporarilyUnavailable(
                 "the bank's systems are unavailable for a moment; retry shortly".into(),
             );

@@ -130,11 +130,12 @@ pub fn error_page(status: StatusCode, bank_name: &str, message: &str) -> Page {
 }
 
 /// A page the store could not serve. The database cannot be reached right now (down,
-/// restarting, every connection busy): 503 with `Retry-After`, as the API answers, so the PSU
-/// knows to try again; any other failure: 500. The cause goes to the operator's log only.
+/// restarting, every connection busy) or stopped the page's transaction in a conflict with
+/// another writer: 503 with `Retry-After`, as the API answers, so the PSU knows to try again;
+/// any other failure: 500. The cause goes to the operator's log only.
 pub fn store_failure(bank_name: &str, doing: &str, error: &guichet_store::StoreError) -> Response {
     tracing::error!(error = %error, doing, "the store failed a PSU page");
-    if !error.is_unavailable() {
+    if !error.is_transient() {
         return error_page(
             StatusCode::INTERNAL_SERVER_ERROR,
             bank_name,

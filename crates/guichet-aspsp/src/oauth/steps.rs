@@ -375,7 +375,7 @@ pub(super) async fn finish_authorization(
             tracing::error!(error = %e, "issuing a code");
             // The attempt is over: the TPP is told, as RFC 6749 §4.1.2.1 has it, rather than
             // left waiting for a PSU shown a page that can only say it is already done.
-            let error = if e.is_unavailable() {
+            let error = if e.is_transient() {
                 OAuthError::TemporarilyUnavailable("the bank cannot issue a code right now".into())
             } else {
                 OAuthError::server_error("the bank could not issue a code")

@@ -145,3 +145,74 @@ async fn a_failed_read_on_a_psu_page_is_never_taken_for_absent_data() {
     assert!(!broken.html.contains("PSDFR-ACPR-12345"), "{}", broken.html);
     assert_eq!(access.get("/psu/access").await.status, 200);
 }
+
+/// PostgreSQL stops a write in a conflict with another writer (a deadlock, 40P01, or a
+/// serialization failure, 40001): the request may succeed if made again, so the TPP is told
+/// 503 with `Retry-After`, an ErrorModel and its X-Request-ID, never 500; nothing of the
+/// stopped transaction is kept. The conflict is PostgreSQL's own error, raised by a trigger on
+/// the consents the request writes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_stopped_in_a_conflict_answers_503_and_keeps_nothing() {
+    let app = TestApp::spawn(guichet_store::Backend::Postgres).await;
+    let token = app.token(CE, "LEA", &["aisp"]).await;
+    let (iban, resource_id) = accounts_of(CE, "LEA").remove(0);
+    let consent = serde_json::json!({"balances": [{"iban": iban}], "transactions": [],
+        "psuIdentity": false, "trustedBeneficiaries": false});
+    let balances = format!("/accounts/{resource_id}/balances");
+    for code in ["40P01", "40001"] {
+        let raise = [
+            format!(
+                "CREATE OR REPLACE FUNCTION conflict_now() RETURNS trigger LANGUAGE plpgsql AS \
+                 $$ BEGIN RAISE EXCEPTION 'conflict' USING ERRCODE = '{code}'; END $$"
+            ),
+            "CREATE OR REPLACE TRIGGER conflict_now BEFORE INSERT OR UPDATE ON consents \
+             FOR EACH ROW EXECUTE FUNCTION conflict_now()"
+                .to_owned(),
+        ];
+        for sql in raise {
+            if let Err(e) = guichet_store::testing::execute(&app.state().store, &sql).await {
+                panic!("{e}");
+            }
+        }
+        let response = send(
+            app.request(reqwest::Method::PUT, CE, "/consents", &token)
+                .json(&consent),
+        )
+        .await;
+        assert_eq!(response.status().as_u16(), 503, "{code}");
+        assert_eq!(
+            response
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok()),
+            Some("1"),
+            "{code}"
+        );
+        assert!(response.headers().get("x-request-id").is_some(), "{code}");
+        let refused = body(response).await;
+        assert_eq!(refused["status"], 503, "{code}: {refused}");
+        assert!(
+            refused["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("retry shortly")),
+            "{code}: {refused}"
+        );
+        // No consent was kept: the account's balances stay out of reach.
+        expect_error(app.get(CE, &balances, &token), 403, "").await;
+    }
+    let lift = "DROP TRIGGER conflict_now ON consents";
+    if let Err(e) = guichet_store::testing::execute(&app.state().store, lift).await {
+        panic!("{e}");
+    }
+    let made_again = send(
+        app.request(reqwest::Method::PUT, CE, "/consents", &token)
+            .json(&consent),
+    )
+    .await;
+    assert_eq!(
+        made_again.status().as_u16(),
+        201,
+        "made again, it goes through"
+    );
+    ok_json(app.get(CE, &balances, &token)).await;
+}

@@ -40,7 +40,7 @@ impl ImportError {
     /// this import to break a deadlock or a serialization failure with another writer (SQLSTATE
     /// 40P01, 40001). The file itself was not refused.
     pub fn is_transient(&self) -> bool {
-        matches!(self, ImportError::Store(error) if error.is_unavailable() || error.is_conflict())
+        matches!(self, ImportError::Store(error) if error.is_transient())
     }
 }
 
