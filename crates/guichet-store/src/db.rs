@@ -236,7 +236,7 @@ impl Store {
     /// token's read (0012's deferred triggers) and then alters or truncates one of them must run
     /// `SET CONSTRAINTS ALL IMMEDIATE` between the two.
     async fn migrate(&self) -> Result<()> {
-        let files: [(i64, &str, &'static str, &'static str); 12] = [
+        let files: [(i64, &str, &'static str, &'static str); 13] = [
             (
                 1,
                 "init",
@@ -308,6 +308,12 @@ impl Store {
                 "access_stamps",
                 include_str!("../migrations/sqlite/0012_access_stamps.sql"),
                 include_str!("../migrations/postgres/0012_access_stamps.sql"),
+            ),
+            (
+                13,
+                "stamps_in_order",
+                include_str!("../migrations/sqlite/0013_stamps_in_order.sql"),
+                include_str!("../migrations/postgres/0013_stamps_in_order.sql"),
             ),
         ];
         let migrations = files

@@ -234,6 +234,133 @@ async fn a_long_write_of_a_psu_does_not_hold_up_the_revocation_of_its_tokens() {
     assert_ne!(said(&after), said(&seen));
 }
 
+/// PostgreSQL writes a transaction's stamps at its commit in the order of their keys, not in
+/// the order of its writes (migration 0013): a transaction that wrote a row of GEORGES and then
+/// one of a PSU whose key comes first, and commits while that PSU's stamp is held elsewhere,
+/// waits for it without having locked GEORGES's, so that a writer of the same two PSUs in the
+/// other order cannot be waiting for it: no deadlock at commit. Its commit then writes both
+/// stamps and leaves no note behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stamps_are_written_at_commit_in_the_order_of_their_keys() {
+    let (_reader, _writer, db, _secret, _family) = two_instances(Backend::Postgres).await;
+    let connect = || async {
+        sqlx::PgConnection::connect(db.url.expose())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let run = |sql: String| sqlx::raw_sql(sqlx::AssertSqlSafe(sql));
+    let stamp_of = |psu: &str| {
+        format!("SELECT stamp FROM access_stamps WHERE bank_code = '{BANK}' AND psu_id = '{psu}'")
+    };
+    let mut watch = connect().await;
+    // The first PSU of the bank in the order of keys, other than GEORGES.
+    let first: String = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT psu_id FROM accounts WHERE bank_code = '{BANK}' AND psu_id <> '{PSU}' \
+         ORDER BY psu_id COLLATE \"C\" LIMIT 1"
+    )))
+    .fetch_one(&mut watch)
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(first.as_str() < PSU, "{first} comes before {PSU}");
+    let before: (i64, i64) = (
+        sqlx::query_scalar(sqlx::AssertSqlSafe(stamp_of(PSU)))
+            .fetch_one(&mut watch)
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+        sqlx::query_scalar(sqlx::AssertSqlSafe(stamp_of(&first)))
+            .fetch_one(&mut watch)
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+    );
+
+    // Another transaction holds the first PSU's stamp.
+    let mut holder = connect().await;
+    let hold = format!(
+        "BEGIN; SELECT 1 FROM access_stamps WHERE bank_code = '{BANK}' AND psu_id = '{first}' \
+         FOR UPDATE"
+    );
+    run(hold)
+        .execute(&mut holder)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    // The writer: GEORGES's account renamed, then the first PSU's; its commit waits.
+    let rename = |psu: &str| {
+        format!(
+            "UPDATE accounts SET name = name || ' ' WHERE bank_code = '{BANK}' \
+             AND psu_id = '{psu}';"
+        )
+    };
+    let mut writer = connect().await;
+    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut writer)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let writes = format!("BEGIN; {} {} COMMIT;", rename(PSU), rename(&first));
+    let committing = tokio::spawn(async move {
+        let done = run(writes).execute(&mut writer).await;
+        done.map(|_| ())
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let waiting: bool = sqlx::query_scalar(
+            "SELECT COALESCE(bool_or(wait_event_type = 'Lock'), false) FROM pg_stat_activity \
+             WHERE pid = $1",
+        )
+        .bind(pid)
+        .fetch_one(&mut watch)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        if waiting {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the commit never waited for the held stamp"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Waiting for the first PSU's stamp, the commit has not locked GEORGES's.
+    let free = run(format!(
+        "BEGIN; SELECT 1 FROM access_stamps WHERE bank_code = '{BANK}' AND psu_id = '{PSU}' \
+         FOR UPDATE NOWAIT; ROLLBACK;"
+    ))
+    .execute(&mut watch)
+    .await;
+    assert!(
+        free.is_ok(),
+        "GEORGES's stamp was locked before the first PSU's: {free:?}"
+    );
+
+    run("ROLLBACK".to_owned())
+        .execute(&mut holder)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let committed = tokio::time::timeout(Duration::from_secs(20), committing)
+        .await
+        .unwrap_or_else(|_| panic!("the commit did not end"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(committed.is_ok(), "{committed:?}");
+    let after: (i64, i64) = (
+        sqlx::query_scalar(sqlx::AssertSqlSafe(stamp_of(PSU)))
+            .fetch_one(&mut watch)
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+        sqlx::query_scalar(sqlx::AssertSqlSafe(stamp_of(&first)))
+            .fetch_one(&mut watch)
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+    );
+    assert_ne!(after.0, before.0, "GEORGES's stamp moved");
+    assert_ne!(after.1, before.1, "the first PSU's stamp moved");
+    assert_eq!(after.0, after.1, "both by the one transaction");
+    let notes: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM access_stamps_due")
+        .fetch_one(&mut watch)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(notes, 0, "no note left behind");
+}
+
 on_both_backends! {
     /// A read of one account is kept like a read of all; an account moved to another PSU is
     /// gone from the kept reads of the PSU it left.
