@@ -69,11 +69,17 @@ fn run(bin: &Path, args: &[&str]) -> Result<(), String> {
 pub struct Cluster {
     root: PathBuf,
     port: u16,
+    /// `name=value` settings given to the server (`postgres -c`).
+    settings: Vec<String>,
 }
 
 impl Cluster {
     pub fn new(root: PathBuf, port: u16) -> Cluster {
-        Cluster { root, port }
+        Cluster {
+            root,
+            port,
+            settings: Vec::new(),
+        }
     }
 
     /// The shared throwaway cluster of the tests.
@@ -119,11 +125,15 @@ impl Cluster {
             )?;
         }
         let log = self.root.join("postgres.log").display().to_string();
-        let options = format!(
+        let mut options = format!(
             "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories={} -c fsync=off -c max_connections=300",
             self.port,
             self.root.display()
         );
+        for setting in &self.settings {
+            options.push_str(" -c ");
+            options.push_str(setting);
+        }
         run(
             &bin.join("pg_ctl"),
             &["-D", &data, "-o", &options, "-l", &log, "-w", "start"],
@@ -190,16 +200,55 @@ pub struct OwnCluster(pub Cluster);
 impl OwnCluster {
     /// A new cluster in a fresh folder on a free port.
     pub fn start() -> Result<OwnCluster, String> {
+        let cluster = OwnCluster::fresh()?;
+        cluster.start()?;
+        Ok(OwnCluster(cluster))
+    }
+
+    /// A new cluster that also takes TLS connections, with the certificate chain `cert_pem`
+    /// and its key `key_pem` (PEM), as a bank's database on another host would.
+    pub fn start_with_tls(cert_pem: &str, key_pem: &str) -> Result<OwnCluster, String> {
+        let mut cluster = OwnCluster::fresh()?;
+        std::fs::create_dir_all(&cluster.root)
+            .map_err(|e| format!("{}: {e}", cluster.root.display()))?;
+        let cert = cluster.root.join("server.crt");
+        let key = cluster.root.join("server.key");
+        std::fs::write(&cert, cert_pem).map_err(|e| format!("{}: {e}", cert.display()))?;
+        write_owner_only(&key, key_pem)?;
+        cluster.settings = vec![
+            "ssl=on".into(),
+            format!("ssl_cert_file={}", cert.display()),
+            format!("ssl_key_file={}", key.display()),
+        ];
+        // Dropped, hence stopped and removed, if it does not start.
+        let own = OwnCluster(cluster);
+        own.0.start()?;
+        Ok(own)
+    }
+
+    /// A cluster in a fresh folder on a free port, not started.
+    fn fresh() -> Result<Cluster, String> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
             .map_err(|e| e.to_string())?;
         let root = std::env::temp_dir().join(format!("guichet-pg-{}-{port}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
-        let cluster = Cluster::new(root, port);
-        cluster.start()?;
-        Ok(OwnCluster(cluster))
+        Ok(Cluster::new(root, port))
     }
+}
+
+/// PostgreSQL refuses a key file that others than its owner may read.
+fn write_owner_only(path: &Path, text: &str) -> Result<(), String> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .and_then(|mut file| file.write_all(text.as_bytes()))
+        .map_err(|e| format!("{}: {e}", path.display()))
 }
 
 impl Drop for OwnCluster {
