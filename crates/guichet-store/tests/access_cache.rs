@@ -234,6 +234,22 @@ async fn a_long_write_of_a_psu_does_not_hold_up_the_revocation_of_its_tokens() {
     assert_ne!(said(&after), said(&seen));
 }
 
+/// The access stamps of `psus` of the bank, in their order.
+async fn stamps(conn: &mut sqlx::PgConnection, psus: &[&str]) -> Vec<i64> {
+    let mut found = Vec::new();
+    for psu in psus {
+        let sql = format!(
+            "SELECT stamp FROM access_stamps WHERE bank_code = '{BANK}' AND psu_id = '{psu}'"
+        );
+        let stamp: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        found.push(stamp);
+    }
+    found
+}
+
 /// PostgreSQL writes a transaction's stamps at its commit in the order of their keys, not in
 /// the order of its writes (migration 0013): a transaction that wrote a row of GEORGES and then
 /// one of a PSU whose key comes first, and commits while that PSU's stamp is held elsewhere,
@@ -249,9 +265,6 @@ async fn stamps_are_written_at_commit_in_the_order_of_their_keys() {
             .unwrap_or_else(|e| panic!("{e}"))
     };
     let run = |sql: String| sqlx::raw_sql(sqlx::AssertSqlSafe(sql));
-    let stamp_of = |psu: &str| {
-        format!("SELECT stamp FROM access_stamps WHERE bank_code = '{BANK}' AND psu_id = '{psu}'")
-    };
     let mut watch = connect().await;
     // The first PSU of the bank in the order of keys, other than GEORGES.
     let first: String = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
@@ -262,16 +275,7 @@ async fn stamps_are_written_at_commit_in_the_order_of_their_keys() {
     .await
     .unwrap_or_else(|e| panic!("{e}"));
     assert!(first.as_str() < PSU, "{first} comes before {PSU}");
-    let before: (i64, i64) = (
-        sqlx::query_scalar(sqlx::AssertSqlSafe(stamp_of(PSU)))
-            .fetch_one(&mut watch)
-            .await
-            .unwrap_or_else(|e| panic!("{e}")),
-        sqlx::query_scalar(sqlx::AssertSqlSafe(stamp_of(&first)))
-            .fetch_one(&mut watch)
-            .await
-            .unwrap_or_else(|e| panic!("{e}")),
-    );
+    let before = stamps(&mut watch, &[PSU, &first]).await;
 
     // Another transaction holds the first PSU's stamp.
     let mut holder = connect().await;
@@ -341,19 +345,10 @@ async fn stamps_are_written_at_commit_in_the_order_of_their_keys() {
         .unwrap_or_else(|_| panic!("the commit did not end"))
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(committed.is_ok(), "{committed:?}");
-    let after: (i64, i64) = (
-        sqlx::query_scalar(sqlx::AssertSqlSafe(stamp_of(PSU)))
-            .fetch_one(&mut watch)
-            .await
-            .unwrap_or_else(|e| panic!("{e}")),
-        sqlx::query_scalar(sqlx::AssertSqlSafe(stamp_of(&first)))
-            .fetch_one(&mut watch)
-            .await
-            .unwrap_or_else(|e| panic!("{e}")),
-    );
-    assert_ne!(after.0, before.0, "GEORGES's stamp moved");
-    assert_ne!(after.1, before.1, "the first PSU's stamp moved");
-    assert_eq!(after.0, after.1, "both by the one transaction");
+    let after = stamps(&mut watch, &[PSU, &first]).await;
+    assert_ne!(after[0], before[0], "GEORGES's stamp moved");
+    assert_ne!(after[1], before[1], "the first PSU's stamp moved");
+    assert_eq!(after[0], after[1], "both by the one transaction");
     let notes: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM access_stamps_due")
         .fetch_one(&mut watch)
         .await
