@@ -82,7 +82,8 @@ impl StoreError {
     /// reached right now, or PostgreSQL stopped the transaction in a conflict with another
     /// writer. The bank answers 503 with `Retry-After` (RFC 9110 §15.6.4: "a temporary
     /// overload or scheduled maintenance, which will likely be alleviated after some delay"),
-    /// never 500: nothing of the stopped transaction was written.
+    /// never 500: nothing of the stopped transaction is kept. A request of two transactions
+    /// gives back what the first took (`/token`: a code redeemed without its tokens).
     pub fn is_transient(&self) -> bool {
         self.is_unavailable() || self.is_conflict()
     }

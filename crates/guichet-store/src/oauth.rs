@@ -280,6 +280,24 @@ impl Store {
         Ok(())
     }
 
+    /// Gives back a redeemed code whose tokens were not issued: the database failed for a
+    /// moment after the code was redeemed (its redemption and its tokens are two
+    /// transactions), so that the TPP's request, made again, redeems it afresh rather than
+    /// being told it was used. A code that gave tokens is never given back. Answers whether
+    /// it was.
+    pub async fn give_back_code(&self, secret: &TokenSecret, bank_code: &str) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE auth_codes SET used_at = NULL, family_id = NULL \
+             WHERE code_hash = $1 AND bank_code = $2 AND used_at IS NOT NULL \
+             AND NOT EXISTS (SELECT 1 FROM tokens t WHERE t.family_id = auth_codes.family_id)",
+        )
+        .bind(secret.hash())
+        .bind(bank_code)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// The token with this secret, of either kind, at this bank.
     pub async fn find_any_token(
         &self,

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use guichet_eidas::Psd2Certificate;
-use guichet_store::{NewToken, Redeemed, TokenKind, TokenSecret, new_family_id};
+use guichet_store::{AuthCode, NewToken, Redeemed, TokenKind, TokenSecret, new_family_id};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
 
 use super::error::{OAuthError, no_store};
@@ -285,8 +285,27 @@ async fn authorization_code(state: &SharedState, client: &Client) -> Result<Resp
         }
     }
     check_roles(&client.qwac, &redeemed.scopes)?;
+    let issued = issue_for_code(state, client, &code, &redeemed).await;
+    if let Err(OAuthError::TemporarilyUnavailable(_)) = &issued {
+        // Redeemed, and its tokens not issued: given back, the request made again (as the
+        // 503 tells) gets them. Where the database is still away, the code stays used.
+        match state.store.give_back_code(&code, client.bank.code()).await {
+            Ok(given) => tracing::info!(given, "a code redeemed without its tokens"),
+            Err(e) => tracing::warn!(error = %e, "a code redeemed without its tokens stays used"),
+        }
+    }
+    issued
+}
+
+/// The tokens of a redeemed code, their family noted on the code (a replay revokes them).
+async fn issue_for_code(
+    state: &SharedState,
+    client: &Client,
+    code: &TokenSecret,
+    redeemed: &AuthCode,
+) -> Result<Response, OAuthError> {
     let family_id = new_family_id()?;
-    state.store.set_code_family(&code, &family_id).await?;
+    state.store.set_code_family(code, &family_id).await?;
     issue(
         state,
         client,

@@ -9,7 +9,7 @@ use guichet_aspsp::{BankProfile, Mode};
 use guichet_store::testing::TestDatabase;
 use guichet_store::testing::cluster::OwnCluster;
 
-use crate::flow::{Journey, Step, query};
+use crate::flow::{Journey, Step, code_for, exchange, query};
 use crate::helpers::*;
 
 /// A PSU page the store could not serve: 503, try again in a few seconds.
@@ -160,20 +160,7 @@ async fn a_write_stopped_in_a_conflict_answers_503_and_keeps_nothing() {
         "psuIdentity": false, "trustedBeneficiaries": false});
     let balances = format!("/accounts/{resource_id}/balances");
     for code in ["40P01", "40001"] {
-        let raise = [
-            format!(
-                "CREATE OR REPLACE FUNCTION conflict_now() RETURNS trigger LANGUAGE plpgsql AS \
-                 $$ BEGIN RAISE EXCEPTION 'conflict' USING ERRCODE = '{code}'; END $$"
-            ),
-            "CREATE OR REPLACE TRIGGER conflict_now BEFORE INSERT OR UPDATE ON consents \
-             FOR EACH ROW EXECUTE FUNCTION conflict_now()"
-                .to_owned(),
-        ];
-        for sql in raise {
-            if let Err(e) = guichet_store::testing::execute(&app.state().store, &sql).await {
-                panic!("{e}");
-            }
-        }
+        conflict_on(&app, "consents", code).await;
         let response = send(
             app.request(reqwest::Method::PUT, CE, "/consents", &token)
                 .json(&consent),
@@ -200,10 +187,7 @@ async fn a_write_stopped_in_a_conflict_answers_503_and_keeps_nothing() {
         // No consent was kept: the account's balances stay out of reach.
         expect_error(app.get(CE, &balances, &token), 403, "").await;
     }
-    let lift = "DROP TRIGGER conflict_now ON consents";
-    if let Err(e) = guichet_store::testing::execute(&app.state().store, lift).await {
-        panic!("{e}");
-    }
+    conflict_lifted(&app, "consents").await;
     let made_again = send(
         app.request(reqwest::Method::PUT, CE, "/consents", &token)
             .json(&consent),
@@ -215,4 +199,57 @@ async fn a_write_stopped_in_a_conflict_answers_503_and_keeps_nothing() {
         "made again, it goes through"
     );
     ok_json(app.get(CE, &balances, &token)).await;
+}
+
+/// PostgreSQL's own error `code` raised by every write of `table` from now on.
+async fn conflict_on(app: &TestApp, table: &str, code: &str) {
+    let raise = [
+        format!(
+            "CREATE OR REPLACE FUNCTION conflict_now() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN RAISE EXCEPTION 'conflict' USING ERRCODE = '{code}'; END $$"
+        ),
+        format!(
+            "CREATE OR REPLACE TRIGGER conflict_now BEFORE INSERT OR UPDATE ON {table} \
+             FOR EACH ROW EXECUTE FUNCTION conflict_now()"
+        ),
+    ];
+    for sql in raise {
+        if let Err(e) = guichet_store::testing::execute(&app.state().store, &sql).await {
+            panic!("{e}");
+        }
+    }
+}
+
+async fn conflict_lifted(app: &TestApp, table: &str) {
+    let lift = format!("DROP TRIGGER conflict_now ON {table}");
+    if let Err(e) = guichet_store::testing::execute(&app.state().store, &lift).await {
+        panic!("{e}");
+    }
+}
+
+/// A code redeemed whose tokens PostgreSQL refused for a moment (a deadlock, 40P01): /token
+/// answers 503 `temporarily_unavailable`, and the code is given back, so that the same
+/// request made again gets the tokens; the code stays single-use after that.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_code_whose_tokens_were_refused_for_a_moment_is_redeemed_when_asked_again() {
+    let app = TestApp::spawn(guichet_store::Backend::Postgres).await;
+    let code = code_for(&app, CE, "CLAIRE", "aisp", None).await;
+    conflict_on(&app, "tokens", "40P01").await;
+    let (status, refused) = exchange(&app, CE, &code, None).await;
+    assert_eq!(status, 503, "{refused}");
+    assert_eq!(refused["error"], "temporarily_unavailable", "{refused}");
+    conflict_lifted(&app, "tokens").await;
+    let (status, tokens) = exchange(&app, CE, &code, None).await;
+    assert_eq!(status, 200, "made again: {tokens}");
+    let access = tokens["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(!access.is_empty(), "{tokens}");
+    ok_json(app.get(CE, "/accounts", &access)).await;
+    // Still one use: a third exchange is a replay, which revokes what the code gave.
+    let (status, replayed) = exchange(&app, CE, &code, None).await;
+    assert_eq!(status, 400, "{replayed}");
+    assert_eq!(replayed["error"], "invalid_grant", "{replayed}");
+    expect_error(app.get(CE, "/accounts", &access), 401, "").await;
 }
