@@ -45,6 +45,9 @@ impl DatabaseUrl {
                 mask(text)
             )));
         };
+        if backend == Backend::Postgres {
+            refuse_verify_ca(text)?;
+        }
         Ok(DatabaseUrl {
             url: text.to_owned(),
             backend,
@@ -66,6 +69,28 @@ impl DatabaseUrl {
     pub fn expose(&self) -> &str {
         &self.url
     }
+}
+
+/// `sslmode=verify-ca` is refused. In libpq it trusts `sslrootcert` alone, with any name; the
+/// driver (sqlx, rustls) trusts the public roots it carries as well as `sslrootcert`, so with
+/// any name it would take a certificate any public CA issued for any domain: a man in the
+/// middle's. `verify-full` checks the name too, which a public CA cannot vouch for where the
+/// database's name is the bank's own.
+fn refuse_verify_ca(text: &str) -> Result<()> {
+    let Ok(parsed) = url::Url::parse(text) else {
+        return Ok(());
+    };
+    let verify_ca = parsed
+        .query_pairs()
+        .any(|(name, value)| name == "sslmode" && value.eq_ignore_ascii_case("verify-ca"));
+    if verify_ca {
+        return Err(StoreError::BadUrl(format!(
+            "'{}': sslmode=verify-ca would trust any public CA's certificate for any name; \
+             use sslmode=verify-full with sslrootcert",
+            mask(text)
+        )));
+    }
+    Ok(())
 }
 
 fn mask(url: &str) -> String {
@@ -389,6 +414,27 @@ mod tests {
         assert!(!format!("{url:?}").contains("s3cret"));
         assert_eq!(url.backend(), Backend::Postgres);
         Ok(())
+    }
+
+    #[test]
+    fn verify_ca_is_refused_and_verify_full_taken() {
+        let refused = DatabaseUrl::parse(
+            "postgres://guichet:s3cret@db.internal/guichet?sslrootcert=/ca.pem&sslmode=verify-ca",
+        );
+        match refused {
+            Ok(_) => panic!("verify-ca taken"),
+            Err(e) => {
+                let said = e.to_string();
+                assert!(
+                    said.contains("verify-full") && !said.contains("s3cret"),
+                    "{said}"
+                );
+            }
+        }
+        for mode in ["verify-full", "require", "prefer", "disable"] {
+            let url = format!("postgres://guichet@db.internal/guichet?sslmode={mode}");
+            assert!(DatabaseUrl::parse(&url).is_ok(), "{mode}");
+        }
     }
 
     #[test]

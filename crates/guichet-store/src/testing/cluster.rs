@@ -87,6 +87,10 @@ impl Cluster {
         Cluster::new(std::env::temp_dir().join("guichet-test-postgres"), PORT)
     }
 
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
     pub fn admin_url(&self) -> String {
         format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
     }
@@ -208,20 +212,19 @@ impl OwnCluster {
     /// A new cluster that also takes TLS connections, with the certificate chain `cert_pem`
     /// and its key `key_pem` (PEM), as a bank's database on another host would.
     pub fn start_with_tls(cert_pem: &str, key_pem: &str) -> Result<OwnCluster, String> {
-        let mut cluster = OwnCluster::fresh()?;
-        std::fs::create_dir_all(&cluster.root)
-            .map_err(|e| format!("{}: {e}", cluster.root.display()))?;
-        let cert = cluster.root.join("server.crt");
-        let key = cluster.root.join("server.key");
+        // Dropped, hence stopped and its folder removed, if anything below fails.
+        let mut own = OwnCluster(OwnCluster::fresh()?);
+        let root = own.0.root.clone();
+        std::fs::create_dir_all(&root).map_err(|e| format!("{}: {e}", root.display()))?;
+        let cert = root.join("server.crt");
+        let key = root.join("server.key");
         std::fs::write(&cert, cert_pem).map_err(|e| format!("{}: {e}", cert.display()))?;
         write_owner_only(&key, key_pem)?;
-        cluster.settings = vec![
+        own.0.settings = vec![
             "ssl=on".into(),
             format!("ssl_cert_file={}", cert.display()),
             format!("ssl_key_file={}", key.display()),
         ];
-        // Dropped, hence stopped and removed, if it does not start.
-        let own = OwnCluster(cluster);
         own.0.start()?;
         Ok(own)
     }
