@@ -279,6 +279,10 @@ async fn stamps_are_written_at_commit_in_the_order_of_their_keys() {
 
     // Another transaction holds the first PSU's stamp.
     let mut holder = connect().await;
+    let holder_pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut holder)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let hold = format!(
         "BEGIN; SELECT 1 FROM access_stamps WHERE bank_code = '{BANK}' AND psu_id = '{first}' \
          FOR UPDATE"
@@ -307,14 +311,13 @@ async fn stamps_are_written_at_commit_in_the_order_of_their_keys() {
     });
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
-        let waiting: bool = sqlx::query_scalar(
-            "SELECT COALESCE(bool_or(wait_event_type = 'Lock'), false) FROM pg_stat_activity \
-             WHERE pid = $1",
-        )
-        .bind(pid)
-        .fetch_one(&mut watch)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        // Held up by the holder of the first PSU's stamp, and by nothing else.
+        let waiting: bool = sqlx::query_scalar("SELECT pg_blocking_pids($1) = ARRAY[$2]")
+            .bind(pid)
+            .bind(holder_pid)
+            .fetch_one(&mut watch)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
         if waiting {
             break;
         }
