@@ -57,6 +57,8 @@ pub(crate) struct AccessCache {
     kept: Mutex<Kept>,
     /// Reads answered from a kept read.
     answered: AtomicU64,
+    /// Kept reads found stale at a call (their PSU's stamp had moved), made again.
+    stale: AtomicU64,
 }
 
 impl AccessCache {
@@ -203,6 +205,7 @@ impl Store {
                 }
                 return Ok(found);
             }
+            self.access_cache.stale.fetch_add(1, Ordering::Relaxed);
             self.access_cache.forget(&asked);
         }
         let found = self.read_access_now(asked.clone()).await?;
@@ -213,6 +216,12 @@ impl Store {
     /// The token reads answered by a read kept in this process, its PSU's stamp unchanged.
     pub fn kept_token_reads(&self) -> u64 {
         self.access_cache.answered.load(Ordering::Relaxed)
+    }
+
+    /// The kept token reads found stale at a call (their PSU's stamp had moved: a write of
+    /// what they returned, on any instance) and made again: each cost a check and a read.
+    pub fn stale_token_reads(&self) -> u64 {
+        self.access_cache.stale.load(Ordering::Relaxed)
     }
 
     async fn check_stamp(&self, check: StampAsked) -> Result<StampFound> {

@@ -110,10 +110,16 @@ async fn seen_then_kept(
     what: &str,
 ) -> Read {
     let kept = store.kept_token_reads();
+    let stale = store.stale_token_reads();
     let after = read(store, secret).await;
     assert_ne!(said(&after), said(before), "{what}: the change is seen");
     assert!(changed(&after), "{what}: {after:?}");
     assert_eq!(store.kept_token_reads(), kept, "{what}: read afresh");
+    assert_eq!(
+        store.stale_token_reads(),
+        stale + 1,
+        "{what}: the kept read was stale"
+    );
     let again = read(store, secret).await;
     assert_eq!(said(&again), said(&after), "{what}");
     assert_eq!(store.kept_token_reads(), kept + 1, "{what}: kept");

@@ -31,6 +31,7 @@
 //! | `guichet_token_reads_total` | counter | (none; always present; 0 on SQLite) |
 //! | `guichet_token_read_queries_total` | counter | (none; always present; 0 on SQLite) |
 //! | `guichet_token_reads_kept_total` | counter | (none; always present) |
+//! | `guichet_token_reads_stale_total` | counter | (none; always present) |
 //!
 //! Counters are registered without their `_total` suffix: `prometheus-client` appends it when
 //! encoding (and, since 0.26, refuses a registered counter name ending in `_total` in debug
@@ -82,6 +83,7 @@ pub struct Metrics {
     token_reads: Counter,
     token_read_queries: Counter,
     token_reads_kept: Counter,
+    token_reads_stale: Counter,
 }
 
 impl Default for Metrics {
@@ -110,6 +112,7 @@ impl Metrics {
         let token_reads = Counter::default();
         let token_read_queries = Counter::default();
         let token_reads_kept = Counter::default();
+        let token_reads_stale = Counter::default();
 
         let mut registry = Registry::default();
         registry.register(
@@ -188,6 +191,11 @@ impl Metrics {
             "Token reads of API calls answered by a read this instance kept, its PSU's stamp read unchanged",
             token_reads_kept.clone(),
         );
+        registry.register(
+            "guichet_token_reads_stale",
+            "Kept token reads found stale at a call, their PSU's stamp moved by a write on any instance, and made again",
+            token_reads_stale.clone(),
+        );
 
         Metrics {
             registry,
@@ -206,6 +214,7 @@ impl Metrics {
             token_reads,
             token_read_queries,
             token_reads_kept,
+            token_reads_stale,
         }
     }
 
@@ -319,14 +328,16 @@ impl Metrics {
     }
 
     /// The store's counts of token reads made on PostgreSQL and of the queries that made them
-    /// (`Store::batched_token_reads`), and of the token reads answered by a kept read
-    /// (`Store::kept_token_reads`).
-    pub fn token_reads(&self, (reads, queries): (u64, u64), kept: u64) {
+    /// (`Store::batched_token_reads`), of the token reads answered by a kept read
+    /// (`Store::kept_token_reads`) and of the kept reads found stale
+    /// (`Store::stale_token_reads`).
+    pub fn token_reads(&self, (reads, queries): (u64, u64), kept: u64, stale: u64) {
         // The store's counts, never lowered: two scrapes at once set the same value.
         for (counter, count) in [
             (&self.token_reads, reads),
             (&self.token_read_queries, queries),
             (&self.token_reads_kept, kept),
+            (&self.token_reads_stale, stale),
         ] {
             counter
                 .inner()

@@ -79,6 +79,7 @@ async fn scrape(State(state): State<SharedState>) -> Response {
     state.metrics.token_reads(
         state.store.batched_token_reads(),
         state.store.kept_token_reads(),
+        state.store.stale_token_reads(),
     );
     (
         StatusCode::OK,

@@ -129,7 +129,7 @@ on_both_backends! {
         // On PostgreSQL the call's token was read in a query of its own (nothing else ran);
         // SQLite's reads cost no round trip and are not counted. Nothing was kept yet.
         let read = u8::from(backend == guichet_store::Backend::Postgres);
-        let counts = |text: &str, lines: [String; 3]| {
+        let counts = |text: &str, lines: [String; 4]| {
             for line in lines {
                 assert!(text.lines().any(|l| l == line), "missing {line}\n{text}");
             }
@@ -138,6 +138,7 @@ on_both_backends! {
             format!("guichet_token_reads_total {read}"),
             format!("guichet_token_read_queries_total {read}"),
             "guichet_token_reads_kept_total 0".into(),
+            "guichet_token_reads_stale_total 0".into(),
         ]);
         // The same call again is answered by the kept read, its PSU's stamp unchanged.
         ok_json(app.get(CE, "/accounts", &token)).await;
@@ -146,6 +147,24 @@ on_both_backends! {
             format!("guichet_token_reads_total {read}"),
             format!("guichet_token_read_queries_total {read}"),
             "guichet_token_reads_kept_total 1".into(),
+            "guichet_token_reads_stale_total 0".into(),
+        ]);
+        // An account of CLAIRE's renamed (as another instance, or the bank's import, would)
+        // moves her stamp: the next call finds its kept read stale and reads afresh.
+        let (_, account) = accounts_of(CE, "CLAIRE").remove(0);
+        let rename = format!(
+            "UPDATE accounts SET name = name || ' ' WHERE bank_code = '{CE}' AND resource_id = '{account}'"
+        );
+        if let Err(e) = guichet_store::testing::execute(&app.state().store, &rename).await {
+            panic!("{e}");
+        }
+        ok_json(app.get(CE, "/accounts", &token)).await;
+        let (_, _, text) = ops(&app, "/metrics").await;
+        counts(&text, [
+            format!("guichet_token_reads_total {}", 2 * read),
+            format!("guichet_token_read_queries_total {}", 2 * read),
+            "guichet_token_reads_kept_total 1".into(),
+            "guichet_token_reads_stale_total 1".into(),
         ]);
     }
 }

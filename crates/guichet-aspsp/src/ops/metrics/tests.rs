@@ -25,6 +25,9 @@ fn a_fresh_registry_shows_only_the_unlabelled_series() {
          # HELP guichet_token_reads_kept Token reads of API calls answered by a read this instance kept, its PSU's stamp read unchanged.\n\
          # TYPE guichet_token_reads_kept counter\n\
          guichet_token_reads_kept_total 0\n\
+         # HELP guichet_token_reads_stale Kept token reads found stale at a call, their PSU's stamp moved by a write on any instance, and made again.\n\
+         # TYPE guichet_token_reads_stale counter\n\
+         guichet_token_reads_stale_total 0\n\
          # EOF\n"
     );
 }
