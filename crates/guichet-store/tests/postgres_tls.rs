@@ -63,6 +63,17 @@ async fn encrypted_connections(url: &str) -> (bool, i64) {
     .unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// The URL of the test's database reached at `host`, with `sslmode` and `sslrootcert`.
+fn the_database_as(db: &TestDatabase, host: &str, sslmode: &str, root: &Path) -> String {
+    let mut url = url::Url::parse(db.url.expose()).unwrap_or_else(|e| panic!("{e}"));
+    url.set_host(Some(host)).unwrap_or_else(|e| panic!("{e}"));
+    url.query_pairs_mut()
+        .clear()
+        .append_pair("sslmode", sslmode)
+        .append_pair("sslrootcert", &root.display().to_string());
+    url.to_string()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_store_reaches_postgresql_over_verified_tls_and_refuses_an_unknown_server() {
     let dir = std::env::temp_dir().join(format!("guichet-pg-tls-{}", std::process::id()));
@@ -100,28 +111,13 @@ async fn the_store_reaches_postgresql_over_verified_tls_and_refuses_an_unknown_s
     assert!(all_encrypted, "every connection over TLS");
 
     // Refused: a store that trusts another CA, or asks for a name the certificate lacks.
-    let name = db
-        .url
-        .expose()
-        .split('?')
-        .next()
-        .and_then(|base| base.rsplit('/').next())
-        .unwrap_or_default()
-        .to_owned();
-    let port = own.0.port();
     let refused = [
         (
-            format!(
-                "postgres://postgres@127.0.0.1:{port}/{name}?sslmode=verify-full&sslrootcert={}",
-                other_root.display()
-            ),
+            the_database_as(&db, "127.0.0.1", "verify-full", &other_root),
             "a server whose certificate another CA issued",
         ),
         (
-            format!(
-                "postgres://postgres@localhost:{port}/{name}?sslmode=verify-full&sslrootcert={}",
-                root.display()
-            ),
+            the_database_as(&db, "localhost", "verify-full", &root),
             "a name the certificate does not carry",
         ),
     ];
@@ -137,10 +133,7 @@ async fn the_store_reaches_postgresql_over_verified_tls_and_refuses_an_unknown_s
     }
     // verify-ca is refused before any connection (the driver would trust public CAs too,
     // with any name).
-    let verify_ca = format!(
-        "postgres://postgres@localhost:{port}/{name}?sslmode=verify-ca&sslrootcert={}",
-        root.display()
-    );
+    let verify_ca = the_database_as(&db, "localhost", "verify-ca", &root);
     assert!(DatabaseUrl::parse(&verify_ca).is_err(), "verify-ca taken");
     drop(store);
     drop(db);

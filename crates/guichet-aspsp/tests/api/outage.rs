@@ -161,11 +161,7 @@ async fn a_write_stopped_in_a_conflict_answers_503_and_keeps_nothing() {
     let balances = format!("/accounts/{resource_id}/balances");
     for code in ["40P01", "40001"] {
         conflict_on(&app, "consents", code).await;
-        let response = send(
-            app.request(reqwest::Method::PUT, CE, "/consents", &token)
-                .json(&consent),
-        )
-        .await;
+        let response = app.put_consent(CE, &token, &consent).await;
         assert_eq!(response.status().as_u16(), 503, "{code}");
         assert_eq!(
             response
@@ -188,11 +184,7 @@ async fn a_write_stopped_in_a_conflict_answers_503_and_keeps_nothing() {
         expect_error(app.get(CE, &balances, &token), 403, "").await;
     }
     conflict_lifted(&app, "consents").await;
-    let made_again = send(
-        app.request(reqwest::Method::PUT, CE, "/consents", &token)
-            .json(&consent),
-    )
-    .await;
+    let made_again = app.put_consent(CE, &token, &consent).await;
     assert_eq!(
         made_again.status().as_u16(),
         201,

@@ -87,10 +87,6 @@ impl Cluster {
         Cluster::new(std::env::temp_dir().join("guichet-test-postgres"), PORT)
     }
 
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
     pub fn admin_url(&self) -> String {
         format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
     }
