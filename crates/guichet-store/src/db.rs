@@ -77,16 +77,15 @@ impl DatabaseUrl {
 /// middle's. `verify-full` checks the name too, which a public CA cannot vouch for where the
 /// database's name is the bank's own.
 fn refuse_verify_ca(text: &str) -> Result<()> {
-    let Ok(parsed) = url::Url::parse(text) else {
+    // The mode as the driver will take it: the URL's, else PGSSLMODE's, else `prefer`.
+    let Ok(options) = <sqlx::postgres::PgConnectOptions as std::str::FromStr>::from_str(text)
+    else {
         return Ok(());
     };
-    let verify_ca = parsed
-        .query_pairs()
-        .any(|(name, value)| name == "sslmode" && value.eq_ignore_ascii_case("verify-ca"));
-    if verify_ca {
+    if matches!(options.get_ssl_mode(), sqlx::postgres::PgSslMode::VerifyCa) {
         return Err(StoreError::BadUrl(format!(
-            "'{}': sslmode=verify-ca would trust any public CA's certificate for any name; \
-             use sslmode=verify-full with sslrootcert",
+            "'{}': sslmode=verify-ca (in the URL or PGSSLMODE) would trust any public CA's \
+             certificate for any name; use sslmode=verify-full with sslrootcert",
             mask(text)
         )));
     }
