@@ -17,9 +17,11 @@
 //! What depends on the time (a token's expiry) is judged by the caller at each request, as
 //! before. An unknown token is not kept: guessing fills nothing.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+use std::sync::{Arc, LazyLock};
+
+use quick_cache::Weighter;
+use quick_cache::sync::Cache;
 
 use crate::access::{AccessFound, seal_registered};
 use crate::access_batch::{AccessAsked, Accounts};
@@ -27,7 +29,7 @@ use crate::batches::{BatchRead, Batches, SIZES, numbered_rows, read_batch};
 use crate::read::{Bound, Cols};
 use crate::{Result, Store};
 
-/// Bytes of kept reads at most, as [`weight`] counts them (all forgotten at once beyond).
+/// Bytes of kept reads at most, as [`weight`] counts them (the least used forgotten beyond).
 const MAX_KEPT_BYTES: usize = 16 << 20;
 
 /// A read weighing more is not kept (a PSU of hundreds of accounts): it is made at each
@@ -44,27 +46,41 @@ fn weight(asked: &AccessAsked, found: &AccessFound) -> usize {
     found.tokens.len() * TOKEN_ROW + found.accounts.len() * ACCOUNT + KEY + asked.token_hash.len()
 }
 
-/// Reads kept, by what was asked, and their weight.
-#[derive(Default)]
-struct Kept {
-    reads: HashMap<AccessAsked, (Arc<AccessFound>, usize)>,
-    bytes: usize,
+/// A kept read's weight, as [`weight`] counts it.
+#[derive(Clone)]
+struct ReadWeight;
+
+impl Weighter<AccessAsked, Arc<AccessFound>> for ReadWeight {
+    fn weight(&self, asked: &AccessAsked, found: &Arc<AccessFound>) -> u64 {
+        u64::try_from(weight(asked, found)).unwrap_or(u64::MAX)
+    }
 }
 
-/// The reads kept in this process.
-#[derive(Default)]
+/// The reads kept in this process: a cache shared by the runtime's threads without one lock
+/// for all, bounded by [`MAX_KEPT_BYTES`] as `page_cache` is by its bytes.
 pub(crate) struct AccessCache {
-    kept: Mutex<Kept>,
+    kept: Cache<AccessAsked, Arc<AccessFound>, ReadWeight>,
     /// Reads answered from a kept read.
     answered: AtomicU64,
     /// Kept reads found stale at a call (their PSU's stamp had moved), made again.
     stale: AtomicU64,
 }
 
+impl Default for AccessCache {
+    fn default() -> AccessCache {
+        // About 2 kB a read (a token, its consent, two accounts and the key).
+        let reads = MAX_KEPT_BYTES / 2048;
+        AccessCache {
+            kept: Cache::with_weighter(reads, MAX_KEPT_BYTES as u64, ReadWeight),
+            answered: AtomicU64::new(0),
+            stale: AtomicU64::new(0),
+        }
+    }
+}
+
 impl AccessCache {
     fn get(&self, asked: &AccessAsked) -> Option<Arc<AccessFound>> {
-        let kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
-        kept.reads.get(asked).map(|(found, _)| found.clone())
+        self.kept.get(asked)
     }
 
     /// Keeps a read of a known token that found its PSU's stamp, and for one account, the
@@ -75,32 +91,20 @@ impl AccessCache {
         if found.stamp.is_none() || found.tokens.is_empty() || one_not_found {
             return;
         }
-        let weight = weight(&asked, found);
-        if weight > MAX_READ_BYTES {
+        if weight(&asked, found) > MAX_READ_BYTES {
             return;
         }
-        let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
-        if kept.bytes + weight > MAX_KEPT_BYTES {
-            *kept = Kept::default();
-        }
-        kept.bytes += weight;
-        if let Some((_, replaced)) = kept.reads.insert(asked, (Arc::new(found.clone()), weight)) {
-            kept.bytes -= replaced;
-        }
+        self.kept.insert(asked, Arc::new(found.clone()));
     }
 
     fn forget(&self, asked: &AccessAsked) {
-        let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some((_, weight)) = kept.reads.remove(asked) {
-            kept.bytes -= weight;
-        }
+        self.kept.remove(asked);
     }
 
     /// The reads kept now, and their weight.
-    #[cfg(test)]
-    fn size(&self) -> (usize, usize) {
-        let kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
-        (kept.reads.len(), kept.bytes)
+    #[cfg(any(test, feature = "test-support"))]
+    fn size(&self) -> (usize, u64) {
+        (self.kept.len(), self.kept.weight())
     }
 }
 
@@ -112,6 +116,20 @@ pub(crate) struct StampAsked {
     psu_id: String,
     client_id: String,
     qseal_sha256: String,
+}
+
+impl StampAsked {
+    /// The check's parameters, in the order of its query.
+    fn binds(&self) -> Vec<Bound> {
+        [
+            &self.bank_code,
+            &self.psu_id,
+            &self.client_id,
+            &self.qseal_sha256,
+        ]
+        .map(|text| Bound::Text(text.clone()))
+        .to_vec()
+    }
 }
 
 /// What a check found.
@@ -167,14 +185,7 @@ impl BatchRead for StampChecks {
     }
 
     async fn read(store: &Store, asked: &[StampAsked]) -> Result<Vec<Result<StampFound>>> {
-        let binds_of = |one: &StampAsked| {
-            vec![
-                Bound::Text(one.bank_code.clone()),
-                Bound::Text(one.psu_id.clone()),
-                Bound::Text(one.client_id.clone()),
-                Bound::Text(one.qseal_sha256.clone()),
-            ]
-        };
+        let binds_of = StampAsked::binds;
         let add = |found: &mut StampFound, row: &dyn Cols| {
             *found = stamp_found(row)?;
             Ok(())
@@ -197,7 +208,8 @@ impl Store {
                 qseal_sha256: asked.qseal_sha256.clone(),
             };
             let now = self.check_stamp(check).await?;
-            if now.stamp.is_some() && now.stamp == kept.stamp {
+            // A read is kept only with its stamp: `None` never matches.
+            if now.stamp == kept.stamp {
                 self.access_cache.answered.fetch_add(1, Ordering::Relaxed);
                 let mut found = AccessFound::clone(&kept);
                 for (_, seal_registered, _) in &mut found.tokens {
@@ -218,6 +230,12 @@ impl Store {
         self.access_cache.answered.load(Ordering::Relaxed)
     }
 
+    /// How many token reads this process keeps now (tests).
+    #[cfg(any(test, feature = "test-support"))]
+    pub fn token_reads_kept_now(&self) -> usize {
+        self.access_cache.size().0
+    }
+
     /// The kept token reads found stale at a call (their PSU's stamp had moved: a write of
     /// what they returned, on any instance) and made again: each cost a check and a read.
     pub fn stale_token_reads(&self) -> u64 {
@@ -228,13 +246,7 @@ impl Store {
         if self.pg_reader.is_some() {
             return self.read_in_batch::<StampChecks>(check).await;
         }
-        let binds = [
-            Bound::Text(check.bank_code),
-            Bound::Text(check.psu_id),
-            Bound::Text(check.client_id),
-            Bound::Text(check.qseal_sha256),
-        ];
-        self.read_row(&CHECK_SQL, &binds, stamp_found)
+        self.read_row(&CHECK_SQL, &check.binds(), stamp_found)
             .await?
             .ok_or_else(|| crate::StoreError::Corrupt("a stamp's check found no row".into()))
     }
@@ -300,11 +312,11 @@ mod tests {
         for n in 0..(MAX_KEPT_BYTES / each) * 3 {
             cache.keep(asked(n, Accounts::All), &one);
             let (_, bytes) = cache.size();
-            assert!(bytes <= MAX_KEPT_BYTES, "{bytes} after {n}");
+            assert!(bytes <= MAX_KEPT_BYTES as u64, "{bytes} after {n}");
         }
         let (reads, bytes) = cache.size();
         assert!(
-            reads > 0 && bytes == reads * each,
+            reads > 0 && bytes == (reads * each) as u64,
             "{reads} reads, {bytes} bytes"
         );
         // Kept again under the same key, a read counts once; forgotten, not at all.
@@ -312,7 +324,7 @@ mod tests {
         let again = asked(1, Accounts::All);
         cache.keep(again.clone(), &one);
         cache.keep(again.clone(), &one);
-        assert_eq!(cache.size(), (1, each));
+        assert_eq!(cache.size(), (1, each as u64));
         cache.forget(&again);
         assert_eq!(cache.size(), (0, 0));
     }

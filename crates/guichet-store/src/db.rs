@@ -417,17 +417,20 @@ mod tests {
 
     #[test]
     fn verify_ca_is_refused_and_verify_full_taken() {
-        let refused = DatabaseUrl::parse(
-            "postgres://guichet:s3cret@db.internal/guichet?sslrootcert=/ca.pem&sslmode=verify-ca",
-        );
-        match refused {
-            Ok(_) => panic!("verify-ca taken"),
-            Err(e) => {
-                let said = e.to_string();
-                assert!(
-                    said.contains("verify-full") && !said.contains("s3cret"),
-                    "{said}"
-                );
+        // libpq's spelling, and sqlx's other one.
+        for parameter in ["sslmode", "ssl-mode"] {
+            let refused = DatabaseUrl::parse(&format!(
+                "postgres://guichet:s3cret@db.internal/guichet?sslrootcert=/ca.pem&{parameter}=verify-ca"
+            ));
+            match refused {
+                Ok(_) => panic!("{parameter}=verify-ca taken"),
+                Err(e) => {
+                    let said = e.to_string();
+                    assert!(
+                        said.contains("verify-full") && !said.contains("s3cret"),
+                        "{said}"
+                    );
+                }
             }
         }
         for mode in ["verify-full", "require", "prefer", "disable"] {

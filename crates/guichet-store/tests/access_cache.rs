@@ -189,12 +189,16 @@ on_both_backends! {
 
 on_both_backends! {
     async fn unknown_tokens_are_not_kept(backend) {
-        let (reader, _writer, _db, _, _) = two_instances(backend).await;
+        let (reader, _writer, _db, secret, _) = two_instances(backend).await;
         let unknown = TokenSecret::generate().unwrap_or_else(|e| panic!("{e}"));
         for _ in 0..3 {
             assert!(read(&reader, &unknown).await.is_none());
         }
+        assert_eq!(reader.token_reads_kept_now(), 0, "guessing fills nothing");
         assert_eq!(reader.kept_token_reads(), 0);
+        // A known token's read is kept (the count above could have moved).
+        assert!(read(&reader, &secret).await.is_some());
+        assert_eq!(reader.token_reads_kept_now(), 1);
     }
 }
 
